@@ -1,0 +1,318 @@
+"""AudioLDM2 backend on diffusers components.
+
+The checkpoint is loaded with ``AudioLDM2Pipeline.from_pretrained`` (hub id or
+local directory, honouring the Hugging Face cache and ``HF_HUB_OFFLINE``); the
+render loop is our own so that
+
+- text conditioning (CLAP, Flan-T5, projection, GPT-2) runs once per distinct
+  (prompt, negative prompt) per backend instance, however many chunks use it;
+- chunks of a layer are denoised in batches with one seeded ``torch.Generator``
+  per chunk (results do not depend on the batch a chunk lands in);
+- the 8-token GPT-2 "language of audio" loop works with both ``GPT2Model`` (what
+  the hub checkpoints declare) and ``GPT2LMHeadModel`` under transformers 5,
+  where diffusers' own loop fails (diffusers issue #12630).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import BackendError
+from .base import BackendStats, ChunkRequest, ProgressCallback
+
+COMPONENTS = (
+    "feature_extractor",
+    "language_model",
+    "projection_model",
+    "scheduler",
+    "text_encoder",
+    "text_encoder_2",
+    "tokenizer",
+    "tokenizer_2",
+    "unet",
+    "vae",
+    "vocoder",
+)
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` picks CUDA, then Apple MPS, then CPU; an explicit device must exist."""
+    import torch
+
+    if device not in DEVICES:
+        raise BackendError(f"device: must be one of {', '.join(DEVICES)}, got {device!r}")
+    if device == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return "mps"
+        return "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise BackendError("device: 'cuda' was asked for but torch sees no CUDA GPU (is a CUDA build installed?)")
+    if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise BackendError("device: 'mps' was asked for but Apple MPS is not available on this machine")
+    return device
+
+
+def generate_language_model(language_model, inputs_embeds, attention_mask=None, max_new_tokens: int = 8):
+    """Autoregressively generate ``max_new_tokens`` GPT-2 hidden states (the AudioLDM2 "language of audio").
+
+    Each step feeds the last hidden state back as the next input embedding,
+    using the KV cache. Works for ``GPT2Model`` and ``GPT2LMHeadModel`` (its
+    ``transformer``; the LM head is never needed), with transformers 4 (the
+    cache is ``past_key_values``) and 5 (it is ``cache``).
+    """
+    import inspect
+
+    import torch
+
+    base = getattr(language_model, "transformer", language_model)
+    cache_arg = "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
+    step_input, mask, cache = inputs_embeds, attention_mask, None
+    generated = []
+    for _ in range(max_new_tokens):
+        out = base(inputs_embeds=step_input, attention_mask=mask, use_cache=True, **{cache_arg: cache})
+        cache = out[cache_arg]
+        step_input = out.last_hidden_state[:, -1:, :]
+        generated.append(step_input)
+        if mask is not None:
+            mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
+    return torch.cat(generated, dim=1)
+
+
+def _pipeline_class():
+    from diffusers import AudioLDM2Pipeline
+
+    class _Pipeline(AudioLDM2Pipeline):
+        """diffusers' pipeline with the language-model loop replaced by ours."""
+
+        def generate_language_model(self, inputs_embeds=None, max_new_tokens=8, **model_kwargs):
+            n = max_new_tokens or getattr(self.language_model.config, "max_new_tokens", 8)
+            return generate_language_model(
+                self.language_model, inputs_embeds, model_kwargs.get("attention_mask"), max_new_tokens=n
+            )
+
+    return _Pipeline
+
+
+def _check_local_checkpoint(path: Path) -> None:
+    if not path.is_dir():
+        raise BackendError(f"checkpoint: '{path}' is not a directory (expected an AudioLDM2 checkpoint folder)")
+    if not (path / "model_index.json").is_file():
+        raise BackendError(f"checkpoint: '{path}' has no model_index.json (not a diffusers AudioLDM2 checkpoint)")
+    missing = [c for c in COMPONENTS if not (path / c).is_dir()]
+    if missing:
+        raise BackendError(f"checkpoint: '{path}' is missing component folder(s): {', '.join(missing)}")
+
+
+def _looks_like_path(checkpoint: str) -> bool:
+    """Hub ids are ``owner/name``; anything on disk, or written like a path, is a local checkpoint."""
+    if Path(checkpoint).expanduser().exists():
+        return True
+    return checkpoint.startswith((".", "/", "~")) or "\\" in checkpoint or checkpoint.count("/") > 1
+
+
+def load_pipeline(checkpoint: str, *, dtype, revision: str | None = None):
+    """Load an AudioLDM2 pipeline by hub id or local path, with one clear error on failure."""
+    cls = _pipeline_class()
+    local = Path(checkpoint).expanduser()
+    if _looks_like_path(checkpoint):
+        _check_local_checkpoint(local)
+        try:
+            return cls.from_pretrained(str(local), dtype=dtype)
+        except Exception as exc:  # corrupt weights, wrong classes, ...
+            raise BackendError(f"checkpoint: cannot load '{local}': {type(exc).__name__}: {_first_line(exc)}") from None
+    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+    errors = []
+    for local_only in (True,) if offline else (True, False):
+        try:
+            return cls.from_pretrained(checkpoint, dtype=dtype, revision=revision, local_files_only=local_only)
+        except Exception as exc:
+            errors.append(f"{type(exc).__name__}: {_first_line(exc)}")
+    from huggingface_hub.constants import HF_HUB_CACHE
+
+    tried = "the local Hugging Face cache" + ("" if offline else " and the hub")
+    why = " (HF_HUB_OFFLINE is set)" if offline else " (no network, or no such repository)"
+    raise BackendError(
+        f"checkpoint: cannot load '{checkpoint}' from {tried}{why}; cache is {HF_HUB_CACHE}. "
+        f"Download it where there is network (hf download {checkpoint}) and pass --checkpoint /path/to/folder"
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else ""
+
+
+class AudioLDM2Backend:
+    """Renders chunk requests with an AudioLDM2 checkpoint."""
+
+    name = "audioldm2"
+
+    def __init__(
+        self,
+        pipeline,
+        *,
+        checkpoint: str,
+        device: str = "cpu",
+        steps: int = 25,
+        guidance: float = 3.0,
+        scheduler: str = "dpmsolver++",
+        batch_size: int = 4,
+    ):
+        import torch
+
+        self.pipe = pipeline
+        self.checkpoint = checkpoint
+        self.device = device
+        self.steps = steps
+        self.guidance = guidance
+        self.scheduler_name = scheduler
+        self.batch_size = batch_size
+        self.dtype = next(pipeline.unet.parameters()).dtype
+        self.sample_rate = int(pipeline.vocoder.config.sampling_rate)
+        hop = int(np.prod(pipeline.vocoder.config.upsample_rates))
+        self.hop_length = hop
+        self.vae_scale = 2 ** (len(pipeline.vae.config.block_out_channels) - 1)
+        self.unet_multiple = 2 ** (len(pipeline.unet.config.block_out_channels) - 1)
+        self.max_duration_s = 10.24
+        self.stats = BackendStats()
+        self._conditioning: dict[tuple[str, str], tuple[Any, Any, Any]] = {}
+        self._torch = torch
+
+    @classmethod
+    def load(cls, checkpoint: str, *, device: str = "auto", revision: str | None = None, **settings) -> AudioLDM2Backend:
+        import torch
+
+        device = resolve_device(device)
+        dtype = torch.float16 if device == "cuda" else torch.float32
+        pipe = load_pipeline(checkpoint, dtype=dtype, revision=revision)
+        pipe.set_progress_bar_config(disable=True)
+        pipe = pipe.to(device)
+        return cls(pipe, checkpoint=checkpoint, device=device, **settings)
+
+    def describe(self) -> dict[str, Any]:
+        import diffusers
+        import torch
+        import transformers
+
+        return {
+            "backend": self.name,
+            "checkpoint": self.checkpoint,
+            "device": self.device,
+            "dtype": str(self.dtype).removeprefix("torch."),
+            "steps": self.steps,
+            "guidance": self.guidance,
+            "scheduler": self.scheduler_name,
+            "batch_size": self.batch_size,
+            "language_model": type(self.pipe.language_model).__name__,
+            "sample_rate": self.sample_rate,
+            "versions": {"diffusers": diffusers.__version__, "transformers": transformers.__version__,
+                         "torch": torch.__version__},
+        }
+
+    # -- conditioning -------------------------------------------------------------------------
+    def conditioning(self, prompt: str, negative_prompt: str):
+        """(T5 embeds, T5 mask, GPT-2 embeds), each [uncond; cond] with batch 2, computed once per pair."""
+        key = (prompt, negative_prompt)
+        if key not in self._conditioning:
+            with self._torch.inference_mode():
+                self._conditioning[key] = self.pipe.encode_prompt(
+                    prompt,
+                    self.device,
+                    1,
+                    self.guidance > 1.0,
+                    negative_prompt=negative_prompt or None,
+                    max_new_tokens=8,
+                )
+            self.stats.text_encodes += 1
+        return self._conditioning[key]
+
+    def _make_scheduler(self):
+        from diffusers import DDIMScheduler, DPMSolverMultistepScheduler, UniPCMultistepScheduler
+
+        cls = {"dpmsolver++": DPMSolverMultistepScheduler, "ddim": DDIMScheduler,
+               "unipc": UniPCMultistepScheduler}[self.scheduler_name]
+        extra = {"algorithm_type": "dpmsolver++"} if self.scheduler_name == "dpmsolver++" else {}
+        return cls.from_config(self.pipe.scheduler.config, **extra)
+
+    def latent_frames(self, duration_s: float) -> int:
+        """Latent frames for a duration, rounded up so the VAE and UNet divide them."""
+        frames = math.ceil(duration_s * self.sample_rate / self.hop_length / self.vae_scale)
+        return self.unet_multiple * math.ceil(frames / self.unet_multiple)
+
+    # -- rendering ----------------------------------------------------------------------------
+    def render(
+        self, requests: Sequence[ChunkRequest], *, on_progress: ProgressCallback | None = None
+    ) -> list[np.ndarray]:
+        out: list[np.ndarray] = []
+        groups: dict[tuple[str, str, float], list[int]] = {}
+        for i, req in enumerate(requests):
+            if req.duration_s > self.max_duration_s + 1e-9:
+                raise BackendError(f"chunk of {req.duration_s:g} s exceeds the backend's {self.max_duration_s} s")
+            groups.setdefault((req.prompt, req.negative_prompt, req.duration_s), []).append(i)
+        results: dict[int, np.ndarray] = {}
+        for (prompt, negative, duration_s), indices in groups.items():
+            for start in range(0, len(indices), self.batch_size):
+                batch = [requests[i] for i in indices[start : start + self.batch_size]]
+                audio = self._render_batch(batch, prompt, negative, duration_s)
+                for i, wave in zip(indices[start : start + self.batch_size], audio):
+                    results[i] = wave
+                self.stats.model_calls += len(batch)
+                for req in batch:
+                    self.stats.per_layer[req.layer] = self.stats.per_layer.get(req.layer, 0) + 1
+                if on_progress:
+                    on_progress(len(batch))
+        out = [results[i] for i in range(len(requests))]
+        return out
+
+    def _render_batch(self, batch: list[ChunkRequest], prompt: str, negative: str, duration_s: float):
+        torch = self._torch
+        n = len(batch)
+        cfg = self.guidance > 1.0
+        t5, t5_mask, gpt = self.conditioning(prompt, negative)
+
+        def expand(x):  # [uncond; cond] (batch 2) -> n uncond then n cond
+            if not cfg:
+                return x[-1:].expand(n, *x.shape[1:])
+            return torch.cat([x[:1].expand(n, *x.shape[1:]), x[1:2].expand(n, *x.shape[1:])])
+
+        t5, t5_mask, gpt = expand(t5), expand(t5_mask), expand(gpt)
+        frames = self.latent_frames(duration_s)
+        shape = (1, self.pipe.unet.config.in_channels, frames, self.pipe.vocoder.config.model_in_dim // self.vae_scale)
+        noise = [torch.randn(shape, generator=torch.Generator("cpu").manual_seed(r.seed)) for r in batch]
+        scheduler = self._make_scheduler()
+        scheduler.set_timesteps(self.steps, device=self.device)
+        latents = torch.cat(noise).to(self.device, self.dtype) * scheduler.init_noise_sigma
+        with torch.inference_mode():
+            for t in scheduler.timesteps:
+                model_in = torch.cat([latents] * 2) if cfg else latents
+                model_in = scheduler.scale_model_input(model_in, t)
+                pred = self.pipe.unet(
+                    model_in, t, encoder_hidden_states=gpt, encoder_hidden_states_1=t5,
+                    encoder_attention_mask_1=t5_mask, return_dict=False,
+                )[0]
+                self.stats.unet_evals += 1
+                if cfg:
+                    uncond, cond = pred.chunk(2)
+                    pred = uncond + self.guidance * (cond - uncond)
+                latents = scheduler.step(pred, t, latents).prev_sample
+            audio = self.decode(latents)
+        length = round(duration_s * self.sample_rate)
+        return [a[:length] for a in audio]
+
+    def decode(self, latents) -> np.ndarray:
+        """Latents [B, 8, T, 16] -> float32 waveforms [B, samples] (VAE, then HiFi-GAN vocoder)."""
+        torch = self._torch
+        with torch.inference_mode():
+            mel = self.pipe.vae.decode(latents / self.pipe.vae.config.scaling_factor).sample
+            wave = self.pipe.mel_spectrogram_to_waveform(mel)
+        self.stats.decode_calls += 1
+        return wave.float().cpu().numpy().astype(np.float32)

@@ -1,0 +1,211 @@
+"""The ``ambientgen`` command line: parse, call the library, print, exit code.
+
+Heavy imports (torch, diffusers) happen inside commands so ``--help`` is instant.
+Errors a user can cause print one red line on stderr: exit 1 for bad input,
+2 for bad usage (options); never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from .errors import AmbientgenError, SceneError, UsageError
+
+app = typer.Typer(
+    name="ambientgen",
+    help="Long, seamless, loopable ambient soundscapes from a scene file.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+FORMATS = ("wav", "flac")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+BACKENDS = ("audioldm2",)
+# scene fields that command-line options override, so errors can name the option
+OPTION_FOR_FIELD = {
+    "duration": "--duration",
+    "seed": "--seed",
+    "target_lufs": "--lufs",
+    "model.steps": "--steps",
+    "model.checkpoint": "--checkpoint",
+    "model.backend": "--backend",
+}
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", soft_wrap=True, markup=True)
+    return typer.Exit(code)
+
+
+def _choice(option: str, value: str | None, choices: tuple[str, ...]) -> None:
+    if value is not None and value not in choices:
+        raise UsageError(f"{option}: must be one of {', '.join(choices)}, got {value!r}")
+
+
+def _quiet_libraries() -> None:
+    """Keep Hugging Face's own progress bars and advisory logs off our stderr."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
+    import warnings
+
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=UserWarning, module="diffusers")
+
+
+def apply_overrides(scene, **overrides):
+    """A new, validated scene with command-line overrides (``None`` = keep the scene's value)."""
+    from .scene import scene_from_dict
+
+    data = scene.to_dict()
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if "." in key:
+            section, field = key.split(".")
+            data[section][field] = value
+        else:
+            data[key] = value
+    try:
+        return scene_from_dict(data)
+    except SceneError as exc:
+        problems = []
+        for p in exc.problems:
+            field = p.split(":", 1)[0]
+            option = OPTION_FOR_FIELD.get(field)
+            problems.append(f"{option}{p[len(field):]}" if option and overrides.get(field) is not None else p)
+        raise UsageError("; ".join(problems)) from None
+
+
+@app.command()
+def validate(scene: Annotated[Path, typer.Argument(help="scene file (YAML)")]) -> None:
+    """Check a scene file and list every problem; no model is loaded."""
+    from .scene import load_scene
+
+    try:
+        sc = load_scene(scene)
+    except AmbientgenError as exc:
+        raise _fail(str(exc)) from None
+    layers = ", ".join(layer.name for layer in sc.layers)
+    out.print(f"{scene}: ok — '{sc.name}', {sc.duration:g} s, {len(sc.layers)} layers ({layers})")
+
+
+@app.command()
+def render(
+    scene: Annotated[Path, typer.Argument(help="scene file (YAML)")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="output directory")] = Path("out"),
+    duration: Annotated[Optional[str], typer.Option(help="override duration: seconds, 10m, 1h30m")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="override the scene seed")] = None,
+    backend: Annotated[Optional[str], typer.Option(help="backend: audioldm2")] = None,
+    checkpoint: Annotated[Optional[str], typer.Option(help="hub id or local folder of an AudioLDM2 checkpoint")] = None,
+    steps: Annotated[Optional[int], typer.Option(help="denoising steps per chunk")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps")] = "auto",
+    fmt: Annotated[str, typer.Option("--format", help="mix format: wav (24-bit) or flac")] = "wav",
+    no_stems: Annotated[bool, typer.Option("--no-stems", help="do not write per-layer stems")] = False,
+    lufs: Annotated[Optional[float], typer.Option(help="override the integrated loudness target (LUFS)")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
+) -> None:
+    """Render a scene to a loopable mix, one stem per layer and manifest.json."""
+    from .scene import load_scene
+
+    try:
+        _choice("--format", fmt, FORMATS)
+        _choice("--device", device, DEVICES)
+        _choice("--backend", backend, BACKENDS)
+        if output.exists() and not output.is_dir():
+            raise UsageError(f"--output: '{output}' exists and is not a directory")
+        sc = load_scene(scene)
+        sc = apply_overrides(sc, duration=duration, seed=seed, target_lufs=lufs, **{
+            "model.steps": steps, "model.checkpoint": checkpoint, "model.backend": backend})
+    except UsageError as exc:
+        raise _fail(str(exc), 2) from None
+    except AmbientgenError as exc:
+        raise _fail(str(exc)) from None
+
+    _quiet_libraries()
+    from . import load_backend
+    from .render import render_scene
+
+    try:
+        with err.status(f"loading {sc.model.backend} ({sc.model.checkpoint})", spinner="dots") if not quiet else _null():
+            be = load_backend(sc, device=device)
+        with _progress(quiet) as on_progress:
+            manifest = render_scene(sc, be, output, fmt=fmt, stems=not no_stems, on_progress=on_progress)
+    except KeyboardInterrupt:
+        raise _fail("interrupted; nothing was written", 130) from None
+    except AmbientgenError as exc:
+        raise _fail(str(exc)) from None
+    _summary(manifest, output)
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+class _progress:
+    """Rich progress bars on stderr, one per layer, with ETA."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.tasks: dict[str, int] = {}
+
+    def __enter__(self):
+        if self.quiet:
+            return None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.progress = Progress(
+            TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(), TextColumn("chunks"),
+            TimeRemainingColumn(), console=err, transient=False,
+        )
+        self.progress.start()
+        return self.update
+
+    def update(self, event) -> None:
+        key = event.layer or event.stage
+        if key not in self.tasks:
+            self.tasks[key] = self.progress.add_task(key, total=max(event.total, 1))
+        self.progress.update(self.tasks[key], completed=event.done)
+
+    def __exit__(self, *exc):
+        if not self.quiet:
+            self.progress.stop()
+        return False
+
+
+def _summary(manifest: dict, output: Path) -> None:
+    stats = manifest["stats"]
+    out.print(
+        f"wrote {len(manifest['files'])} files to {output}/: {manifest['duration_s']:.3f} s, "
+        f"{manifest['sample_rate']} Hz, {manifest['integrated_lufs']:.1f} LUFS, "
+        f"true peak {manifest['measured_true_peak_dbtp']:.1f} dBTP, {stats['model_calls']} chunk renders "
+        f"in {stats['render_s']:.1f} s"
+    )
+    for f in manifest["files"]:
+        out.print(f"  {f['path']}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("[red]error:[/red] interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""Writing deliverables: mix, stems and manifest, all atomically.
+
+Every file is written under a ``.partial`` name and renamed only when all of a
+render's files are complete; on any failure the partial files are removed and
+whatever was in the output directory before is left as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import soundfile as sf
+
+from . import __version__
+from .errors import ExportError
+
+if TYPE_CHECKING:
+    from .backends.base import Backend
+    from .render import MixResult, Plan
+
+FORMATS = {"wav": ("WAV", "PCM_24"), "flac": ("FLAC", "PCM_24")}
+STEM_FORMAT = ("WAV", "PCM_24")
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class AtomicOutputs:
+    """Collects files written as ``NAME.partial`` and publishes them together."""
+
+    def __init__(self, out_dir: Path):
+        self.out_dir = out_dir
+        self.pending: list[tuple[Path, Path]] = []
+
+    def path(self, relative: str) -> Path:
+        final = self.out_dir / relative
+        partial = final.with_name(final.name + ".partial")
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        self.pending.append((partial, final))
+        return partial
+
+    def commit(self) -> None:
+        for partial, final in self.pending:
+            os.replace(partial, final)
+        self.pending.clear()
+
+    def discard(self) -> None:
+        for partial, _ in self.pending:
+            partial.unlink(missing_ok=True)
+        self.pending.clear()
+
+
+@contextmanager
+def atomic_outputs(out_dir: Path):
+    outputs = AtomicOutputs(out_dir)
+    try:
+        yield outputs
+        outputs.commit()
+    except OSError as exc:
+        outputs.discard()
+        raise ExportError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
+    except BaseException:
+        outputs.discard()
+        raise
+
+
+def write_audio(path: Path, audio: np.ndarray, sample_rate: int, *, container: str, subtype: str) -> None:
+    """Write ``(channels, samples)`` audio (soundfile wants frames first)."""
+    with sf.SoundFile(path, "w", samplerate=sample_rate, channels=audio.shape[0], format=container,
+                      subtype=subtype) as f:
+        block = sample_rate * 10
+        for start in range(0, audio.shape[1], block):
+            f.write(audio[:, start : start + block].T)
+
+
+def _file_entry(out_dir: Path, final: Path, partial: Path, kind: str, layer: str | None = None) -> dict[str, Any]:
+    info = sf.info(str(partial))
+    entry = {
+        "path": final.relative_to(out_dir).as_posix(),
+        "kind": kind,
+        "format": info.format.lower(),
+        "subtype": info.subtype,
+        "sample_rate": info.samplerate,
+        "channels": info.channels,
+        "frames": info.frames,
+        "duration_s": info.frames / info.samplerate,
+        "sha256": sha256_file(partial),
+    }
+    if layer:
+        entry["layer"] = layer
+    return entry
+
+
+def export_render(plan: Plan, mixed: MixResult, backend: Backend, out_dir: Path, *, fmt: str = "wav",
+                  stems: bool = True, render_s: float = 0.0) -> dict[str, Any]:
+    """Write mix, stems and ``manifest.json`` into ``out_dir``; returns the manifest."""
+    if fmt not in FORMATS:
+        raise ExportError(f"format: must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    scene = plan.scene
+    sr = mixed.sample_rate
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportError(f"cannot create output directory {out_dir}: {exc.strerror or exc}") from None
+    files = []
+    with atomic_outputs(out_dir) as outputs:
+        container, subtype = FORMATS[fmt]
+        mix_name = f"{scene.name}.{fmt}"
+        partial = outputs.path(mix_name)
+        write_audio(partial, mixed.mix, sr, container=container, subtype=subtype)
+        files.append(_file_entry(out_dir, out_dir / mix_name, partial, "mix"))
+        stem_paths = {}
+        if stems:
+            for name, audio in mixed.stems.items():
+                rel = f"stems/{name}.wav"
+                partial = outputs.path(rel)
+                write_audio(partial, np.clip(audio, -1.0, 1.0), sr, container=STEM_FORMAT[0], subtype=STEM_FORMAT[1])
+                files.append(_file_entry(out_dir, out_dir / rel, partial, "stem", name))
+                stem_paths[name] = rel
+        manifest = build_manifest(plan, mixed, backend, files, stem_paths, render_s=render_s)
+        with open(outputs.path("manifest.json"), "w", encoding="utf-8") as f:
+            json.dump(manifest, f, indent=2)
+            f.write("\n")
+    return manifest
+
+
+def build_manifest(plan: Plan, mixed: MixResult, backend: Backend, files: list[dict[str, Any]],
+                   stem_paths: dict[str, str], *, render_s: float) -> dict[str, Any]:
+    scene = plan.scene
+    report = mixed.loudness
+    n = mixed.mix.shape[1]
+    layers = []
+    for res in mixed.layers:
+        lp = res.plan
+        layers.append({
+            "name": lp.name,
+            "prompt": lp.prompt,
+            "negative_prompt": lp.negative_prompt,
+            "gain_db": lp.gain_db,
+            "pan": lp.pan,
+            "seeds": list(lp.seeds),
+            "chunk_s": lp.chunk_s,
+            "overlap_s": lp.overlap_s,
+            "seams_s": res.seams_s,
+            "model_calls": res.model_calls,
+            "stem": stem_paths.get(lp.name),
+        })
+    stats = backend.stats
+    return {
+        "ambientgen_version": __version__,
+        "name": scene.name,
+        "scene": scene.to_dict(),
+        "backend": backend.describe(),
+        "duration_s": n / mixed.sample_rate,
+        "frames": n,
+        "sample_rate": mixed.sample_rate,
+        "channels": int(mixed.mix.shape[0]),
+        "loop": plan.loop,
+        "loop_start_frame": 0 if plan.loop else None,
+        "loop_end_frame": n if plan.loop else None,
+        "target_lufs": scene.target_lufs,
+        "true_peak_dbtp": scene.true_peak_dbtp,
+        "integrated_lufs": round(report.integrated_lufs, 3),
+        "measured_true_peak_dbtp": round(report.true_peak_dbtp, 3),
+        "sample_peak_dbfs": round(report.sample_peak_dbfs, 3),
+        "master_gain_db": round(report.gain_db, 3),
+        "limiter_reduction_db": round(report.limiter_reduction_db, 3),
+        "stems_note": "stems carry each layer's gain, pan and the master gain; they sum to the mix before the limiter",
+        "layers": layers,
+        "stats": {
+            "model_calls": stats.model_calls,
+            "text_encodes": stats.text_encodes,
+            "unet_evals": stats.unet_evals,
+            "decode_calls": stats.decode_calls,
+            "render_s": round(render_s, 3),
+        },
+        "files": files,
+    }

@@ -1,0 +1,241 @@
+"""Scene files: schema, YAML loading and validation.
+
+A scene is validated completely before any model work: every problem is
+collected and reported at once, each naming the field, the rule and the value;
+unknown keys are rejected with a suggestion of the nearest valid key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import SceneError
+
+MAX_DURATION_S = 24 * 3600.0
+SAMPLE_RATES = (16000, 22050, 32000, 44100, 48000, 88200, 96000)
+SCHEDULERS = ("dpmsolver++", "ddim", "unipc")
+BACKENDS = ("audioldm2",)
+DEFAULT_CHECKPOINT = "cvssp/audioldm2"
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+
+_DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|h|m|s)")
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from a number or a human string: ``90``, ``"90s"``, ``"10m"``, ``"1h30m"``, ``"1:30:00"``."""
+    if isinstance(value, bool):
+        raise ValueError(f"must be seconds or a string like '10m' or '1h30m', got {value!r}")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip().lower()
+        if re.fullmatch(r"\d+(\.\d+)?", text):
+            seconds = float(text)
+        elif re.fullmatch(r"(\d+:)?\d{1,2}:\d{1,2}(\.\d+)?", text):
+            seconds = 0.0
+            for part in text.split(":"):
+                seconds = seconds * 60 + float(part)
+        elif text and _DURATION_RE.sub("", text).strip() == "":
+            seconds = sum(float(n) * _DURATION_UNITS[u] for n, u in _DURATION_RE.findall(text))
+        else:
+            raise ValueError(f"cannot read {value!r} as a duration (use seconds or forms like 90s, 10m, 1h30m, 1:30:00)")
+    else:
+        raise ValueError(f"must be seconds or a string like '10m' or '1h30m', got {value!r}")
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"must be greater than 0 seconds, got {value!r}")
+    if seconds > MAX_DURATION_S:
+        raise ValueError(f"must be at most 24h ({MAX_DURATION_S:.0f} s), got {value!r}")
+    return seconds
+
+
+Duration = Annotated[float, Field(description="seconds, or a string such as '10m' or '1h30m'")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ModelSettings(_Strict):
+    """How chunks are rendered."""
+
+    backend: Literal["audioldm2"] = "audioldm2"
+    checkpoint: str = Field(DEFAULT_CHECKPOINT, min_length=1)
+    steps: int = Field(25, ge=1, le=1000)
+    guidance: float = Field(3.0, ge=0.0, le=30.0)
+    scheduler: Literal["dpmsolver++", "ddim", "unipc"] = "dpmsolver++"
+    negative_prompt: str = "Low quality."
+    chunk_s: float = Field(10.24, gt=1.0, le=60.0)
+    overlap_s: float = Field(1.5, ge=0.05, le=10.0)
+    batch_size: int = Field(4, ge=1, le=64)
+
+    @model_validator(mode="after")
+    def _overlap_fits(self) -> ModelSettings:
+        if self.overlap_s * 2 > self.chunk_s:
+            raise ValueError(
+                f"overlap_s must be at most half of chunk_s ({self.chunk_s / 2:g}), got {self.overlap_s:g}"
+            )
+        return self
+
+
+class Layer(_Strict):
+    """One sound source, rendered as one stem."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    prompt: str = Field(min_length=1, max_length=500)
+    negative_prompt: str | None = None
+    gain_db: float = Field(0.0, ge=-60.0, le=12.0)
+    pan: float = Field(0.0, ge=-1.0, le=1.0)
+    seed_offset: int = Field(0, ge=0, le=2**31)
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+
+class Scene(_Strict):
+    """A validated scene: what to render and how to deliver it."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = ""
+    duration: Duration = 300.0
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+    sample_rate: int = 48000
+    loop: bool = True
+    target_lufs: float = Field(-23.0, ge=-50.0, le=-5.0)
+    true_peak_dbtp: float = Field(-1.0, ge=-20.0, le=0.0)
+    model: ModelSettings = Field(default_factory=ModelSettings)
+    layers: list[Layer] = Field(min_length=1, max_length=16)
+
+    @field_validator("duration", mode="before")
+    @classmethod
+    def _parse_duration(cls, value: Any) -> float:
+        return parse_duration(value)
+
+    @field_validator("sample_rate")
+    @classmethod
+    def _known_rate(cls, value: int) -> int:
+        if value not in SAMPLE_RATES:
+            raise ValueError(f"must be one of {', '.join(map(str, SAMPLE_RATES))}, got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Scene:
+        names = [layer.name for layer in self.layers]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"layer names must be unique, repeated: {', '.join(dupes)}")
+        if self.loop and self.duration < 2 * self.model.overlap_s:
+            raise ValueError(
+                f"a looping scene must last at least twice model.overlap_s ({2 * self.model.overlap_s:g} s), "
+                f"got duration {self.duration:g} s"
+            )
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data that :func:`scene_from_dict` reads back to an equal scene."""
+        return self.model_dump(mode="json")
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "scene"
+
+
+def _model_for(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] | None = Scene
+    for part in loc[:-1]:
+        if isinstance(part, int) or model is None:
+            continue
+        model = {"model": ModelSettings, "layers": Layer}.get(part) if model is Scene else None
+    return model
+
+
+def _describe(err: dict[str, Any]) -> str:
+    loc = tuple(err["loc"])
+    kind = err["type"]
+    value = err.get("input")
+    where = _loc(loc)
+    if kind == "extra_forbidden":
+        model = _model_for(loc)
+        valid = sorted(model.model_fields) if model else []
+        close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.6)
+        hint = f" (did you mean '{close[0]}'?)" if close else f" (valid keys: {', '.join(valid)})"
+        return f"{where}: unknown key{hint}"
+    if kind == "missing":
+        return f"{where}: required field is missing"
+    msg = err["msg"]
+    msg = msg.removeprefix("Value error, ")
+    if kind == "string_pattern_mismatch":
+        msg = "must be 1-64 letters, digits, '_' or '-' (no spaces), starting with a letter or digit"
+    elif kind == "literal_error":
+        msg = msg.replace("Input should be", "must be")
+    else:
+        msg = msg.replace("Input should be", "must be").replace("String should", "must")
+        msg = msg.replace("List should", "must")
+    if kind == "value_error":  # our own validators already quote the value
+        return f"{where}: {msg}"
+    if kind == "too_short" and isinstance(value, list):
+        return f"{where}: must list at least {err['ctx']['min_length']} item(s), got none"
+    if kind == "too_long" and isinstance(value, list):
+        return f"{where}: must list at most {err['ctx']['max_length']} items, got {len(value)}"
+    shown = value if not isinstance(value, (dict, list)) else type(value).__name__
+    return f"{where}: {msg}, got {shown!r}"
+
+
+def scene_from_dict(data: Any, *, source: str | None = None) -> Scene:
+    """Validate plain data as a scene, raising :class:`SceneError` listing every problem."""
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else type(data).__name__
+        raise SceneError(f"a scene must be a mapping of keys to values, got {kind}", source=source)
+    try:
+        return Scene.model_validate(data)
+    except ValidationError as exc:
+        problems = [_describe(e) for e in exc.errors(include_url=False)]
+        raise SceneError(problems, source=source) from None
+
+
+def load_scene(path: str | Path) -> Scene:
+    """Read and validate a YAML scene file."""
+    path = Path(path)
+    source = str(path)
+    if path.is_dir():
+        raise SceneError("is a directory, not a scene file", source=source)
+    if not path.exists():
+        raise SceneError("no such scene file", source=source)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise SceneError("is not a UTF-8 text file", source=source) from None
+    except OSError as exc:
+        raise SceneError(f"cannot be read ({exc.strerror})", source=source) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise SceneError(f"YAML syntax error{where}: {problem}", source=source) from None
+    if isinstance(data, dict) and "name" not in data:
+        data = {"name": re.sub(r"[^A-Za-z0-9_-]", "-", path.stem)[:64] or "scene", **data}
+    return scene_from_dict(data, source=source)
+
+
+def dump_scene(scene: Scene) -> str:
+    """YAML text of a scene (keys in schema order)."""
+    return yaml.safe_dump(scene.to_dict(), sort_keys=False, allow_unicode=True)
