@@ -24,8 +24,8 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     add_completion=False,
 )
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
 
 FORMATS = ("wav", "flac")
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -60,6 +60,11 @@ def _quiet_libraries() -> None:
 
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=UserWarning, module="diffusers")
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()
 
 
 def apply_overrides(scene, **overrides):
@@ -175,7 +180,9 @@ class _progress:
         return self.update
 
     def update(self, event) -> None:
-        key = event.layer or event.stage
+        if event.stage != "render":  # mixing and export are short; the summary reports them
+            return
+        key = event.layer
         if key not in self.tasks:
             self.tasks[key] = self.progress.add_task(key, total=max(event.total, 1))
         self.progress.update(self.tasks[key], completed=event.done)
@@ -196,6 +203,7 @@ def _summary(manifest: dict, output: Path) -> None:
     )
     for f in manifest["files"]:
         out.print(f"  {f['path']}")
+    out.print("  manifest.json")
 
 
 def main() -> None:

@@ -156,8 +156,10 @@ def mix_layers(results: list[LayerResult], *, sample_rate: int, duration_s: floa
 def render_scene(scene: Scene, backend: Backend, out_dir: str | Path, *, fmt: str = "wav", stems: bool = True,
                  on_progress: ProgressFn | None = None) -> dict[str, Any]:
     """Render ``scene`` with ``backend`` into ``out_dir``; returns the manifest (also written as manifest.json)."""
-    from .export import export_render
+    from .export import FORMATS, export_render
 
+    if fmt not in FORMATS:  # checked before any model work
+        raise AmbientgenError(f"format: must be one of {', '.join(FORMATS)}, got {fmt!r}")
     started = time.perf_counter()
     # 1. plan
     plan = make_plan(scene, max_chunk_s=backend.max_duration_s)

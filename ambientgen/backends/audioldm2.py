@@ -102,14 +102,17 @@ def _pipeline_class():
     return _Pipeline
 
 
-def _check_local_checkpoint(path: Path) -> None:
+def _check_local_checkpoint(checkpoint: str) -> Path:
+    """The checkpoint folder, after checking it holds every AudioLDM2 component (errors quote the user's text)."""
+    path = Path(checkpoint).expanduser()
     if not path.is_dir():
-        raise BackendError(f"checkpoint: '{path}' is not a directory (expected an AudioLDM2 checkpoint folder)")
+        raise BackendError(f"checkpoint: '{checkpoint}' is not a directory (expected an AudioLDM2 checkpoint folder)")
     if not (path / "model_index.json").is_file():
-        raise BackendError(f"checkpoint: '{path}' has no model_index.json (not a diffusers AudioLDM2 checkpoint)")
+        raise BackendError(f"checkpoint: '{checkpoint}' has no model_index.json (not a diffusers AudioLDM2 checkpoint)")
     missing = [c for c in COMPONENTS if not (path / c).is_dir()]
     if missing:
-        raise BackendError(f"checkpoint: '{path}' is missing component folder(s): {', '.join(missing)}")
+        raise BackendError(f"checkpoint: '{checkpoint}' is missing component folder(s): {', '.join(missing)}")
+    return path
 
 
 def _looks_like_path(checkpoint: str) -> bool:
@@ -122,13 +125,12 @@ def _looks_like_path(checkpoint: str) -> bool:
 def load_pipeline(checkpoint: str, *, dtype, revision: str | None = None):
     """Load an AudioLDM2 pipeline by hub id or local path, with one clear error on failure."""
     cls = _pipeline_class()
-    local = Path(checkpoint).expanduser()
     if _looks_like_path(checkpoint):
-        _check_local_checkpoint(local)
+        local = _check_local_checkpoint(checkpoint)
         try:
             return cls.from_pretrained(str(local), dtype=dtype)
         except Exception as exc:  # corrupt weights, wrong classes, ...
-            raise BackendError(f"checkpoint: cannot load '{local}': {type(exc).__name__}: {_first_line(exc)}") from None
+            raise BackendError(f"checkpoint: cannot load '{checkpoint}': {type(exc).__name__}: {_first_line(exc)}") from None
     offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
     errors = []
     for local_only in (True,) if offline else (True, False):

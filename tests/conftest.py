@@ -1,0 +1,73 @@
+"""Shared fixtures: a tiny random-weight AudioLDM2 built offline, once per session."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+# Tests never touch the network: the Hugging Face libraries must only look at local files.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
+warnings.filterwarnings("ignore", category=FutureWarning)
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENES = ROOT / "scenes"
+DATA = Path(__file__).resolve().parent / "data"
+TEST_STEPS = 2  # denoising steps in tests: the pipeline is exercised, not the audio quality
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    from ambientgen.testing import save_tiny_audioldm2
+
+    return save_tiny_audioldm2(tmp_path_factory.mktemp("models") / "tiny")
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint_lmhead(tmp_path_factory) -> Path:
+    from ambientgen.testing import save_tiny_audioldm2
+
+    return save_tiny_audioldm2(tmp_path_factory.mktemp("models") / "tiny-lmhead", language_model="GPT2LMHeadModel")
+
+
+@pytest.fixture
+def tiny_backend(tiny_checkpoint):
+    """A freshly loaded backend (its own conditioning cache and counters)."""
+    from ambientgen.backends.audioldm2 import AudioLDM2Backend
+
+    return AudioLDM2Backend.load(str(tiny_checkpoint), device="cpu", steps=TEST_STEPS, batch_size=4)
+
+
+def noise(seconds: float, sample_rate: int = 16000, *, seed: int = 0, channels: int = 1) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (0.1 * rng.standard_normal((channels, round(seconds * sample_rate)))).astype(np.float32)
+
+
+def small_scene(**overrides):
+    """A short two-layer scene for fast renders."""
+    from ambientgen.scene import scene_from_dict
+
+    data = {
+        "name": "test-scene",
+        "duration": 12,
+        "seed": 5,
+        "loop": True,
+        "model": {"steps": TEST_STEPS, "chunk_s": 5.12, "overlap_s": 1.0},
+        "layers": [
+            {"name": "rain", "prompt": "field recording of rain", "gain_db": -3, "pan": -0.3},
+            {"name": "birds", "prompt": "field recording of birds", "gain_db": -6, "pan": 0.4},
+        ],
+    }
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    return scene_from_dict(data)

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import ambientgen.export as export
+from ambientgen.errors import AmbientgenError, ExportError
+from ambientgen.render import render_scene
+
+from .conftest import small_scene
+
+
+def test_files_read_back(tiny_backend, tmp_path):
+    manifest = render_scene(small_scene(), tiny_backend, tmp_path, fmt="flac")
+    mix = sf.info(str(tmp_path / "test-scene.flac"))
+    assert (mix.format, mix.subtype, mix.samplerate, mix.channels, mix.frames) == ("FLAC", "PCM_24", 48000, 2, 576000)
+    for name in ("rain", "birds"):
+        stem = sf.info(str(tmp_path / "stems" / f"{name}.wav"))
+        assert (stem.format, stem.subtype, stem.frames, stem.channels) == ("WAV", "PCM_24", 576000, 2)
+    for entry in manifest["files"]:
+        digest = hashlib.sha256((tmp_path / entry["path"]).read_bytes()).hexdigest()
+        assert entry["sha256"] == digest
+    assert json.loads((tmp_path / "manifest.json").read_text()) == manifest
+    assert not list(tmp_path.rglob("*.partial"))
+
+
+def test_failure_leaves_nothing_half_written(tiny_backend, tmp_path, monkeypatch):
+    earlier = tmp_path / "test-scene.wav"
+    earlier.write_bytes(b"an earlier render")
+    written = []
+    real = export.write_audio
+
+    def flaky(path, *args, **kwargs):
+        if written:
+            raise OSError(28, "No space left on device")
+        written.append(path)
+        real(path, *args, **kwargs)
+
+    monkeypatch.setattr(export, "write_audio", flaky)
+    with pytest.raises(ExportError, match="No space left on device"):
+        render_scene(small_scene(), tiny_backend, tmp_path)
+    assert earlier.read_bytes() == b"an earlier render"
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["test-scene.wav"]
+
+
+def test_unknown_format(tiny_backend, tmp_path):
+    with pytest.raises(AmbientgenError, match="format: must be one of wav, flac, got .mp3."):
+        render_scene(small_scene(), tiny_backend, tmp_path, fmt="mp3")
+
+
+def test_write_audio_is_frames_first_on_disk(tmp_path):
+    audio = np.stack([np.full(100, 0.25), np.full(100, -0.5)]).astype(np.float32)
+    export.write_audio(tmp_path / "x.wav", audio, 48000, container="WAV", subtype="FLOAT")
+    data, sr = sf.read(tmp_path / "x.wav", dtype="float32")
+    assert data.shape == (100, 2) and data[0, 0] == 0.25 and data[0, 1] == -0.5

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ambientgen.render import chunk_count, make_plan, mix_layers, render_layer, render_scene
+
+from .conftest import small_scene
+
+
+@pytest.mark.parametrize(
+    "duration, loop, expected",
+    [(12, True, 3), (12, False, 3), (4.12, False, 1), (4.0, True, 1), (60, True, 15), (8.24, False, 2)],
+)
+def test_chunk_count_covers_duration(duration, loop, expected):
+    n = chunk_count(duration_s=duration, chunk_s=5.12, overlap_s=1.0, loop=loop)
+    assert n == expected
+    covered = n * (5.12 - 1.0) + 1.0
+    assert covered >= duration + (1.0 if loop else 0.0) - 1e-9
+
+
+def test_plan_seeds_depend_on_scene_seed_layer_and_index():
+    plan = make_plan(small_scene(), max_chunk_s=10.24)
+    rain, birds = plan.layers
+    assert len(rain.seeds) == 3 and len(set(rain.seeds + birds.seeds)) == 6
+    assert make_plan(small_scene(), max_chunk_s=10.24) == plan
+    other = make_plan(small_scene(seed=6), max_chunk_s=10.24)
+    assert set(other.layers[0].seeds).isdisjoint(rain.seeds)
+    assert rain.negative_prompt == "Low quality."  # the scene default applies when a layer sets none
+
+
+def test_plan_caps_chunks_at_backend_maximum():
+    plan = make_plan(small_scene(model={"chunk_s": 30.0, "overlap_s": 2.0}), max_chunk_s=10.24)
+    assert plan.layers[0].chunk_s == 10.24
+
+
+def test_render_layer_exact_length_and_seams(tiny_backend):
+    plan = make_plan(small_scene(), max_chunk_s=tiny_backend.max_duration_s)
+    res = render_layer(plan.layers[0], tiny_backend, duration_s=12, loop=True)
+    assert res.audio.shape == (1, 12 * 16000) and res.model_calls == 3
+    assert res.seams_s == [0.0, 4.62, 8.74]  # the loop seam, then overlap centres at k*4.12 + 0.5
+
+
+def test_mix_lengths_levels_and_stems_sum(tiny_backend):
+    scene = small_scene()
+    plan = make_plan(scene, max_chunk_s=tiny_backend.max_duration_s)
+    results = [render_layer(lp, tiny_backend, duration_s=12, loop=True) for lp in plan.layers]
+    mixed = mix_layers(results, sample_rate=48000, duration_s=12, loop=True, target_lufs=-20, true_peak_dbtp=-1)
+    assert mixed.mix.shape == (2, 576000)
+    assert set(mixed.stems) == {"rain", "birds"} and all(s.shape == (2, 576000) for s in mixed.stems.values())
+    assert mixed.loudness.integrated_lufs == pytest.approx(-20, abs=0.1)
+    if mixed.loudness.limiter_reduction_db == 0:  # without limiting the stems sum exactly to the mix
+        np.testing.assert_allclose(sum(mixed.stems.values()), mixed.mix, atol=1e-5)
+
+
+def test_render_scene_writes_everything(tiny_backend, tmp_path):
+    events = []
+    manifest = render_scene(small_scene(), tiny_backend, tmp_path / "out", on_progress=events.append)
+    names = sorted(f["path"] for f in manifest["files"])
+    assert names == ["stems/birds.wav", "stems/rain.wav", "test-scene.wav"]
+    assert (tmp_path / "out" / "manifest.json").is_file()
+    assert [e.done for e in events if e.layer == "rain"] == [3]
+    for key in ("target_lufs", "true_peak_dbtp", "integrated_lufs"):
+        assert isinstance(manifest[key], float)
+    for layer in manifest["layers"]:
+        assert {"name", "prompt", "seeds", "seams_s", "model_calls"} <= set(layer)
+        assert layer["model_calls"] == 3
+    assert manifest["stats"]["text_encodes"] == 2

@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ambientgen.errors import SceneError
+from ambientgen.scene import dump_scene, load_scene, parse_duration, scene_from_dict
+
+from .conftest import SCENES
+
+MINIMAL = {"name": "s", "layers": [{"name": "rain", "prompt": "rain"}]}
+
+
+def with_(**changes):
+    data = {**MINIMAL, "layers": [dict(layer) for layer in MINIMAL["layers"]]}
+    data.update(changes)
+    return data
+
+
+@pytest.mark.parametrize(
+    "text, seconds",
+    [(90, 90.0), (1.5, 1.5), ("90", 90.0), ("90s", 90.0), ("10m", 600.0), ("1h", 3600.0), ("1h30m", 5400.0),
+     ("1:30", 90.0), ("1:30:00", 5400.0), ("2m30s", 150.0), ("500ms", 0.5), (" 10M ", 600.0)],
+)
+def test_parse_duration(text, seconds):
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [(0, "greater than 0"), (-5, "greater than 0"), ("25h", "at most 24h"), ("ten minutes", "cannot read"),
+     ("", "cannot read"), (True, "must be seconds"), ([1], "must be seconds")],
+)
+def test_parse_duration_rejects(text, message):
+    with pytest.raises(ValueError, match=message):
+        parse_duration(text)
+
+
+def test_bundled_scenes_validate():
+    paths = sorted(SCENES.glob("*.yaml"))
+    names = {p.stem for p in paths}
+    assert {"forest", "rain-on-tin-roof", "thunderstorm", "ocean-at-night", "campfire", "summer-night"} <= names
+    for path in paths:
+        scene = load_scene(path)
+        assert scene.name == path.stem
+        assert 1 <= len(scene.layers) <= 16
+
+
+def test_defaults():
+    scene = scene_from_dict(MINIMAL)
+    assert scene.duration == 300 and scene.sample_rate == 48000 and scene.loop
+    assert scene.model.checkpoint == "cvssp/audioldm2" and scene.model.scheduler == "dpmsolver++"
+    assert scene.model.steps == 25 and scene.target_lufs == -23 and scene.true_peak_dbtp == -1
+
+
+def test_round_trip(tmp_path):
+    scene = load_scene(SCENES / "forest.yaml")
+    path = tmp_path / "forest.yaml"
+    path.write_text(dump_scene(scene))
+    assert load_scene(path) == scene
+
+
+# one bad scene per row: (changes to a valid scene, the exact problem line expected)
+BAD_SCENES = [
+    (with_(name="my scene"), "name: must be 1-64 letters, digits, '_' or '-' (no spaces)"),
+    (with_(duration="ten minutes"), "duration: cannot read 'ten minutes' as a duration"),
+    (with_(duration=0), "duration: must be greater than 0 seconds, got 0"),
+    (with_(duration="30h"), "duration: must be at most 24h (86400 s), got '30h'"),
+    (with_(seed=-1), "seed: must be greater than or equal to 0, got -1"),
+    (with_(sample_rate=44000), "sample_rate: must be one of 16000, 22050, 32000, 44100, 48000, 88200, 96000, got 44000"),
+    (with_(target_lufs=3), "target_lufs: must be less than or equal to -5, got 3"),
+    (with_(true_peak_dbtp=2), "true_peak_dbtp: must be less than or equal to 0, got 2"),
+    (with_(targt_lufs=-23), "targt_lufs: unknown key (did you mean 'target_lufs'?)"),
+    (with_(layers=[]), "layers: must list at least 1 item(s), got none"),
+    (with_(layers=[{"name": "rain"}]), "layers[0].prompt: required field is missing"),
+    (with_(layers=[{"name": "rain", "prompt": "   "}]), "layers[0].prompt: must not be blank"),
+    (with_(layers=[{"name": "rain", "prompt": "x", "gian_db": 3}]), "layers[0].gian_db: unknown key (did you mean 'gain_db'?)"),
+    (with_(layers=[{"name": "rain", "prompt": "x", "pan": 2}]), "layers[0].pan: must be less than or equal to 1, got 2"),
+    (with_(layers=[{"name": "rain", "prompt": "x", "gain_db": "loud"}]), "layers[0].gain_db: must be a valid number"),
+    (with_(layers=[{"name": "a", "prompt": "x"}, {"name": "a", "prompt": "y"}]), "layer names must be unique, repeated: a"),
+    (with_(model={"steps": 0}), "model.steps: must be greater than or equal to 1, got 0"),
+    (with_(model={"scheduler": "euler"}), "model.scheduler: must be 'dpmsolver++', 'ddim' or 'unipc', got 'euler'"),
+    (with_(model={"backend": "stable-audio"}), "model.backend: must be 'audioldm2', got 'stable-audio'"),
+    (with_(model={"chunk_s": 10, "overlap_s": 6}), "overlap_s must be at most half of chunk_s (5), got 6"),
+    (with_(model={"guidence": 3}), "model.guidence: unknown key (did you mean 'guidance'?)"),
+    (with_(duration=2, model={"overlap_s": 1.5}), "a looping scene must last at least twice model.overlap_s"),
+    (with_(loop="sometimes"), "loop: must be a valid boolean"),
+]
+
+
+@pytest.mark.parametrize("data, expected", BAD_SCENES, ids=[e[:40] for _, e in BAD_SCENES])
+def test_bad_scene_messages(data, expected):
+    with pytest.raises(SceneError) as info:
+        scene_from_dict(data)
+    assert any(expected in p for p in info.value.problems), info.value.problems
+
+
+def test_every_problem_reported_at_once():
+    data = with_(seed=-1, duration="x", layers=[{"name": "a b", "prompt": "x", "pan": 5}])
+    with pytest.raises(SceneError, match="4 problems") as info:
+        scene_from_dict(data, source="bad.yaml")
+    assert str(info.value).startswith("bad.yaml: 4 problems: ")
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [("name: [unclosed", "YAML syntax error at line 1"), ("", "a scene must be a mapping of keys to values, got empty"),
+     ("- a\n- b\n", "got list"), ("just text", "got str")],
+)
+def test_bad_files(tmp_path, content, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(content)
+    with pytest.raises(SceneError, match=message):
+        load_scene(path)
+
+
+def test_missing_directory_and_binary(tmp_path):
+    with pytest.raises(SceneError, match="no such scene file"):
+        load_scene(tmp_path / "nope.yaml")
+    with pytest.raises(SceneError, match="is a directory"):
+        load_scene(tmp_path)
+    binary = tmp_path / "x.yaml"
+    binary.write_bytes(b"\xff\xfe\x00\x81")
+    with pytest.raises(SceneError, match="not a UTF-8 text file"):
+        load_scene(binary)
+
+
+def test_name_defaults_to_file_stem(tmp_path):
+    path = tmp_path / "my rain.yaml"
+    path.write_text("layers:\n  - name: rain\n    prompt: rain\n")
+    assert load_scene(path).name == "my-rain"
+
+
+values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=12),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=12,
+)
+keys = st.sampled_from(["name", "duration", "seed", "sample_rate", "loop", "target_lufs", "true_peak_dbtp",
+                        "model", "layers", "junk"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(keys, values, max_size=8))
+def test_fuzz_loader_only_raises_scene_errors(data):
+    try:
+        scene_from_dict(data)
+    except SceneError as exc:
+        assert str(exc)
