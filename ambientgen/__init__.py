@@ -31,7 +31,7 @@ __all__ = [
 
 
 def load_backend(scene: Scene, *, device: str = "auto"):
-    """Load the backend a scene asks for (``scene.model``)."""
+    """Load the backend a scene asks for (``scene.model``; ``auto`` resolves to AudioLDM2 or procedural)."""
     from .backends import load_backend as _load
 
     return _load(scene.model, device=device)
@@ -39,8 +39,16 @@ def load_backend(scene: Scene, *, device: str = "auto"):
 
 def render(scene: Scene, out_dir, *, device: str = "auto", backend=None, fmt: str = "wav", stems: bool = True,
            on_progress=None) -> dict:
-    """Render ``scene`` into ``out_dir`` (mix, stems, manifest.json); returns the manifest."""
-    from .render import render_scene
+    """Render ``scene`` into ``out_dir`` (mix, stems, manifest.json); returns the manifest.
+
+    Layers the backend has no generator for are left out (an error if the scene
+    names that backend explicitly); the manifest lists them.
+    """
+    from .backends import supported_scene
+    from .engine import render_scene
 
     backend = backend if backend is not None else load_backend(scene, device=device)
-    return render_scene(scene, backend, out_dir, fmt=fmt, stems=stems, on_progress=on_progress)
+    strict = scene.model.backend == getattr(backend, "name", None)
+    scene, skipped = supported_scene(scene, backend, strict=strict)
+    return render_scene(scene, backend, out_dir, fmt=fmt, stems=stems, on_progress=on_progress,
+                        notes={"skipped_layers": skipped})

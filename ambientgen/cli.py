@@ -29,7 +29,7 @@ out = Console(highlight=False, soft_wrap=True)
 
 FORMATS = ("wav", "flac")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-BACKENDS = ("audioldm2",)
+BACKENDS = ("auto", "audioldm2", "procedural")
 # scene fields that command-line options override, so errors can name the option
 OPTION_FOR_FIELD = {
     "duration": "--duration",
@@ -110,7 +110,7 @@ def render(
     output: Annotated[Path, typer.Option("--output", "-o", help="output directory")] = Path("out"),
     duration: Annotated[Optional[str], typer.Option(help="override duration: seconds, 10m, 1h30m")] = None,
     seed: Annotated[Optional[int], typer.Option(help="override the scene seed")] = None,
-    backend: Annotated[Optional[str], typer.Option(help="backend: audioldm2")] = None,
+    backend: Annotated[Optional[str], typer.Option(help="auto (default), audioldm2 or procedural")] = None,
     checkpoint: Annotated[Optional[str], typer.Option(help="hub id or local folder of an AudioLDM2 checkpoint")] = None,
     steps: Annotated[Optional[int], typer.Option(help="denoising steps per chunk")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps")] = "auto",
@@ -137,14 +137,26 @@ def render(
         raise _fail(str(exc)) from None
 
     _quiet_libraries()
-    from . import load_backend
-    from .render import render_scene
+    from .backends import choose_backend, load_backend, supported_scene
+    from .engine import render_scene
 
     try:
-        with err.status(f"loading {sc.model.backend} ({sc.model.checkpoint})", spinner="dots") if not quiet else _null():
-            be = load_backend(sc, device=device)
+        choice = choose_backend(sc.model)
+        with err.status(f"loading {choice.backend}", spinner="dots") if not quiet else _null():
+            be = load_backend(sc.model, device=device, choice=choice)
+        if choice.automatic:
+            fell_back = choice.backend == "audioldm2" and be.name != "audioldm2"
+            why = f"{sc.model.checkpoint} failed to load" if fell_back else choice.reason
+            err.print(f"backend: {be.name} ({why})")
+        sc, skipped = supported_scene(sc, be, strict=not choice.automatic)
+        for name in skipped:
+            err.print(f"[yellow]warning:[/yellow] layer '{name}' left out: the {be.name} backend has no generator "
+                      "for its prompt")
+        notes = {"backend_choice": {"backend": be.name, "reason": choice.reason, "automatic": choice.automatic},
+                 "skipped_layers": skipped}
         with _progress(quiet) as on_progress:
-            manifest = render_scene(sc, be, output, fmt=fmt, stems=not no_stems, on_progress=on_progress)
+            manifest = render_scene(sc, be, output, fmt=fmt, stems=not no_stems, on_progress=on_progress,
+                                    notes=notes)
     except KeyboardInterrupt:
         raise _fail("interrupted; nothing was written", 130) from None
     except AmbientgenError as exc:

@@ -22,7 +22,7 @@ from .errors import ExportError
 
 if TYPE_CHECKING:
     from .backends.base import Backend
-    from .render import MixResult, Plan
+    from .engine import MixResult, Plan
 
 FORMATS = {"wav": ("WAV", "PCM_24"), "flac": ("FLAC", "PCM_24")}
 STEM_FORMAT = ("WAV", "PCM_24")
@@ -103,7 +103,7 @@ def _file_entry(out_dir: Path, final: Path, partial: Path, kind: str, layer: str
 
 
 def export_render(plan: Plan, mixed: MixResult, backend: Backend, out_dir: Path, *, fmt: str = "wav",
-                  stems: bool = True, render_s: float = 0.0) -> dict[str, Any]:
+                  stems: bool = True, render_s: float = 0.0, notes: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write mix, stems and ``manifest.json`` into ``out_dir``; returns the manifest."""
     if fmt not in FORMATS:
         raise ExportError(f"format: must be one of {', '.join(FORMATS)}, got {fmt!r}")
@@ -129,6 +129,7 @@ def export_render(plan: Plan, mixed: MixResult, backend: Backend, out_dir: Path,
                 files.append(_file_entry(out_dir, out_dir / rel, partial, "stem", name))
                 stem_paths[name] = rel
         manifest = build_manifest(plan, mixed, backend, files, stem_paths, render_s=render_s)
+        manifest.update(notes or {})
         with open(outputs.path("manifest.json"), "w", encoding="utf-8") as f:
             json.dump(manifest, f, indent=2)
             f.write("\n")

@@ -21,7 +21,7 @@ from .errors import SceneError
 MAX_DURATION_S = 24 * 3600.0
 SAMPLE_RATES = (16000, 22050, 32000, 44100, 48000, 88200, 96000)
 SCHEDULERS = ("dpmsolver++", "ddim", "unipc")
-BACKENDS = ("audioldm2",)
+BACKENDS = ("auto", "audioldm2", "procedural")
 DEFAULT_CHECKPOINT = "cvssp/audioldm2"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 
@@ -66,7 +66,7 @@ class _Strict(BaseModel):
 class ModelSettings(_Strict):
     """How chunks are rendered."""
 
-    backend: Literal["audioldm2"] = "audioldm2"
+    backend: Literal["auto", "audioldm2", "procedural"] = "auto"
     checkpoint: str = Field(DEFAULT_CHECKPOINT, min_length=1)
     steps: int = Field(25, ge=1, le=1000)
     guidance: float = Field(3.0, ge=0.0, le=30.0)

@@ -12,7 +12,7 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 from ambientgen import cli
-from ambientgen.render import render_scene
+from ambientgen.engine import render_scene
 
 from .conftest import SCENES, TEST_STEPS
 
@@ -91,7 +91,8 @@ def test_lufs_format_and_no_stems(tiny_checkpoint, tmp_path):
 def test_missing_hub_checkpoint_offline(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     out = tmp_path / "out"
-    result = run("render", SCENES / "forest.yaml", "-o", out, "--checkpoint", "cvssp/audioldm2", "-q")
+    result = run("render", SCENES / "forest.yaml", "-o", out, "--checkpoint", "cvssp/audioldm2", "--backend",
+                 "audioldm2", "-q")
     assert result.exit_code == 1
     assert result.stderr.startswith("error: checkpoint: cannot load 'cvssp/audioldm2'")
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
@@ -102,14 +103,15 @@ def test_missing_hub_checkpoint_offline(tmp_path, monkeypatch):
 BAD_OPTIONS = [
     (["--format", "mp3"], 2, "error: --format: must be one of wav, flac, got 'mp3'"),
     (["--device", "tpu"], 2, "error: --device: must be one of auto, cpu, cuda, mps, got 'tpu'"),
-    (["--backend", "stable-audio"], 2, "error: --backend: must be one of audioldm2, got 'stable-audio'"),
+    (["--backend", "stable-audio"], 2, "error: --backend: must be one of auto, audioldm2, procedural, got 'stable-audio'"),
     (["--duration", "0"], 2, "error: --duration: must be greater than 0 seconds, got '0'"),
     (["--duration", "forever"], 2, "error: --duration: cannot read 'forever' as a duration"),
     (["--duration", "48h"], 2, "error: --duration: must be at most 24h (86400 s), got '48h'"),
     (["--lufs", "3"], 2, "error: --lufs: must be less than or equal to -5, got 3.0"),
     (["--steps", "0"], 2, "error: --steps: must be greater than or equal to 1, got 0"),
     (["--seed", "-4"], 2, "error: --seed: must be greater than or equal to 0, got -4"),
-    (["--checkpoint", "./no/such/dir"], 1, "error: checkpoint: './no/such/dir' is not a directory"),
+    (["--checkpoint", "./no/such/dir", "--backend", "audioldm2"], 1,
+     "error: checkpoint: './no/such/dir' is not a directory"),
 ]
 
 

@@ -9,7 +9,7 @@ import soundfile as sf
 
 import ambientgen.export as export
 from ambientgen.errors import AmbientgenError, ExportError
-from ambientgen.render import render_scene
+from ambientgen.engine import render_scene
 
 from .conftest import small_scene
 

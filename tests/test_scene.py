@@ -51,6 +51,7 @@ def test_defaults():
     scene = scene_from_dict(MINIMAL)
     assert scene.duration == 300 and scene.sample_rate == 48000 and scene.loop
     assert scene.model.checkpoint == "cvssp/audioldm2" and scene.model.scheduler == "dpmsolver++"
+    assert scene.model.backend == "auto"
     assert scene.model.steps == 25 and scene.target_lufs == -23 and scene.true_peak_dbtp == -1
 
 
@@ -81,7 +82,7 @@ BAD_SCENES = [
     (with_(layers=[{"name": "a", "prompt": "x"}, {"name": "a", "prompt": "y"}]), "layer names must be unique, repeated: a"),
     (with_(model={"steps": 0}), "model.steps: must be greater than or equal to 1, got 0"),
     (with_(model={"scheduler": "euler"}), "model.scheduler: must be 'dpmsolver++', 'ddim' or 'unipc', got 'euler'"),
-    (with_(model={"backend": "stable-audio"}), "model.backend: must be 'audioldm2', got 'stable-audio'"),
+    (with_(model={"backend": "stable-audio"}), "model.backend: must be 'auto', 'audioldm2' or 'procedural', got 'stable-audio'"),
     (with_(model={"chunk_s": 10, "overlap_s": 6}), "overlap_s must be at most half of chunk_s (5), got 6"),
     (with_(model={"guidence": 3}), "model.guidence: unknown key (did you mean 'guidance'?)"),
     (with_(duration=2, model={"overlap_s": 1.5}), "a looping scene must last at least twice model.overlap_s"),

@@ -115,7 +115,7 @@ def _check_local_checkpoint(checkpoint: str) -> Path:
     return path
 
 
-def _looks_like_path(checkpoint: str) -> bool:
+def looks_like_path(checkpoint: str) -> bool:
     """Hub ids are ``owner/name``; anything on disk, or written like a path, is a local checkpoint."""
     if Path(checkpoint).expanduser().exists():
         return True
@@ -125,7 +125,7 @@ def _looks_like_path(checkpoint: str) -> bool:
 def load_pipeline(checkpoint: str, *, dtype, revision: str | None = None):
     """Load an AudioLDM2 pipeline by hub id or local path, with one clear error on failure."""
     cls = _pipeline_class()
-    if _looks_like_path(checkpoint):
+    if looks_like_path(checkpoint):
         local = _check_local_checkpoint(checkpoint)
         try:
             return cls.from_pretrained(str(local), dtype=dtype)

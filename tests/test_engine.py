@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ambientgen.render import chunk_count, make_plan, mix_layers, render_layer, render_scene
+from ambientgen.engine import chunk_count, make_plan, mix_layers, render_layer, render_scene
 
 from .conftest import small_scene
 
@@ -66,3 +66,10 @@ def test_render_scene_writes_everything(tiny_backend, tmp_path):
         assert {"name", "prompt", "seeds", "seams_s", "model_calls"} <= set(layer)
         assert layer["model_calls"] == 3
     assert manifest["stats"]["text_encodes"] == 2
+
+
+def test_public_render_is_the_function_after_the_engine_is_imported():
+    import ambientgen
+    import ambientgen.engine  # noqa: F401
+
+    assert callable(ambientgen.render) and ambientgen.render.__module__ == "ambientgen"

@@ -154,8 +154,11 @@ def mix_layers(results: list[LayerResult], *, sample_rate: int, duration_s: floa
 
 
 def render_scene(scene: Scene, backend: Backend, out_dir: str | Path, *, fmt: str = "wav", stems: bool = True,
-                 on_progress: ProgressFn | None = None) -> dict[str, Any]:
-    """Render ``scene`` with ``backend`` into ``out_dir``; returns the manifest (also written as manifest.json)."""
+                 on_progress: ProgressFn | None = None, notes: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Render ``scene`` with ``backend`` into ``out_dir``; returns the manifest (also written as manifest.json).
+
+    ``notes`` are added to the manifest as they are (e.g. how the backend was chosen).
+    """
     from .export import FORMATS, export_render
 
     if fmt not in FORMATS:  # checked before any model work
@@ -175,4 +178,4 @@ def render_scene(scene: Scene, backend: Backend, out_dir: str | Path, *, fmt: st
     if on_progress:
         on_progress(ProgressEvent("export", None, 0, 1))
     return export_render(plan, mixed, backend, Path(out_dir), fmt=fmt, stems=stems,
-                         render_s=time.perf_counter() - started)
+                         render_s=time.perf_counter() - started, notes=notes or {})

@@ -1,0 +1,130 @@
+"""Offline procedural backend: synthesized rain, wind, water, fire, insects, birds (no model, no download).
+
+In the spirit of Andy Farnell's *Designing Sound*: each source is noise,
+filters and stochastic events. A layer's prompt is matched to a generator by
+keywords (``SOURCES``, first match wins, so "sea breeze" is wind and "ocean
+waves" are waves); modifiers in the prompt (heavy/light, tin roof/window/leaves,
+distant) set its parameters. Output is 48 kHz mono, deterministic per seed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..base import BackendStats, ChunkRequest, ProgressCallback
+from . import air, creatures, fire, water
+from .dsp import filt, finish
+
+SAMPLE_RATE = 48000
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    keywords: tuple[str, ...]
+    generate: Callable[..., np.ndarray]
+    params: Callable[[str], dict[str, Any]] = lambda prompt: {}
+
+
+def _has(prompt: str, *words: str) -> bool:
+    return any(re.search(rf"\b{w}", prompt) for w in words)
+
+
+def _rain_params(prompt: str) -> dict[str, Any]:
+    if _has(prompt, "heavy", "pour", "torrential", "downpour", "storm", "lashing"):
+        intensity = "heavy"
+    elif _has(prompt, "light", "gentle", "soft", "drizzl", "distant", "faint"):
+        intensity = "light"
+    else:
+        intensity = "medium"
+    if _has(prompt, "tin", "roof", "metal", "corrugated", "car"):
+        surface = "roof"
+    elif _has(prompt, "window", "glass", "pane"):
+        surface = "window"
+    elif _has(prompt, "leaves", "leaf", "forest", "tent", "umbrella", "canopy"):
+        surface = "leaves"
+    else:
+        surface = "ground"
+    return {"intensity": intensity, "surface": surface}
+
+
+SOURCES: tuple[Source, ...] = (
+    Source("thunder", ("thunder", "lightning"), air.thunder,
+           lambda p: {"distance": "close" if _has(p, "close", "near", "overhead", "crack") else "distant"}),
+    Source("drips", ("drip", "gutter"), water.drips),
+    Source("rain", ("rain", "drizzl", "downpour", "shower"), water.rain, _rain_params),
+    Source("waterfall", ("waterfall", "cascade"), water.waterfall),
+    Source("stream", ("stream", "river", "brook", "creek", "trickl", "babbl", "rapids"), water.stream),
+    Source("crickets", ("cricket", "katydid"), creatures.crickets),
+    Source("cicadas", ("cicada",), creatures.cicadas),
+    Source("frogs", ("frog", "toad", "croak"), creatures.frogs),
+    Source("birds", ("bird", "songbird", "birdsong", "dawn chorus", "warbl", "robin", "sparrow", "finch"),
+           creatures.birds),
+    Source("fire", ("fire", "campfire", "fireplace", "ember", "crackl", "bonfire", "hearth"), fire.fire,
+           lambda p: {"size": "fireplace" if _has(p, "fireplace", "hearth", "stove") else "campfire"}),
+    Source("hum", ("fan", "air condition", "hum", "ventilation", "hvac", "refrigerator"), air.hum),
+    Source("traffic", ("traffic", "cars", "highway", "road", "street"), air.traffic),
+    Source("noise", ("white noise", "pink noise", "brown noise", "brownian noise"), air.noise,
+           lambda p: {"color": next(c for c in ("white", "pink", "brown") if c in p)}),
+    Source("wind", ("wind", "breeze", "gust", "gale", "blowing"), air.wind,
+           lambda p: {"strength": "strong" if _has(p, "strong", "howl", "gust", "gale", "storm") else "gentle"}),
+    Source("waves", ("wave", "ocean", "sea", "surf", "shore", "beach", "tide"), water.waves),
+)
+
+
+def match_source(prompt: str) -> tuple[Source, dict[str, Any]] | None:
+    """The generator and parameters for a prompt, or ``None`` when no generator fits."""
+    text = prompt.lower()
+    for source in SOURCES:
+        if any(_has(text, re.escape(k)) for k in source.keywords):
+            return source, source.params(text)
+    return None
+
+
+def is_distant(prompt: str) -> bool:
+    return _has(prompt.lower(), "distant", "far", "faraway", "far-off", "far away")
+
+
+class ProceduralBackend:
+    """Renders chunk requests by synthesis; implements the backend protocol."""
+
+    name = "procedural"
+    sample_rate = SAMPLE_RATE
+    max_duration_s = 60.0
+
+    def __init__(self) -> None:
+        self.stats = BackendStats()
+        self.sources: dict[str, str] = {}
+
+    def supports(self, prompt: str) -> bool:
+        return match_source(prompt) is not None
+
+    def describe(self) -> dict[str, Any]:
+        return {"backend": self.name, "sample_rate": self.sample_rate, "sources": dict(self.sources)}
+
+    def render(self, requests: Sequence[ChunkRequest], *, on_progress: ProgressCallback | None = None
+               ) -> list[np.ndarray]:
+        out = []
+        for req in requests:
+            found = match_source(req.prompt)
+            if found is None:
+                from ...errors import BackendError
+
+                raise BackendError(f"layer '{req.layer}': no procedural generator for prompt {req.prompt!r}")
+            source, params = found
+            self.sources[req.layer] = source.name + "".join(f" {k}={v}" for k, v in sorted(params.items()))
+            n = round(req.duration_s * self.sample_rate)
+            audio = source.generate(np.random.default_rng(req.seed), n, self.sample_rate, **params)
+            if is_distant(req.prompt):  # air absorbs highs over distance
+                audio = finish(filt(audio, self.sample_rate, high=2500.0, order=1), self.sample_rate)
+            out.append(audio.astype(np.float32))
+            self.stats.model_calls += 1
+            self.stats.per_layer[req.layer] = self.stats.per_layer.get(req.layer, 0) + 1
+            if on_progress:
+                on_progress(1)
+        return out

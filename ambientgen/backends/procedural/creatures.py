@@ -1,0 +1,86 @@
+"""Animals: crickets, cicadas, songbirds, frogs."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .dsp import colored_noise, filt, finish, poisson_onsets, smooth_random, tone_burst
+
+
+def _pulse_train(n: int, sr: int, starts: np.ndarray, pulses: int, pulse_hz: float, pulse_s: float) -> np.ndarray:
+    """Amplitude envelope of groups of ``pulses`` short smooth pulses starting at ``starts``."""
+    env = np.zeros(n, dtype=np.float32)
+    one = np.hanning(max(4, int(pulse_s * sr))).astype(np.float32)
+    for start in starts:
+        for k in range(pulses):
+            s = int(start + k * sr / pulse_hz)
+            if 0 <= s < n:
+                e = min(n, s + len(one))
+                env[s:e] += one[: e - s]
+    return env
+
+
+def crickets(rng: np.random.Generator, n: int, sr: int, *, count: int = 8) -> np.ndarray:
+    """Each cricket: a 3.5-5.5 kHz carrier in chirps of 2-5 pulses, at its own drifting rate."""
+    t = np.arange(n) / sr
+    out = np.zeros(n, dtype=np.float32)
+    for _ in range(count):
+        carrier = np.sin(2 * np.pi * rng.uniform(3500, 5500) * t + rng.uniform(0, 6.3)).astype(np.float32)
+        rate = rng.uniform(1.2, 3.0)  # chirps per second, jittered so no two crickets lock together
+        drift = 1 + 0.25 * (smooth_random(rng, int(n / sr * rate) + 8, 1, rate_hz=0.1) - 0.5)
+        gaps = (rng.normal(1 / rate, 0.25 / rate, size=len(drift)) * drift).clip(0.15)
+        starts = (np.cumsum(gaps) - rng.uniform(0, 1 / rate)) * sr
+        env = _pulse_train(n, sr, starts, int(rng.integers(2, 6)), rng.uniform(25, 45), 0.015)
+        loud = rng.uniform(0.2, 1.0) * (0.6 + 0.4 * smooth_random(rng, n, sr, rate_hz=0.05))
+        out += carrier * env * loud
+    air = filt(colored_noise(rng, n, 1.0), sr, low=200, high=3000) * 0.02
+    return finish(out + air, sr)
+
+
+def cicadas(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
+    """A shrill buzz: 4-8 kHz noise, amplitude-modulated at ~150-250 Hz, swelling over seconds."""
+    t = np.arange(n) / sr
+    out = np.zeros(n, dtype=np.float32)
+    for _ in range(4):
+        band = filt(colored_noise(rng, n, 0.0), sr, low=rng.uniform(1800, 2600), high=rng.uniform(5000, 7000))
+        am = 0.5 + 0.5 * np.sin(2 * np.pi * rng.uniform(150, 250) * t).astype(np.float32)
+        swell = smooth_random(rng, n, sr, rate_hz=0.15)
+        out += band * am * (0.2 + swell**1.5)
+    air = filt(colored_noise(rng, n, 1.0), sr, low=150, high=1500) * 0.12  # the field around them
+    return finish(out + air, sr)
+
+
+def birds(rng: np.random.Generator, n: int, sr: int, *, activity: float = 1.0) -> np.ndarray:
+    """Songbirds: phrases of 3-8 frequency-swept notes (2-7 kHz) from several birds, with quiet air between."""
+    out = np.zeros(n, dtype=np.float32)
+    for _ in range(4):  # four birds, each with its own song style
+        base = rng.uniform(2000, 5000)
+        notes = [tone_burst(sr, d, base * rng.uniform(0.7, 1.3), base * rng.uniform(0.6, 1.6), d / 3)
+                 for d in rng.uniform(0.05, 0.18, size=5)]
+        for phrase_at in poisson_onsets(rng, n, sr, 0.25 * activity):
+            at = phrase_at
+            for _ in range(rng.integers(3, 9)):
+                note = notes[rng.integers(len(notes))] * rng.uniform(0.4, 1.0)
+                end = min(n, at + len(note))
+                if at >= n:
+                    break
+                out[at:end] += note[: end - at]
+                at += len(note) + int(rng.uniform(0.03, 0.12) * sr)
+    air = filt(colored_noise(rng, n, 2.0), sr, low=60, high=1500) * 0.5  # wind and distance under the song
+    return finish(out + air, sr)
+
+
+def frogs(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
+    """Croaks: buzzy low tones (200-600 Hz with harmonics) pulsed at 10-30 Hz, every 1-3 s per frog."""
+    t = np.arange(n) / sr
+    out = np.zeros(n, dtype=np.float32)
+    for _ in range(5):
+        f = rng.uniform(200, 600)
+        tone = sum(np.sin(2 * np.pi * f * k * t) / k for k in range(1, 6)).astype(np.float32)
+        starts = poisson_onsets(rng, n, sr, rng.uniform(0.3, 1.0))
+        pulses = _pulse_train(n, sr, starts, int(rng.integers(4, 10)), rng.uniform(10, 30), 0.03)
+        out += tone * pulses * rng.uniform(0.3, 1.0)
+    return finish(filt(out, sr, high=3000) + filt(colored_noise(rng, n, 1.0), sr, low=100, high=2000) * 0.01, sr)
+
+
+__all__ = ["birds", "cicadas", "crickets", "frogs"]

@@ -1,0 +1,83 @@
+"""Small signal-processing building blocks shared by the procedural generators.
+
+Everything is vectorized numpy/scipy on mono ``np.float32`` arrays; randomness
+always comes from the ``np.random.Generator`` passed in (never global state).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+from scipy.signal import butter, fftconvolve, sosfilt
+
+
+def colored_noise(rng: np.random.Generator, n: int, exponent: float) -> np.ndarray:
+    """Noise with power spectrum ~ 1/f**exponent (0 white, 1 pink, 2 brown), unit RMS."""
+    spectrum = rng.standard_normal(n // 2 + 1) + 1j * rng.standard_normal(n // 2 + 1)
+    f = np.fft.rfftfreq(n)
+    f[0] = f[1] if n > 1 else 1.0
+    x = np.fft.irfft(spectrum / f ** (exponent / 2), n)
+    return (x / (np.std(x) + 1e-12)).astype(np.float32)
+
+
+def filt(x: np.ndarray, sr: int, *, low: float | None = None, high: float | None = None, order: int = 2) -> np.ndarray:
+    """Butterworth high-pass (``low``), low-pass (``high``) or band-pass (both)."""
+    nyq = sr / 2
+    if low and high:
+        sos = butter(order, [low / nyq, min(high, nyq * 0.99) / nyq], btype="band", output="sos")
+    elif low:
+        sos = butter(order, low / nyq, btype="high", output="sos")
+    elif high:
+        sos = butter(order, min(high, nyq * 0.99) / nyq, btype="low", output="sos")
+    else:
+        return x
+    return sosfilt(sos, x).astype(np.float32)
+
+
+def smooth_random(rng: np.random.Generator, n: int, sr: int, *, rate_hz: float) -> np.ndarray:
+    """A slowly wandering curve in [0, 1] whose changes take about ``1 / rate_hz`` seconds."""
+    points = max(4, int(n / sr * rate_hz * 4) + 4)
+    raw = gaussian_filter1d(rng.standard_normal(points), sigma=2.0, mode="wrap")
+    raw = (raw - raw.min()) / (np.ptp(raw) + 1e-12)
+    return np.interp(np.linspace(0, points - 1, n), np.arange(points), raw).astype(np.float32)
+
+
+def poisson_onsets(rng: np.random.Generator, n: int, sr: int, rate_hz: float) -> np.ndarray:
+    """Sample indices of events arriving at ``rate_hz`` on average (a Poisson process)."""
+    count = rng.poisson(rate_hz * n / sr)
+    return np.sort(rng.integers(0, n, size=count))
+
+
+def impulses(n: int, onsets: np.ndarray, amplitudes: np.ndarray) -> np.ndarray:
+    out = np.zeros(n, dtype=np.float32)
+    np.add.at(out, onsets, amplitudes.astype(np.float32))
+    return out
+
+
+def decaying(sr: int, seconds: float, decay_s: float, attack_s: float = 0.0005) -> np.ndarray:
+    """An envelope with a short smooth attack (no click) and an exponential decay."""
+    t = np.arange(max(2, round(seconds * sr))) / sr
+    attack = np.clip(t / max(attack_s, 1e-6), 0, 1)
+    return (np.sin(attack * np.pi / 2) ** 2 * np.exp(-t / decay_s)).astype(np.float32)
+
+
+def excite(n: int, onsets: np.ndarray, amplitudes: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """Events at ``onsets``, each a copy of ``kernel`` scaled by its amplitude."""
+    if len(onsets) == 0:
+        return np.zeros(n, dtype=np.float32)
+    return fftconvolve(impulses(n, onsets, amplitudes), kernel)[:n].astype(np.float32)
+
+
+def tone_burst(sr: int, seconds: float, f0: float, f1: float, decay_s: float, attack_s: float = 0.002) -> np.ndarray:
+    """A sine gliding from ``f0`` to ``f1`` Hz (exponentially) under a decaying envelope."""
+    t = np.arange(max(2, round(seconds * sr))) / sr
+    freq = f0 * (f1 / f0) ** (t / t[-1])
+    phase = 2 * np.pi * np.cumsum(freq) / sr
+    return (np.sin(phase) * decaying(sr, seconds, decay_s, attack_s)[: len(t)]).astype(np.float32)
+
+
+def finish(x: np.ndarray, sr: int, *, rms: float = 0.1) -> np.ndarray:
+    """Remove DC and sub-audio rumble (20 Hz high-pass) and set the level."""
+    x = filt(x, sr, low=20.0)
+    level = float(np.sqrt(np.mean(x.astype(np.float64) ** 2)))
+    return (x * (rms / level) if level > 0 else x).astype(np.float32)

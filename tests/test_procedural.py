@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+import soxr
+from scipy.signal import find_peaks, welch
+from typer.testing import CliRunner
+
+from ambientgen import cli, render
+from ambientgen.backends import choose_backend, load_backend, supported_scene
+from ambientgen.backends.base import ChunkRequest
+from ambientgen.backends.procedural import SOURCES, ProceduralBackend, match_source
+from ambientgen.errors import AmbientgenError
+
+from .conftest import DATA, SCENES, small_scene
+
+SR = 22050
+EDGES = np.geomspace(100, 10000, 9)
+REAL = {"rain": "rain_redeclipse.ogg", "stream": "river_stk.ogg", "waterfall": "waterfall_stk.ogg",
+        "birds": "birds_stk.ogg", "cicadas": "cicadas_redeclipse.ogg", "cafe": "cafe_stk.ogg"}
+
+
+def features(x: np.ndarray, sr: int):
+    """Long-term spectrum shape (8 bands, 100 Hz-10 kHz), spectral flatness (dB), envelope variation."""
+    x = soxr.resample(x.astype(np.float64), sr, SR) if sr != SR else x.astype(np.float64)
+    f, p = welch(x, fs=SR, nperseg=2048)
+    bands = 10 * np.log10(np.array([p[(f >= a) & (f < b)].mean() for a, b in zip(EDGES[:-1], EDGES[1:])]) + 1e-20)
+    frames = x[: len(x) // 1024 * 1024].reshape(-1, 1024) * np.hanning(1024)
+    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2 + 1e-12
+    flatness = 10 * np.log10(np.median(np.exp(np.log(power).mean(1)) / power.mean(1)))
+    hop = SR // 100
+    env = np.sqrt((x[: len(x) // hop * hop].reshape(-1, hop) ** 2).mean(1))
+    return bands - bands.max(), flatness, env.std() / (env.mean() + 1e-12)
+
+
+def distance(a, b) -> float:
+    return float(np.linalg.norm(a[0] - b[0]) / 6 + abs(a[1] - b[1]) / 6 + abs(a[2] - b[2]) * 3)
+
+
+def generate(prompt: str, seconds: float = 20.0, seed: int = 3) -> np.ndarray:
+    return ProceduralBackend().render([ChunkRequest("x", 0, prompt, "", seed, seconds)])[0]
+
+
+@pytest.fixture(scope="module")
+def real_features():
+    out = {}
+    for name, file in REAL.items():
+        x, sr = sf.read(DATA / file)
+        out[name] = features(x if x.ndim == 1 else x.mean(axis=1), sr)
+    return out
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+@pytest.mark.parametrize("kind", ["rain", "stream", "waterfall", "birds", "cicadas"])
+def test_generators_resemble_their_real_class(kind, seed, real_features):
+    got = features(generate(f"field recording of {kind}", seed=seed), 48000)
+    ranked = sorted(real_features, key=lambda name: distance(got, real_features[name]))
+    assert ranked[0] == kind, {n: round(distance(got, real_features[n]), 2) for n in ranked}
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=[s.name for s in SOURCES])
+def test_every_generator_is_clean_and_deterministic(source):
+    prompt = f"field recording of {source.keywords[0]}"
+    a, b, c = generate(prompt, 60, seed=1), generate(prompt, 60, seed=1), generate(prompt, 60, seed=2)
+    assert a.dtype == np.float32 and a.shape == (60 * 48000,) and np.isfinite(a).all()
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+    assert abs(float(a.mean())) < 1e-3  # no DC offset
+    # no repetition shorter than the chunk: the loudness envelope (0.5 s) has no strong autocorrelation peak
+    env = np.sqrt((a.reshape(-1, 24000).astype(np.float64) ** 2).mean(1))
+    env = env - env.mean()
+    ac = np.correlate(env, env, "full")[len(env) - 1 :] / (env @ env + 1e-20)
+    # slow drift makes neighbouring windows alike (a monotonic decay); a loop shows as a peak at its period
+    peaks, props = find_peaks(ac[:61], prominence=0.15)
+    strong = [(p / 2, round(float(ac[p]), 2)) for p in peaks if p >= 4 and ac[p] > 0.4]
+    assert not strong, f"envelope repeats (period s, autocorrelation): {strong}"
+
+
+@pytest.mark.parametrize(
+    "prompt, source, params",
+    [("steady rain drumming on a corrugated tin roof", "rain", {"intensity": "medium", "surface": "roof"}),
+     ("heavy rain pouring down", "rain", {"intensity": "heavy", "surface": "ground"}),
+     ("light rain on the window", "rain", {"intensity": "light", "surface": "window"}),
+     ("soft sea breeze", "wind", {"strength": "gentle"}),
+     ("gentle ocean waves on a beach", "waves", {}),
+     ("distant rolling thunder", "thunder", {"distance": "distant"}),
+     ("crickets chirping at night", "crickets", {}),
+     ("songbirds chirping", "birds", {}),
+     ("fireplace crackling", "fire", {"size": "fireplace"}),
+     ("brown noise", "noise", {"color": "brown"})],
+)
+def test_prompt_matching(prompt, source, params):
+    found = match_source(prompt)
+    assert found is not None and found[0].name == source and found[1] == params
+
+
+def test_unknown_prompt_has_no_generator():
+    assert match_source("a spaceship engine room") is None
+
+
+def test_auto_picks_procedural_offline_and_audioldm2_for_local_checkpoints(tiny_checkpoint):
+    scene = small_scene()
+    choice = choose_backend(scene.model)
+    assert (choice.backend, choice.automatic) == ("procedural", True)
+    assert "HF_HUB_OFFLINE is set" in choice.reason
+    local = small_scene(model={"checkpoint": str(tiny_checkpoint)})
+    assert choose_backend(local.model).backend == "audioldm2"
+    assert choose_backend(small_scene(model={"backend": "audioldm2"}).model).automatic is False
+
+
+def test_unsupported_layers_warned_or_refused():
+    scene = small_scene(layers=[{"name": "rain", "prompt": "rain on leaves"},
+                                {"name": "engine", "prompt": "a spaceship engine room"}])
+    backend = ProceduralBackend()
+    kept, skipped = supported_scene(scene, backend, strict=False)
+    assert [layer.name for layer in kept.layers] == ["rain"] and skipped == ["engine"]
+    with pytest.raises(AmbientgenError, match="backend procedural: no generator for layer\\(s\\) 'engine'"):
+        supported_scene(scene, backend, strict=True)
+    only_unknown = small_scene(layers=[{"name": "engine", "prompt": "a spaceship engine room"}])
+    with pytest.raises(AmbientgenError, match="no generator for layer"):
+        supported_scene(only_unknown, backend, strict=False)
+
+
+def test_render_loops_cleanly_and_meets_loudness(tmp_path):
+    scene = small_scene(duration=30, target_lufs=-20)
+    manifest = render(scene, tmp_path, backend=load_backend(scene.model))
+    x, sr = sf.read(tmp_path / "test-scene.wav")
+    assert x.shape == (30 * 48000, 2) and manifest["backend"]["backend"] == "procedural"
+    import pyloudnorm
+
+    assert pyloudnorm.Meter(sr).integrated_loudness(x) == pytest.approx(-20, abs=0.3)
+    jumps = np.abs(np.diff(x[:, 0]))
+    assert abs(x[0, 0] - x[-1, 0]) <= np.percentile(jumps, 99.9)  # the wrap is an ordinary step
+
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("scene", sorted(SCENES.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_bundled_scene_renders_offline(scene, tmp_path):
+    result = runner.invoke(cli.app, ["render", str(scene), "-o", str(tmp_path), "--duration", "20", "-q"])
+    assert result.exit_code == 0, result.output
+    assert "backend: procedural (cvssp/audioldm2 is not cached and HF_HUB_OFFLINE is set)" in result.stderr
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["backend_choice"]["backend"] == "procedural" and manifest["skipped_layers"] == []
+    assert manifest["integrated_lufs"] == pytest.approx(manifest["target_lufs"], abs=0.1)
+    assert manifest["measured_true_peak_dbtp"] <= manifest["true_peak_dbtp"]
+
+
+def test_explicit_procedural_refuses_unknown_layers(tmp_path):
+    scene = tmp_path / "s.yaml"
+    scene.write_text("name: s\nduration: 10\nmodel: {backend: procedural}\n"
+                     "layers:\n  - {name: engine, prompt: a spaceship engine room}\n")
+    result = runner.invoke(cli.app, ["render", str(scene), "-o", str(tmp_path / "o"), "-q"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: backend procedural: no generator for layer(s) 'engine'")
+    assert not (tmp_path / "o").exists()
