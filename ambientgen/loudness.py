@@ -30,10 +30,20 @@ def sample_peak_dbfs(audio: np.ndarray) -> float:
     return 20 * math.log10(peak) if peak > 0 else -math.inf
 
 
-def _oversampled_abs_peaks(audio: np.ndarray) -> np.ndarray:
-    """Per original sample, the largest |value| of the 4x oversampled signal around it (all channels)."""
-    up = resample_poly(audio.astype(np.float64), OVERSAMPLE, 1, axis=-1)
-    peaks = np.abs(up).reshape(audio.shape[0], -1, OVERSAMPLE).max(axis=2).max(axis=0)
+def _oversampled_abs_peaks(audio: np.ndarray, *, block: int = 1 << 18, context: int = 64) -> np.ndarray:
+    """Per original sample, the largest |value| of the 4x oversampled signal around it (all channels).
+
+    Computed block by block (each block padded with ``context`` neighbouring
+    samples so the polyphase filter sees across block edges): memory stays at a
+    few blocks whatever the length, and the result equals a one-shot computation.
+    """
+    n = audio.shape[-1]
+    peaks = np.empty(n, dtype=np.float32)
+    for start in range(0, n, block):
+        lo, hi = max(0, start - context), min(n, start + block + context)
+        up = resample_poly(audio[:, lo:hi].astype(np.float64), OVERSAMPLE, 1, axis=-1)
+        up = up[:, (start - lo) * OVERSAMPLE : (min(n, start + block) - lo) * OVERSAMPLE]
+        peaks[start : start + block] = np.abs(up).reshape(audio.shape[0], -1, OVERSAMPLE).max(axis=2).max(axis=0)
     return peaks
 
 

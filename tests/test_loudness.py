@@ -60,3 +60,14 @@ def test_normalize_hits_target_under_ceiling(target, ceiling):
 def test_normalize_refuses_silence():
     with pytest.raises(ValueError, match="the mix is silent"):
         normalize(np.zeros((2, SR), dtype=np.float32), SR, target_lufs=-23, ceiling_dbtp=-1)
+
+
+def test_blockwise_true_peak_equals_one_shot():
+    from scipy.signal import resample_poly
+
+    from ambientgen.loudness import _oversampled_abs_peaks
+
+    x = noise(3, SR, seed=9, channels=2)
+    one_shot = np.abs(resample_poly(x.astype(np.float64), 4, 1, axis=-1)).reshape(2, -1, 4).max(axis=2).max(axis=0)
+    for block in (1000, 4096, 1 << 18):
+        np.testing.assert_allclose(_oversampled_abs_peaks(x, block=block), one_shot, rtol=1e-5, atol=1e-7)

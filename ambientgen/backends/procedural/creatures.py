@@ -38,15 +38,18 @@ def crickets(rng: np.random.Generator, n: int, sr: int, *, count: int = 8) -> np
 
 
 def cicadas(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
-    """A shrill buzz: 4-8 kHz noise, amplitude-modulated at ~150-250 Hz, swelling over seconds."""
+    """A shrill, pulsing chorus: 2-7 kHz buzzes (120-250 Hz tymbal pulses) in rhythmic 1-4 Hz phrases."""
     t = np.arange(n) / sr
     out = np.zeros(n, dtype=np.float32)
-    for _ in range(4):
-        band = filt(colored_noise(rng, n, 0.0), sr, low=rng.uniform(1800, 2600), high=rng.uniform(5000, 7000))
-        am = 0.5 + 0.5 * np.sin(2 * np.pi * rng.uniform(150, 250) * t).astype(np.float32)
-        swell = smooth_random(rng, n, sr, rate_hz=0.15)
-        out += band * am * (0.2 + swell**1.5)
-    air = filt(colored_noise(rng, n, 1.0), sr, low=150, high=1500) * 0.12  # the field around them
+    for _ in range(8):
+        centre = rng.uniform(2000, 7000)
+        band = filt(colored_noise(rng, n, 0.0), sr, low=centre * 0.9, high=centre * 1.1, order=2)
+        pulses = (0.5 + 0.5 * np.sin(2 * np.pi * rng.uniform(120, 250) * t)) ** 2  # tymbal clicks
+        rate = rng.uniform(1.0, 4.0) * (1 + 0.1 * (smooth_random(rng, n, sr, rate_hz=0.1) - 0.5))
+        rhythm = (0.5 + 0.5 * np.sin(2 * np.pi * np.cumsum(rate) / sr + rng.uniform(0, 6.3))) ** 3
+        song = smooth_random(rng, n, sr, rate_hz=0.3)  # each cicada swells and fades
+        out += band * (pulses * (0.5 + rhythm)).astype(np.float32) * (0.3 + song) * rng.uniform(0.4, 1.0)
+    air = filt(colored_noise(rng, n, 0.5), sr, low=150, high=2000) * 0.035  # the field around them
     return finish(out + air, sr)
 
 

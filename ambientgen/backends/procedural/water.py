@@ -46,18 +46,18 @@ def drips(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
 
 
 def stream(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
-    """Burbling water: band-limited noise with fast random modulation plus rising bubble chirps."""
-    body = filt(colored_noise(rng, n, 1.0), sr, low=350, high=2500, order=1)
-    flutter = filt(rng.standard_normal(n).astype(np.float32), sr, low=2, high=25)
-    flutter = 1.0 + 0.5 * flutter / (np.std(flutter) + 1e-9)
+    """Burbling water: dense bubble resonances (rising sine chirps, 300-1500 Hz) over a soft wash."""
+    body = filt(colored_noise(rng, n, 1.0), sr, low=300, high=3000, order=1)
+    flutter = filt(rng.standard_normal(n).astype(np.float32), sr, low=0.5, high=6)
+    body *= np.clip(1.0 + 0.35 * flutter / (np.std(flutter) + 1e-9), 0.2, None)
     bubbles = np.zeros(n, dtype=np.float32)
-    for _ in range(6):
-        f0 = rng.uniform(500, 1200)
-        kernel = tone_burst(sr, 0.04, f0, f0 * rng.uniform(1.5, 2.5), 0.012)
-        onsets = poisson_onsets(rng, n, sr, rng.uniform(4, 12))
-        bubbles += excite(n, onsets, rng.lognormal(-1.2, 0.6, len(onsets)), kernel)
-    low = filt(colored_noise(rng, n, 2.0), sr, low=60, high=400) * 0.25
-    return finish(body * np.clip(flutter, 0.1, None) + bubbles * 0.3 + low, sr)
+    for _ in range(16):  # bubble sizes: small bubbles ring higher and shorter
+        f0 = rng.uniform(400, 2000)
+        dur = rng.uniform(0.004, 0.015)
+        kernel = tone_burst(sr, dur * 3, f0, f0 * rng.uniform(1.3, 2.2), dur, attack_s=0.001)
+        onsets = poisson_onsets(rng, n, sr, rng.uniform(15, 40))
+        bubbles += excite(n, onsets, rng.lognormal(-1.0, 0.5, len(onsets)), kernel)
+    return finish(body + bubbles * 0.5, sr)
 
 
 def waterfall(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
@@ -69,20 +69,27 @@ def waterfall(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
 
 
 def waves(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
-    """Swells every 4-15 s: rising roar, a wash as the wave breaks, a long hiss of retreat."""
+    """Swells every 4-15 s: a rising roar, a bright wash as the wave breaks, a long hiss of retreat."""
     env = np.zeros(n, dtype=np.float32)
+    crash = np.zeros(n, dtype=np.float32)
     t = -rng.uniform(0, 10)  # start mid-wave
     while t < n / sr:
         period = rng.uniform(4.0, 15.0)  # sets of short and long swells, never a fixed cycle
         rise, fall = period * rng.uniform(0.25, 0.4), period * rng.uniform(0.6, 0.9)
+        height = rng.uniform(0.4, 1.0)
         start = int(t * sr)
-        shape = np.concatenate([np.sin(np.linspace(0, np.pi / 2, max(2, int(rise * sr)))) ** 2,
-                                np.exp(-np.linspace(0, 4, max(2, int(fall * sr))))]) * rng.uniform(0.5, 1.0)
+        r, f = max(2, int(rise * sr)), max(2, int(fall * sr))
+        shape = np.concatenate([np.sin(np.linspace(0, np.pi / 2, r)) ** 2, np.exp(-np.linspace(0, 5, f))]) * height
+        burst = np.concatenate([np.zeros(r), np.exp(-np.linspace(0, 9, f))]) * height
         lo, hi = max(0, start), min(n, start + len(shape))
         if hi > lo:
             env[lo:hi] = np.maximum(env[lo:hi], shape[lo - start : hi - start])
+            crash[lo:hi] = np.maximum(crash[lo:hi], burst[lo - start : hi - start])
         t += period
-    low = filt(colored_noise(rng, n, 1.6), sr, low=40, high=700)
-    hiss = filt(colored_noise(rng, n, 0.5), sr, low=1200, high=9000)
-    bed = filt(colored_noise(rng, n, 2.0), sr, low=30, high=300) * 0.15
-    return finish(low * (0.1 + env) + hiss * (env**2) * 0.7 + bed, sr)
+    # the body of the sea: mid-band noise with a slow, irregular surge, under the swells
+    body = filt(colored_noise(rng, n, 1.0), sr, low=150, high=2500, order=1)
+    surge = filt(rng.standard_normal(n).astype(np.float32), sr, low=0.2, high=3)
+    body *= np.clip(1.0 + 0.4 * surge / (np.std(surge) + 1e-9), 0.2, None)
+    low = filt(colored_noise(rng, n, 1.5), sr, low=40, high=500)
+    wash = filt(colored_noise(rng, n, 0.3), sr, low=500, high=10000)
+    return finish(body * (0.3 + 0.7 * env) + low * env + wash * (crash * 0.5 + env**2 * 0.15), sr)
