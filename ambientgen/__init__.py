@@ -37,8 +37,8 @@ def load_backend(scene: Scene, *, device: str = "auto"):
     return _load(scene.model, device=device)
 
 
-def render(scene: Scene, out_dir, *, device: str = "auto", backend=None, fmt: str = "wav", stems: bool = True,
-           on_progress=None) -> dict:
+def render(scene: Scene, out_dir, *, device: str = "auto", backend=None, fmt: str | list[str] = "wav",
+           bit_depth: str = "24", stems: bool = True, session: bool = True, on_progress=None) -> dict:
     """Render ``scene`` into ``out_dir`` (mix, stems, manifest.json); returns the manifest.
 
     Layers the backend has no generator for are left out (an error if the scene
@@ -50,5 +50,5 @@ def render(scene: Scene, out_dir, *, device: str = "auto", backend=None, fmt: st
     backend = backend if backend is not None else load_backend(scene, device=device)
     strict = scene.model.backend == getattr(backend, "name", None)
     scene, skipped = supported_scene(scene, backend, strict=strict)
-    return render_scene(scene, backend, out_dir, fmt=fmt, stems=stems, on_progress=on_progress,
-                        notes={"skipped_layers": skipped})
+    return render_scene(scene, backend, out_dir, fmt=fmt, bit_depth=bit_depth, stems=stems, session=session,
+                        on_progress=on_progress, notes={"skipped_layers": skipped})

@@ -27,7 +27,6 @@ app = typer.Typer(
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
 
-FORMATS = ("wav", "flac")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 BACKENDS = ("auto", "audioldm2", "procedural")
 # scene fields that command-line options override, so errors can name the option
@@ -114,8 +113,11 @@ def render(
     checkpoint: Annotated[Optional[str], typer.Option(help="hub id or local folder of an AudioLDM2 checkpoint")] = None,
     steps: Annotated[Optional[int], typer.Option(help="denoising steps per chunk")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps")] = "auto",
-    fmt: Annotated[str, typer.Option("--format", help="mix format: wav (24-bit) or flac")] = "wav",
+    fmt: Annotated[str, typer.Option("--format", help="mix formats, comma-separated: wav, flac, ogg, opus, mp3, m4a")
+                   ] = "wav",
+    bit_depth: Annotated[str, typer.Option("--bit-depth", help="WAV/FLAC sample format: 16, 24 or 32f")] = "24",
     no_stems: Annotated[bool, typer.Option("--no-stems", help="do not write per-layer stems")] = False,
+    no_session: Annotated[bool, typer.Option("--no-session", help="do not write the REAPER session")] = False,
     lufs: Annotated[Optional[float], typer.Option(help="override the integrated loudness target (LUFS)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
 ) -> None:
@@ -123,7 +125,6 @@ def render(
     from .scene import load_scene
 
     try:
-        _choice("--format", fmt, FORMATS)
         _choice("--device", device, DEVICES)
         _choice("--backend", backend, BACKENDS)
         if output.exists() and not output.is_dir():
@@ -131,6 +132,9 @@ def render(
         sc = load_scene(scene)
         sc = apply_overrides(sc, duration=duration, seed=seed, target_lufs=lufs, **{
             "model.steps": steps, "model.checkpoint": checkpoint, "model.backend": backend})
+        from .formats import parse_formats
+
+        parse_formats(fmt, sample_rate=sc.sample_rate, bit_depth=bit_depth)
     except UsageError as exc:
         raise _fail(str(exc), 2) from None
     except AmbientgenError as exc:
@@ -155,8 +159,8 @@ def render(
         notes = {"backend_choice": {"backend": be.name, "reason": choice.reason, "automatic": choice.automatic},
                  "skipped_layers": skipped}
         with _progress(quiet) as on_progress:
-            manifest = render_scene(sc, be, output, fmt=fmt, stems=not no_stems, on_progress=on_progress,
-                                    notes=notes)
+            manifest = render_scene(sc, be, output, fmt=fmt, bit_depth=bit_depth, stems=not no_stems,
+                                    session=not no_session, on_progress=on_progress, notes=notes)
     except KeyboardInterrupt:
         raise _fail("interrupted; nothing was written", 130) from None
     except AmbientgenError as exc:

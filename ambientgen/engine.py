@@ -51,6 +51,7 @@ class LayerPlan:
     overlap_s: float
     gain_db: float
     pan: float
+    width: float
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,8 @@ def make_plan(scene: Scene, *, max_chunk_s: float) -> Plan:
         n = chunk_count(duration_s=scene.duration, chunk_s=chunk_s, overlap_s=overlap_s, loop=scene.loop)
         seeds = tuple(chunk_seed(scene.seed, layer.name, layer.seed_offset, k) for k in range(n))
         negative = layer.negative_prompt if layer.negative_prompt is not None else scene.model.negative_prompt
-        layers.append(LayerPlan(layer.name, layer.prompt, negative, seeds, chunk_s, overlap_s, layer.gain_db, layer.pan))
+        layers.append(LayerPlan(layer.name, layer.prompt, negative, seeds, chunk_s, overlap_s, layer.gain_db, layer.pan,
+                                layer.width))
     return Plan(scene=scene, duration_s=scene.duration, loop=scene.loop, layers=tuple(layers))
 
 
@@ -142,7 +144,8 @@ def mix_layers(results: list[LayerResult], *, sample_rate: int, duration_s: floa
     stems: dict[str, np.ndarray] = {}
     for res in results:
         audio = resample(res.audio, res.sample_rate, sample_rate, length=length, loop=loop)
-        stems[res.plan.name] = place(audio, gain_db=res.plan.gain_db, pan=res.plan.pan)
+        lp = res.plan
+        stems[lp.name] = place(audio, gain_db=lp.gain_db, pan=lp.pan, width=lp.width, seed=lp.seeds[0], loop=loop)
     premaster = np.sum(list(stems.values()), axis=0, dtype=np.float32)
     try:
         mastered, report = normalize(premaster, sample_rate, target_lufs=target_lufs, ceiling_dbtp=true_peak_dbtp)
@@ -153,16 +156,17 @@ def mix_layers(results: list[LayerResult], *, sample_rate: int, duration_s: floa
     return MixResult(mastered, stems, sample_rate, report, results)
 
 
-def render_scene(scene: Scene, backend: Backend, out_dir: str | Path, *, fmt: str = "wav", stems: bool = True,
-                 on_progress: ProgressFn | None = None, notes: dict[str, Any] | None = None) -> dict[str, Any]:
+def render_scene(scene: Scene, backend: Backend, out_dir: str | Path, *, fmt: str | list[str] = "wav",
+                 bit_depth: str = "24", stems: bool = True, session: bool = True, on_progress: ProgressFn | None = None,
+                 notes: dict[str, Any] | None = None) -> dict[str, Any]:
     """Render ``scene`` with ``backend`` into ``out_dir``; returns the manifest (also written as manifest.json).
 
     ``notes`` are added to the manifest as they are (e.g. how the backend was chosen).
     """
-    from .export import FORMATS, export_render
+    from .export import export_render
+    from .formats import parse_formats
 
-    if fmt not in FORMATS:  # checked before any model work
-        raise AmbientgenError(f"format: must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    parse_formats(fmt, sample_rate=scene.sample_rate, bit_depth=bit_depth)  # checked before any model work
     started = time.perf_counter()
     # 1. plan
     plan = make_plan(scene, max_chunk_s=backend.max_duration_s)
@@ -177,5 +181,5 @@ def render_scene(scene: Scene, backend: Backend, out_dir: str | Path, *, fmt: st
     # 6. export
     if on_progress:
         on_progress(ProgressEvent("export", None, 0, 1))
-    return export_render(plan, mixed, backend, Path(out_dir), fmt=fmt, stems=stems,
-                         render_s=time.perf_counter() - started, notes=notes or {})
+    return export_render(plan, mixed, backend, Path(out_dir), fmt=fmt, bit_depth=bit_depth, stems=stems,
+                         session=session, render_s=time.perf_counter() - started, notes=notes or {})

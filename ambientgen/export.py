@@ -19,12 +19,13 @@ import soundfile as sf
 
 from . import __version__
 from .errors import ExportError
+from .formats import Format, add_vorbis_loop, add_wav_loop, parse_formats, write_encoded
+from .loudness import integrated_lufs
 
 if TYPE_CHECKING:
     from .backends.base import Backend
     from .engine import MixResult, Plan
 
-FORMATS = {"wav": ("WAV", "PCM_24"), "flac": ("FLAC", "PCM_24")}
 STEM_FORMAT = ("WAV", "PCM_24")
 
 
@@ -102,37 +103,79 @@ def _file_entry(out_dir: Path, final: Path, partial: Path, kind: str, layer: str
     return entry
 
 
-def export_render(plan: Plan, mixed: MixResult, backend: Backend, out_dir: Path, *, fmt: str = "wav",
-                  stems: bool = True, render_s: float = 0.0, notes: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Write mix, stems and ``manifest.json`` into ``out_dir``; returns the manifest."""
-    if fmt not in FORMATS:
-        raise ExportError(f"format: must be one of {', '.join(FORMATS)}, got {fmt!r}")
+def _loop_entry(fmt: Format, written: bool, frames: int) -> dict[str, Any]:
+    if not fmt.gapless:
+        return {"loopable": False, "why": f"{fmt.name} pads the start with encoder delay: it cannot loop gaplessly"}
+    meta = {"smpl": "WAV smpl chunk", "vorbis": "LOOPSTART/LOOPLENGTH comments"}.get(fmt.loop_tags or "")
+    if fmt.loop_tags == "smpl" and not written:
+        return {"loopable": True, "start": 0, "length": frames, "metadata": None,
+                "why": "the file is RF64 (over 4 GB), which has no smpl chunk"}
+    return {"loopable": True, "start": 0, "length": frames, "metadata": meta}
+
+
+def _cue_points(mixed: MixResult) -> list[tuple[int, str]]:
+    sr = mixed.sample_rate
+    points = {}
+    for res in mixed.layers:
+        for t in res.seams_s:
+            if t > 0:
+                points.setdefault(round(t * sr), f"seam {res.plan.name} {t:.2f}s")
+    return sorted(points.items())
+
+
+def export_render(plan: Plan, mixed: MixResult, backend: Backend, out_dir: Path, *, fmt: str | list[str] = "wav",
+                  bit_depth: str = "24", stems: bool = True, session: bool = True, render_s: float = 0.0,
+                  notes: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write the mix (one file per format), stems, a REAPER session and ``manifest.json``; returns the manifest."""
+    from .session import write_reaper_session
+
     scene = plan.scene
     sr = mixed.sample_rate
+    formats = parse_formats(fmt, sample_rate=sr, bit_depth=bit_depth)
+    frames = mixed.mix.shape[1]
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ExportError(f"cannot create output directory {out_dir}: {exc.strerror or exc}") from None
     files = []
+    cues = _cue_points(mixed)
     with atomic_outputs(out_dir) as outputs:
-        container, subtype = FORMATS[fmt]
-        mix_name = f"{scene.name}.{fmt}"
-        partial = outputs.path(mix_name)
-        write_audio(partial, mixed.mix, sr, container=container, subtype=subtype)
-        files.append(_file_entry(out_dir, out_dir / mix_name, partial, "mix"))
+        for f in formats:
+            name = f"{scene.name}.{f.name}"
+            partial = outputs.path(name)
+            write_encoded(partial, mixed.mix, sr, f, bit_depth)
+            written = False
+            if plan.loop and f.loop_tags == "smpl":
+                written = add_wav_loop(partial, sample_rate=sr, frames=frames, cues=cues)
+            elif plan.loop and f.loop_tags == "vorbis":
+                add_vorbis_loop(partial, f, frames=frames)
+            entry = _file_entry(out_dir, out_dir / name, partial, "mix")
+            entry["integrated_lufs"] = round(mixed.loudness.integrated_lufs, 3)
+            if plan.loop:
+                entry["loop"] = _loop_entry(f, written or f.loop_tags != "smpl", frames)
+            files.append(entry)
         stem_paths = {}
         if stems:
             for name, audio in mixed.stems.items():
                 rel = f"stems/{name}.wav"
                 partial = outputs.path(rel)
                 write_audio(partial, np.clip(audio, -1.0, 1.0), sr, container=STEM_FORMAT[0], subtype=STEM_FORMAT[1])
-                files.append(_file_entry(out_dir, out_dir / rel, partial, "stem", name))
+                if plan.loop:
+                    add_wav_loop(partial, sample_rate=sr, frames=frames)
+                entry = _file_entry(out_dir, out_dir / rel, partial, "stem", name)
+                entry["integrated_lufs"] = round(integrated_lufs(audio, sr), 3)
+                files.append(entry)
                 stem_paths[name] = rel
+            if session:
+                rel = f"{scene.name}.RPP"
+                write_reaper_session(outputs.path(rel), plan, stem_paths, sample_rate=sr, frames=frames)
+                files.append({"path": rel, "kind": "session", "format": "reaper",
+                              "sha256": sha256_file(outputs.pending[-1][0])})
         manifest = build_manifest(plan, mixed, backend, files, stem_paths, render_s=render_s)
         manifest.update(notes or {})
-        with open(outputs.path("manifest.json"), "w", encoding="utf-8") as f:
-            json.dump(manifest, f, indent=2)
-            f.write("\n")
+        with open(outputs.path("manifest.json"), "w", encoding="utf-8") as fh:
+            json.dump(manifest, fh, indent=2)
+            fh.write("\n")
     return manifest
 
 
@@ -150,6 +193,7 @@ def build_manifest(plan: Plan, mixed: MixResult, backend: Backend, files: list[d
             "negative_prompt": lp.negative_prompt,
             "gain_db": lp.gain_db,
             "pan": lp.pan,
+            "width": lp.width,
             "seeds": list(lp.seeds),
             "chunk_s": lp.chunk_s,
             "overlap_s": lp.overlap_s,

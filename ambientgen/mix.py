@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import soxr
+from scipy.signal import oaconvolve
 
 
 def resample(audio: np.ndarray, sr_in: int, sr_out: int, *, length: int, loop: bool) -> np.ndarray:
@@ -43,9 +44,37 @@ def db_to_gain(db: float) -> float:
     return 10.0 ** (db / 20.0)
 
 
-def place(mono: np.ndarray, *, gain_db: float, pan: float) -> np.ndarray:
-    """A mono layer ``(1, n)`` or ``(n,)`` placed in stereo ``(2, n)`` with gain and pan."""
-    mono = mono.reshape(-1)
+def decorrelation_filter(seed: int, *, length: int = 1024) -> np.ndarray:
+    """A flat-magnitude, random-phase FIR (an all-pass, ~21 ms at 48 kHz): same spectrum, different waveform."""
+    rng = np.random.default_rng(seed)
+    phase = rng.uniform(-np.pi, np.pi, length // 2 + 1)
+    phase[0] = phase[-1] = 0.0
+    h = np.fft.irfft(np.exp(1j * phase), length)
+    return (h / np.sqrt(np.sum(h**2))).astype(np.float32)
+
+
+def decorrelate(mono: np.ndarray, *, seed: int, loop: bool) -> np.ndarray:
+    """``mono`` through :func:`decorrelation_filter`; circular when the layer loops (the wrap stays seamless)."""
+    h = decorrelation_filter(seed)
+    if loop:
+        padded = np.concatenate([mono[-len(h) :], mono]) if len(mono) >= len(h) else np.tile(mono, len(h) // len(mono) + 2)
+        return oaconvolve(padded, h)[len(padded) - len(mono) : len(padded)].astype(np.float32)
+    return oaconvolve(mono, h)[: len(mono)].astype(np.float32)
+
+
+def place(mono: np.ndarray, *, gain_db: float, pan: float, width: float = 0.0, seed: int = 0,
+          loop: bool = False) -> np.ndarray:
+    """A mono layer ``(1, n)`` or ``(n,)`` placed in stereo ``(2, n)``: width, then gain and constant-power pan.
+
+    Width puts a decorrelated copy of the layer in the side channel only
+    (L = M + wS, R = M - wS, scaled by 1/sqrt(1 + w^2) to keep the power), so
+    the mono fold-down L + R is the layer itself, scaled: no comb filtering.
+    """
+    mono = mono.reshape(-1).astype(np.float32)
     left, right = pan_gains(pan)
     g = db_to_gain(gain_db)
-    return np.stack([mono * (g * left), mono * (g * right)]).astype(np.float32)
+    if width <= 0:
+        return np.stack([mono * (g * left), mono * (g * right)]).astype(np.float32)
+    side = decorrelate(mono, seed=seed, loop=loop) * width
+    norm = 1.0 / math.sqrt(1.0 + width**2)
+    return np.stack([(mono + side) * (g * left * norm), (mono - side) * (g * right * norm)]).astype(np.float32)

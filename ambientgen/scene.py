@@ -93,6 +93,7 @@ class Layer(_Strict):
     negative_prompt: str | None = None
     gain_db: float = Field(0.0, ge=-60.0, le=12.0)
     pan: float = Field(0.0, ge=-1.0, le=1.0)
+    width: float = Field(0.5, ge=0.0, le=1.0)
     seed_offset: int = Field(0, ge=0, le=2**31)
 
     @field_validator("prompt")

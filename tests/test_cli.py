@@ -83,7 +83,7 @@ def test_lufs_format_and_no_stems(tiny_checkpoint, tmp_path):
     result = run(*render_args(SCENES / "summer-night.yaml", out, tiny_checkpoint, "--duration", "8", "--lufs", "-16",
                               "--format", "flac", "--no-stems"))
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "summer-night.flac"]
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "summer-night.flac"]  # no stems: no session
     mix, sr = sf.read(out / "summer-night.flac")
     assert pyloudnorm.Meter(sr).integrated_loudness(mix) == pytest.approx(-16, abs=0.5)
 
@@ -101,7 +101,11 @@ def test_missing_hub_checkpoint_offline(tmp_path, monkeypatch):
 
 # bad options: (arguments after `render SCENE`, exit code, the message expected on stderr)
 BAD_OPTIONS = [
-    (["--format", "mp3"], 2, "error: --format: must be one of wav, flac, got 'mp3'"),
+    (["--format", "wav,aiff"], 2, "error: --format: must be a comma-separated list of wav, flac, ogg, opus, mp3, m4a, "
+                                 "got 'aiff'"),
+    (["--format", ","], 2, "error: --format: give at least one format"),
+    (["--bit-depth", "8"], 2, "error: --bit-depth: must be one of 16, 24, 32f, got '8'"),
+    (["--format", "flac", "--bit-depth", "32f"], 2, "error: --bit-depth: FLAC stores 16 or 24-bit integers, not 32f"),
     (["--device", "tpu"], 2, "error: --device: must be one of auto, cpu, cuda, mps, got 'tpu'"),
     (["--backend", "stable-audio"], 2, "error: --backend: must be one of auto, audioldm2, procedural, got 'stable-audio'"),
     (["--duration", "0"], 2, "error: --duration: must be greater than 0 seconds, got '0'"),

@@ -57,7 +57,7 @@ def test_render_scene_writes_everything(tiny_backend, tmp_path):
     events = []
     manifest = render_scene(small_scene(), tiny_backend, tmp_path / "out", on_progress=events.append)
     names = sorted(f["path"] for f in manifest["files"])
-    assert names == ["stems/birds.wav", "stems/rain.wav", "test-scene.wav"]
+    assert names == ["stems/birds.wav", "stems/rain.wav", "test-scene.RPP", "test-scene.wav"]
     assert (tmp_path / "out" / "manifest.json").is_file()
     assert [e.done for e in events if e.layer == "rain"] == [3]
     for key in ("target_lufs", "true_peak_dbtp", "integrated_lufs"):
