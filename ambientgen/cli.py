@@ -189,7 +189,7 @@ class _progress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.progress = Progress(
-            TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(), TextColumn("chunks"),
+            TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[unit]}"),
             TimeRemainingColumn(), console=err, transient=False,
         )
         self.progress.start()
@@ -200,7 +200,7 @@ class _progress:
             return
         key = event.layer
         if key not in self.tasks:
-            self.tasks[key] = self.progress.add_task(key, total=max(event.total, 1))
+            self.tasks[key] = self.progress.add_task(key, total=max(event.total, 1), unit=event.unit)
         self.progress.update(self.tasks[key], completed=event.done)
 
     def __exit__(self, *exc):

@@ -25,17 +25,18 @@ from .errors import AmbientgenError
 from .loudness import LoudnessReport, normalize
 from .mix import db_to_gain, place, resample
 from .scene import Scene
-from .stitch import close_loop, stitch_chunks
+from .stitch import close_loop, splice_chunks
 
 
 @dataclass(frozen=True)
 class ProgressEvent:
-    """Progress of a render: ``stage`` is 'render', 'mix' or 'export'."""
+    """Progress of a render: ``stage`` is 'render', 'mix' or 'export'; ``unit`` what ``done`` counts."""
 
     stage: str
     layer: str | None
     done: int
     total: int
+    unit: str = "chunks"
 
 
 ProgressFn = Callable[[ProgressEvent], None]
@@ -52,6 +53,7 @@ class LayerPlan:
     gain_db: float
     pan: float
     width: float
+    continuity: str  # "auto", "latent" or "crossfade"
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ def make_plan(scene: Scene, *, max_chunk_s: float) -> Plan:
         seeds = tuple(chunk_seed(scene.seed, layer.name, layer.seed_offset, k) for k in range(n))
         negative = layer.negative_prompt if layer.negative_prompt is not None else scene.model.negative_prompt
         layers.append(LayerPlan(layer.name, layer.prompt, negative, seeds, chunk_s, overlap_s, layer.gain_db, layer.pan,
-                                layer.width))
+                                layer.width, layer.continuity or scene.model.continuity))
     return Plan(scene=scene, duration_s=scene.duration, loop=scene.loop, layers=tuple(layers))
 
 
@@ -94,11 +96,62 @@ class LayerResult:
     sample_rate: int
     seams_s: list[float]
     model_calls: int
+    method: str = "crossfade"  # how the seams were made: "latent" or "crossfade"
+    seam_report: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _seam_report(stream: np.ndarray, sr: int, seams_s: list[float], *, loop: bool, method: str) -> list[dict]:
+    """Per seam (and the loop point): time, method, discontinuity score and its rank among ordinary moments."""
+    from .analysis import seam_report
+
+    interior = [s for s in seams_s if s > 0]
+    seams, loop_point = seam_report(stream, sr, [round(s * sr) for s in interior], loop=loop)
+    out = [{"time_s": round(r.position / sr, 6), "method": method, "score": round(r.score, 3),
+            "rank": round(r.rank, 3)} for r in seams]
+    if loop_point is not None:
+        out.insert(0, {"time_s": 0.0, "method": "loop", "score": round(loop_point.score, 3),
+                       "rank": round(loop_point.rank, 3)})
+    return out
 
 
 def render_layer(layer: LayerPlan, backend: Backend, *, duration_s: float, loop: bool,
                  on_progress: ProgressFn | None = None) -> LayerResult:
-    """Render one layer's chunks and stitch them into a mono stream of ``duration_s``."""
+    """Render one layer into a mono stream of exactly ``duration_s``, seamless and (with ``loop``) looping.
+
+    ``latent`` continuity (backends with ``render_stream``: AudioLDM2) denoises
+    one long latent; otherwise chunks are rendered and joined with seam-aware
+    crossfades. ``latent`` asked of a backend without latents falls back to
+    crossfades (the manifest records the method used).
+    """
+    sr = backend.sample_rate
+    length = round(duration_s * sr)
+    use_latent = layer.continuity in ("auto", "latent") and hasattr(backend, "render_stream")
+    if use_latent:
+        done = 0
+
+        def step(n: int) -> None:
+            nonlocal done
+            done += n
+            if on_progress:
+                on_progress(ProgressEvent("render", layer.name, done, backend.steps, "steps"))
+
+        stream, seams = backend.render_stream(
+            layer=layer.name, prompt=layer.prompt, negative_prompt=layer.negative_prompt, seeds=layer.seeds,
+            duration_s=duration_s, window_s=layer.chunk_s, overlap_s=layer.overlap_s, loop=loop, on_progress=step)
+        calls, method = len(layer.seeds), "latent"
+        extra = len(stream) - length  # under one latent frame (40 ms): folded into the loop, or cut
+        stream = close_loop(stream, length=length, overlap=extra) if loop and extra > 0 else stream[:length]
+        seams = ([0.0] if loop else []) + [round(t, 6) for t in seams if 0 < t < duration_s]
+    else:
+        stream, seams, calls = _render_chunks(layer, backend, duration_s=duration_s, loop=loop,
+                                              on_progress=on_progress)
+        method = "crossfade"
+    report = _seam_report(stream, sr, seams, loop=loop, method=method)
+    return LayerResult(layer, stream[None, :], sr, seams, calls, method, report)
+
+
+def _render_chunks(layer: LayerPlan, backend: Backend, *, duration_s: float, loop: bool,
+                   on_progress: ProgressFn | None) -> tuple[np.ndarray, list[float], int]:
     sr = backend.sample_rate
     requests = [ChunkRequest(layer.name, k, layer.prompt, layer.negative_prompt, seed, layer.chunk_s)
                 for k, seed in enumerate(layer.seeds)]
@@ -113,19 +166,16 @@ def render_layer(layer: LayerPlan, backend: Backend, *, duration_s: float, loop:
     chunks = backend.render(requests, on_progress=tick)
     chunk_n = round(layer.chunk_s * sr)
     overlap = round(layer.overlap_s * sr)
-    hop = chunk_n - overlap
     chunks = [np.asarray(c, dtype=np.float32).reshape(-1)[:chunk_n] for c in chunks]
-    stream = stitch_chunks(chunks, overlap=overlap)
+    stream, positions = splice_chunks(chunks, overlap=overlap, sample_rate=sr)
     length = round(duration_s * sr)
-    # seam centres on the output timeline (loop: the wrap point at 0 is the loop seam)
-    seams = [(k * hop + overlap / 2) / sr for k in range(1, len(chunks))]
+    seams = [p / sr for p in positions]
     if loop:
         stream = close_loop(stream, length=length, overlap=overlap)
         seams = [0.0] + seams
     else:
         stream = stream[:length]
-    seams = [round(s, 6) for s in seams if s < duration_s]
-    return LayerResult(layer, stream[None, :], sr, seams, len(chunks))
+    return stream, [round(s, 6) for s in seams if s < duration_s], len(chunks)
 
 
 @dataclass

@@ -198,6 +198,8 @@ def build_manifest(plan: Plan, mixed: MixResult, backend: Backend, files: list[d
             "chunk_s": lp.chunk_s,
             "overlap_s": lp.overlap_s,
             "seams_s": res.seams_s,
+            "continuity": res.method,
+            "seam_report": res.seam_report,
             "model_calls": res.model_calls,
             "stem": stem_paths.get(lp.name),
         })

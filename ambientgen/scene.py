@@ -75,6 +75,7 @@ class ModelSettings(_Strict):
     chunk_s: float = Field(10.24, gt=1.0, le=60.0)
     overlap_s: float = Field(1.5, ge=0.05, le=10.0)
     batch_size: int = Field(4, ge=1, le=64)
+    continuity: Literal["auto", "latent", "crossfade"] = "auto"
 
     @model_validator(mode="after")
     def _overlap_fits(self) -> ModelSettings:
@@ -95,6 +96,7 @@ class Layer(_Strict):
     pan: float = Field(0.0, ge=-1.0, le=1.0)
     width: float = Field(0.5, ge=0.0, le=1.0)
     seed_offset: int = Field(0, ge=0, le=2**31)
+    continuity: Literal["auto", "latent", "crossfade"] | None = None
 
     @field_validator("prompt")
     @classmethod

@@ -56,3 +56,64 @@ def close_loop(audio: np.ndarray, *, length: int, overlap: int) -> np.ndarray:
         fade_in, fade_out = equal_power_fades(overlap)
         out[..., :overlap] = out[..., :overlap] * fade_in + audio[..., length : length + overlap] * fade_out
     return out
+
+
+def _band_levels(segment: np.ndarray) -> np.ndarray:
+    spec = np.abs(np.fft.rfft(segment * np.hanning(len(segment)))) ** 2
+    edges = np.unique(np.geomspace(1, len(spec) - 1, 17).astype(int))
+    return 10 * np.log10(np.add.reduceat(spec, edges)[:-1] + 1e-12)
+
+
+def best_fade(a: np.ndarray, b: np.ndarray, *, fade: int, candidates: int = 24) -> int:
+    """Start (within the overlap) of the ``fade``-sample stretch where ``a`` and ``b`` sound most alike.
+
+    ``a`` and ``b`` are the two chunks over their shared overlap. Alike means a
+    similar spectrum (16 log bands) and level; stretches where either side is
+    near-silent (20 dB under its own overlap level) are avoided, since fading
+    through near-silence dips the level.
+    """
+    span = len(a) - fade
+    if span <= 0:
+        return 0
+    level_a = np.sqrt(np.mean(a.astype(np.float64) ** 2)) + 1e-12
+    level_b = np.sqrt(np.mean(b.astype(np.float64) ** 2)) + 1e-12
+    best, best_cost = 0, np.inf
+    for start in np.linspace(0, span, candidates).astype(int):
+        sa, sb = a[start : start + fade], b[start : start + fade]
+        ra = np.sqrt(np.mean(sa.astype(np.float64) ** 2)) + 1e-12
+        rb = np.sqrt(np.mean(sb.astype(np.float64) ** 2)) + 1e-12
+        cost = float(np.sqrt(np.mean((_band_levels(sa) - _band_levels(sb)) ** 2)))
+        cost += abs(20 * np.log10(ra / rb))
+        if ra < level_a * 0.1 or rb < level_b * 0.1:
+            cost += 100.0
+        if cost < best_cost:
+            best, best_cost = int(start), cost
+    return best
+
+
+def splice_chunks(chunks: list[np.ndarray], *, overlap: int, sample_rate: int,
+                  min_fade_s: float = 0.05) -> tuple[np.ndarray, list[int]]:
+    """Like :func:`stitch_chunks`, but each seam fades where the two chunks match best.
+
+    Returns the stream (same length as :func:`stitch_chunks`) and the sample
+    position of each seam (the middle of its fade).
+    """
+    if len(chunks) < 2 or overlap == 0:
+        return stitch_chunks(chunks, overlap=overlap), []
+    length = chunks[0].shape[-1]
+    hop = length - overlap
+    fade = max(min(overlap, round(min_fade_s * sample_rate)), overlap // 2)
+    fade_in, fade_out = equal_power_fades(fade)
+    out = np.zeros(chunks[0].shape[:-1] + (len(chunks) * hop + overlap,), dtype=np.float32)
+    out[..., :length] = chunks[0]
+    seams = []
+    for k in range(1, len(chunks)):
+        start = k * hop  # the overlap on the output timeline: [start, start + overlap)
+        a = out[..., start : start + overlap]
+        b = chunks[k][..., :overlap]
+        at = best_fade(a.reshape(-1, overlap).mean(axis=0), b.reshape(-1, overlap).mean(axis=0), fade=fade)
+        s = start + at
+        out[..., s : s + fade] = out[..., s : s + fade] * fade_out + chunks[k][..., at : at + fade] * fade_in
+        out[..., s + fade : start + length] = chunks[k][..., at + fade :]
+        seams.append(s + fade // 2)
+    return out, seams

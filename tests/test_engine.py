@@ -34,11 +34,24 @@ def test_plan_caps_chunks_at_backend_maximum():
     assert plan.layers[0].chunk_s == 10.24
 
 
-def test_render_layer_exact_length_and_seams(tiny_backend):
+def test_render_layer_latent_path(tiny_backend):
     plan = make_plan(small_scene(), max_chunk_s=tiny_backend.max_duration_s)
     res = render_layer(plan.layers[0], tiny_backend, duration_s=12, loop=True)
+    assert res.method == "latent"
     assert res.audio.shape == (1, 12 * 16000) and res.model_calls == 3
-    assert res.seams_s == [0.0, 4.62, 8.74]  # the loop seam, then overlap centres at k*4.12 + 0.5
+    # three circular windows of 128 latent frames over 300: overlaps centred at 14, 114 and 214 frames (25 per s)
+    assert res.seams_s == [0.0, 0.56, 4.56, 8.56]
+    assert res.seam_report[0]["method"] == "loop" and {r["method"] for r in res.seam_report[1:]} == {"latent"}
+
+
+def test_render_layer_crossfade_path(tiny_backend):
+    plan = make_plan(small_scene(model={"continuity": "crossfade"}), max_chunk_s=tiny_backend.max_duration_s)
+    res = render_layer(plan.layers[0], tiny_backend, duration_s=12, loop=True)
+    assert res.method == "crossfade" and res.audio.shape == (1, 12 * 16000) and res.model_calls == 3
+    # seam-aware: each fade sits somewhere inside its 1 s overlap, starting at k * 4.12 s
+    assert res.seams_s[0] == 0.0 and len(res.seams_s) == 3
+    for k, t in enumerate(res.seams_s[1:], start=1):
+        assert k * 4.12 <= t <= k * 4.12 + 1.0
 
 
 def test_mix_lengths_levels_and_stems_sum(tiny_backend):
@@ -59,7 +72,8 @@ def test_render_scene_writes_everything(tiny_backend, tmp_path):
     names = sorted(f["path"] for f in manifest["files"])
     assert names == ["stems/birds.wav", "stems/rain.wav", "test-scene.RPP", "test-scene.wav"]
     assert (tmp_path / "out" / "manifest.json").is_file()
-    assert [e.done for e in events if e.layer == "rain"] == [3]
+    # latent path: progress counts denoising steps of the layer's one latent
+    assert [(e.done, e.total, e.unit) for e in events if e.layer == "rain"] == [(1, 2, "steps"), (2, 2, "steps")]
     for key in ("target_lufs", "true_peak_dbtp", "integrated_lufs"):
         assert isinstance(manifest[key], float)
     for layer in manifest["layers"]:

@@ -310,6 +310,97 @@ class AudioLDM2Backend:
         length = round(duration_s * self.sample_rate)
         return [a[:length] for a in audio]
 
+    # -- one long latent per layer (MultiDiffusion along time) --------------------------------------
+    def render_stream(self, *, layer: str, prompt: str, negative_prompt: str, seeds: Sequence[int],
+                      duration_s: float, window_s: float, overlap_s: float, loop: bool,
+                      on_progress: ProgressCallback | None = None) -> tuple[np.ndarray, list[float]]:
+        """A whole layer from one latent: mono float32 of ``ceil(duration_s * 25)`` latent frames, and seam times.
+
+        See :mod:`ambientgen.backends.latent`. Returns (audio, seam times in s).
+        """
+        from .latent import plan_windows, ramp_weights
+
+        torch = self._torch
+        rate = self.sample_rate / self.hop_length / self.vae_scale  # latent frames per second (25)
+        length = math.ceil(duration_s * rate - 1e-9)
+        size = self.latent_frames(window_s)
+        overlap = max(1, round(overlap_s * rate))
+        windows = plan_windows(length, size=size, overlap=overlap, multiple=self.unet_multiple, loop=loop)
+        total = max(length, windows.size)  # a short non-looping layer is padded to one window, then cropped
+        channels = self.pipe.unet.config.in_channels
+        bins = self.pipe.vocoder.config.model_in_dim // self.vae_scale
+        # initial noise: block k of the timeline comes from chunk seed k (independent of batching)
+        noise = torch.empty((1, channels, total, bins))
+        block = -(-total // len(seeds))
+        for k, seed in enumerate(seeds):
+            lo, hi = k * block, min(total, (k + 1) * block)
+            if lo < hi:
+                gen = torch.Generator("cpu").manual_seed(seed)
+                noise[:, :, lo:hi] = torch.randn((1, channels, hi - lo, bins), generator=gen)
+        if total != windows.length:
+            windows = plan_windows(total, size=windows.size, overlap=overlap, multiple=self.unet_multiple, loop=False)
+        weights = torch.as_tensor(ramp_weights(windows.size, min(overlap, windows.size // 2)), device=self.device)
+        cfg = self.guidance > 1.0
+        t5, t5_mask, gpt = self.conditioning(prompt, negative_prompt)
+        scheduler = self._make_scheduler()
+        scheduler.set_timesteps(self.steps, device=self.device)
+        latents = noise.to(self.device, self.dtype) * scheduler.init_noise_sigma
+        index = [torch.as_tensor(windows.indices(k), device=self.device) for k in range(len(windows.starts))]
+        with torch.inference_mode():
+            for step, t in enumerate(scheduler.timesteps):
+                eps = torch.zeros_like(latents, dtype=torch.float32)
+                wsum = torch.zeros(total, device=self.device)
+                for b in range(0, len(index), self.batch_size):
+                    idx = index[b : b + self.batch_size]
+                    views = torch.cat([latents.index_select(2, i) for i in idx])
+                    pred = self._guided_eps(views, t, t5, t5_mask, gpt, cfg)
+                    for j, i in enumerate(idx):
+                        eps.index_add_(2, i, (pred[j : j + 1].float() * weights[None, None, :, None]))
+                        wsum.index_add_(0, i, weights)
+                eps = (eps / wsum[None, None, :, None]).to(self.dtype)
+                latents = scheduler.step(eps, t, latents).prev_sample
+                if on_progress:
+                    on_progress(1)
+            self.stats.model_calls += len(index)
+            self.stats.per_layer[layer] = self.stats.per_layer.get(layer, 0) + len(index)
+            audio = self.decode_stream(latents, loop=loop)
+        samples = round(length / rate * self.sample_rate)
+        seams = [f / rate for f in windows.seams if f < length]
+        return audio[:samples], seams
+
+    def _guided_eps(self, views, t, t5, t5_mask, gpt, cfg):
+        """Classifier-free-guided noise prediction for a batch of latent windows."""
+        torch = self._torch
+        n = views.shape[0]
+
+        def expand(x):  # [uncond; cond] (batch 2) -> n uncond then n cond
+            if not cfg:
+                return x[-1:].expand(n, *x.shape[1:])
+            return torch.cat([x[:1].expand(n, *x.shape[1:]), x[1:2].expand(n, *x.shape[1:])])
+
+        model_in = torch.cat([views] * 2) if cfg else views
+        pred = self.pipe.unet(model_in, t, encoder_hidden_states=expand(gpt), encoder_hidden_states_1=expand(t5),
+                              encoder_attention_mask_1=expand(t5_mask), return_dict=False)[0]
+        self.stats.unet_evals += 1
+        if cfg:
+            uncond, cond = pred.chunk(2)
+            pred = uncond + self.guidance * (cond - uncond)
+        return pred
+
+    def decode_stream(self, latents, *, loop: bool, core: int = 256, context: int = 32) -> np.ndarray:
+        """A long latent ``[1, C, L, F]`` -> mono waveform: VAE and vocoder in windows with (wrapped) context."""
+        from .latent import decode_in_windows
+
+        torch = self._torch
+        scale = self.pipe.vae.config.scaling_factor
+        with torch.inference_mode():
+            mel = decode_in_windows(lambda z: self.pipe.vae.decode(z / scale).sample, latents, core=core,
+                                    context=context, loop=loop, scale=self.vae_scale)
+            wave = decode_in_windows(lambda m: self.pipe.vocoder(m), mel.squeeze(1), core=core * self.vae_scale,
+                                     context=context * self.vae_scale, loop=loop, scale=self.hop_length)
+        self.stats.decode_calls += 1
+        return wave[0].float().cpu().numpy().astype(np.float32)
+
     def decode(self, latents) -> np.ndarray:
         """Latents [B, 8, T, 16] -> float32 waveforms [B, samples] (VAE, then HiFi-GAN vocoder)."""
         torch = self._torch
