@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -146,7 +147,7 @@ def render(
 
     try:
         choice = choose_backend(sc.model)
-        with err.status(f"loading {choice.backend}", spinner="dots") if not quiet else _null():
+        with err.status(f"loading {choice.backend}", spinner="dots") if not quiet else nullcontext():
             be = load_backend(sc.model, device=device, choice=choice)
         if choice.automatic:
             fell_back = choice.backend == "audioldm2" and be.name != "audioldm2"
@@ -166,14 +167,6 @@ def render(
     except AmbientgenError as exc:
         raise _fail(str(exc)) from None
     _summary(manifest, output)
-
-
-class _null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 class _progress:

@@ -87,6 +87,10 @@ BAD_SCENES = [
     (with_(model={"guidence": 3}), "model.guidence: unknown key (did you mean 'guidance'?)"),
     (with_(duration=2, model={"overlap_s": 1.5}), "a looping scene must last at least twice model.overlap_s"),
     (with_(loop="sometimes"), "loop: must be a valid boolean"),
+    (with_(layers=[{"name": "rain", "prompt": "x", "width": 2}]), "layers[0].width: must be less than or equal to 1, got 2"),
+    (with_(model={"continuity": "smooth"}), "model.continuity: must be 'auto', 'latent' or 'crossfade', got 'smooth'"),
+    (with_(layers=[{"name": "rain", "prompt": "x", "continuity": "blend"}]),
+     "layers[0].continuity: must be 'auto', 'latent' or 'crossfade', got 'blend'"),
 ]
 
 

@@ -254,7 +254,6 @@ class AudioLDM2Backend:
     def render(
         self, requests: Sequence[ChunkRequest], *, on_progress: ProgressCallback | None = None
     ) -> list[np.ndarray]:
-        out: list[np.ndarray] = []
         groups: dict[tuple[str, str, float], list[int]] = {}
         for i, req in enumerate(requests):
             if req.duration_s > self.max_duration_s + 1e-9:
@@ -272,21 +271,12 @@ class AudioLDM2Backend:
                     self.stats.per_layer[req.layer] = self.stats.per_layer.get(req.layer, 0) + 1
                 if on_progress:
                     on_progress(len(batch))
-        out = [results[i] for i in range(len(requests))]
-        return out
+        return [results[i] for i in range(len(requests))]
 
     def _render_batch(self, batch: list[ChunkRequest], prompt: str, negative: str, duration_s: float):
         torch = self._torch
-        n = len(batch)
         cfg = self.guidance > 1.0
         t5, t5_mask, gpt = self.conditioning(prompt, negative)
-
-        def expand(x):  # [uncond; cond] (batch 2) -> n uncond then n cond
-            if not cfg:
-                return x[-1:].expand(n, *x.shape[1:])
-            return torch.cat([x[:1].expand(n, *x.shape[1:]), x[1:2].expand(n, *x.shape[1:])])
-
-        t5, t5_mask, gpt = expand(t5), expand(t5_mask), expand(gpt)
         frames = self.latent_frames(duration_s)
         shape = (1, self.pipe.unet.config.in_channels, frames, self.pipe.vocoder.config.model_in_dim // self.vae_scale)
         noise = [torch.randn(shape, generator=torch.Generator("cpu").manual_seed(r.seed)) for r in batch]
@@ -295,16 +285,7 @@ class AudioLDM2Backend:
         latents = torch.cat(noise).to(self.device, self.dtype) * scheduler.init_noise_sigma
         with torch.inference_mode():
             for t in scheduler.timesteps:
-                model_in = torch.cat([latents] * 2) if cfg else latents
-                model_in = scheduler.scale_model_input(model_in, t)
-                pred = self.pipe.unet(
-                    model_in, t, encoder_hidden_states=gpt, encoder_hidden_states_1=t5,
-                    encoder_attention_mask_1=t5_mask, return_dict=False,
-                )[0]
-                self.stats.unet_evals += 1
-                if cfg:
-                    uncond, cond = pred.chunk(2)
-                    pred = uncond + self.guidance * (cond - uncond)
+                pred = self._guided_eps(scheduler.scale_model_input(latents, t), t, t5, t5_mask, gpt, cfg)
                 latents = scheduler.step(pred, t, latents).prev_sample
             audio = self.decode(latents)
         length = round(duration_s * self.sample_rate)
@@ -353,7 +334,7 @@ class AudioLDM2Backend:
                 for b in range(0, len(index), self.batch_size):
                     idx = index[b : b + self.batch_size]
                     views = torch.cat([latents.index_select(2, i) for i in idx])
-                    pred = self._guided_eps(views, t, t5, t5_mask, gpt, cfg)
+                    pred = self._guided_eps(scheduler.scale_model_input(views, t), t, t5, t5_mask, gpt, cfg)
                     for j, i in enumerate(idx):
                         eps.index_add_(2, i, (pred[j : j + 1].float() * weights[None, None, :, None]))
                         wsum.index_add_(0, i, weights)
