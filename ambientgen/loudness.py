@@ -102,6 +102,11 @@ def normalize(audio: np.ndarray, sample_rate: int, *, target_lufs: float, ceilin
     if not math.isfinite(measured) or measured < SILENCE_LUFS:
         raise ValueError(f"the mix is silent (integrated loudness {measured:.1f} LUFS): nothing to normalize")
     gain_db = target_lufs - measured
+    input_tp = true_peak_dbtp(audio)
+    if input_tp + gain_db <= ceiling_dbtp:  # no limiting needed: gain alone is exact (true peak scales with it)
+        out = (audio * 10 ** (gain_db / 20)).astype(np.float32)
+        return out, LoudnessReport(measured, gain_db, integrated_lufs(out, sample_rate), sample_peak_dbfs(out),
+                                   input_tp + gain_db, 0.0)
     reduction = 0.0
     for _ in range(max_passes):
         out = (audio * 10 ** (gain_db / 20)).astype(np.float32)
