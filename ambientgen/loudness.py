@@ -1,7 +1,8 @@
-"""Loudness (ITU-R BS.1770-4 via pyloudnorm), true peak, and a true-peak limiter.
+"""Loudness (ITU-R BS.1770-4, streamed by :mod:`ambientgen.meter`), true peak, and a true-peak limiter.
 
-Audio is ``(channels, samples)``; pyloudnorm wants frames first, so we transpose
-at this edge only.
+Audio is ``(channels, samples)``. The meter uses the standard's exact K-weighting
+(as libebur128 and ffmpeg do); it agrees with pyloudnorm within 0.1 LU (tested)
+and reads the audio block by block, so measuring costs no copy of the mix.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import pyloudnorm
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 from scipy.signal import resample_poly
 
@@ -20,9 +20,9 @@ SILENCE_LUFS = -70.0  # BS.1770 absolute gate
 
 def integrated_lufs(audio: np.ndarray, sample_rate: int) -> float:
     """Integrated loudness in LUFS (gated, K-weighted), ``-inf`` for silence."""
-    meter = pyloudnorm.Meter(sample_rate)
-    with np.errstate(divide="ignore"):
-        return float(meter.integrated_loudness(np.ascontiguousarray(audio.T, dtype=np.float64)))
+    from .meter import measure
+
+    return measure(audio, sample_rate).integrated_lufs
 
 
 def sample_peak_dbfs(audio: np.ndarray) -> float:
