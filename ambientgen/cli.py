@@ -13,6 +13,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Optional
 
+import numpy as np
 import typer
 from rich.console import Console
 
@@ -119,6 +120,7 @@ def render(
     bit_depth: Annotated[str, typer.Option("--bit-depth", help="WAV/FLAC sample format: 16, 24 or 32f")] = "24",
     no_stems: Annotated[bool, typer.Option("--no-stems", help="do not write per-layer stems")] = False,
     no_session: Annotated[bool, typer.Option("--no-session", help="do not write the REAPER session")] = False,
+    no_report: Annotated[bool, typer.Option("--no-report", help="do not write the check report and picture")] = False,
     lufs: Annotated[Optional[float], typer.Option(help="override the integrated loudness target (LUFS)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
 ) -> None:
@@ -162,11 +164,12 @@ def render(
         with _progress(quiet) as on_progress:
             manifest = render_scene(sc, be, output, fmt=fmt, bit_depth=bit_depth, stems=not no_stems,
                                     session=not no_session, on_progress=on_progress, notes=notes)
+        reports = [] if no_report else _write_report(output, manifest)
     except KeyboardInterrupt:
         raise _fail("interrupted; nothing was written", 130) from None
     except AmbientgenError as exc:
         raise _fail(str(exc)) from None
-    _summary(manifest, output)
+    _summary(manifest, output, reports)
 
 
 class _progress:
@@ -202,7 +205,93 @@ class _progress:
         return False
 
 
-def _summary(manifest: dict, output: Path) -> None:
+@app.command()
+def check(
+    file: Annotated[Path, typer.Argument(help="audio file: WAV, FLAC, Ogg, Opus or MP3")],
+    manifest: Annotated[Optional[Path], typer.Option(help="an AmbientGen manifest.json: its seams are scored")] = None,
+    preset: Annotated[str, typer.Option(help="ebu-r128, atsc-a85, streaming, podcast, sleep, game-loop, quality")
+                      ] = "ebu-r128",
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="write the report as JSON here ('-': stdout)")
+                        ] = None,
+    png: Annotated[Optional[Path], typer.Option(help="write a picture of the report here")] = None,
+) -> None:
+    """Loudness, peaks, clipping, gaps, seams, repetition and the loop point; exit 1 when the preset fails."""
+    import json as jsonlib
+
+    from .check import PRESETS, check_file
+
+    try:
+        _choice("--preset", preset, tuple(PRESETS))
+        seams = _manifest_seams(manifest) if manifest else None
+        report = check_file(file, preset=preset, seams_s=seams)
+        if png:
+            from .picture import draw
+
+            draw(report, png, seams_s=seams)
+    except UsageError as exc:
+        raise _fail(str(exc), 2) from None
+    except AmbientgenError as exc:
+        raise _fail(str(exc)) from None
+    if json_out is not None:
+        text = jsonlib.dumps(report.to_json(), indent=2)
+        if str(json_out) == "-":
+            out.print(text, markup=False)
+        else:
+            json_out.write_text(text + "\n", encoding="utf-8")
+    if str(json_out) != "-":
+        _print_report(report)
+    if not report.passed:
+        raise typer.Exit(1)
+
+
+def _manifest_seams(path: Path) -> list[float]:
+    import json as jsonlib
+
+    try:
+        data = jsonlib.loads(path.read_text(encoding="utf-8"))
+        return sorted({t for layer in data["layers"] for t in layer["seams_s"] if t > 0})
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise AmbientgenError(f"--manifest: {path} is not an AmbientGen manifest ({type(exc).__name__})") from None
+
+
+def _print_report(report) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{report.path} ({report.preset})", show_header=False)
+    rows = [
+        ("duration", f"{report.duration_s:.3f} s, {report.sample_rate} Hz, {report.channels} ch"),
+        ("integrated loudness", f"{report.integrated_lufs:.1f} LUFS (range {report.loudness_range_lu:.1f} LU)"),
+        ("peaks", f"sample {report.sample_peak_dbfs:.1f} dBFS, true {report.true_peak_dbtp:.1f} dBTP"),
+        ("clipping / DC", f"{report.clipped_samples} samples / {max(report.dc_offset, key=abs):+.4f}"),
+        ("silent gaps", ", ".join(f"{a:.2f}-{b:.2f} s" for a, b in report.gaps_s) or "none"),
+        ("repetition", (f"{report.repetition['length_s']:.1f} s at {report.repetition['first_s']:.1f} s recurs at "
+                        f"{report.repetition['again_s']:.1f} s") if report.repetition else "none within 60 s"),
+    ]
+    if report.loop:
+        rows.append(("loop point", f"rank {report.loop['rank']:.2f}, level jump {report.loop['level_jump_db']:+.1f} dB, "
+                                   f"click {report.loop['click_db']:.0f} dB"))
+    if report.seams:
+        worst = max(report.seams, key=lambda s: s["rank"])
+        rows.append(("seams", f"{len(report.seams)}, mean rank {np.mean([s['rank'] for s in report.seams]):.2f}, "
+                              f"worst {worst['rank']:.2f} at {worst['time_s']:.2f} s"))
+    for name, value in rows:
+        table.add_row(name, value)
+    out.print(table)
+    if report.passed:
+        out.print(f"[green]PASS[/green] {report.preset}")
+    else:
+        for reason in report.failures:
+            out.print(f"[red]FAIL[/red] {reason}")
+
+
+def _write_report(output: Path, manifest: dict) -> list[str]:
+    from .check import write_render_report
+
+    with err.status("checking the mix", spinner="dots"):
+        return write_render_report(output, manifest)
+
+
+def _summary(manifest: dict, output: Path, reports: list[str] = ()) -> None:
     stats = manifest["stats"]
     out.print(
         f"wrote {len(manifest['files'])} files to {output}/: {manifest['duration_s']:.3f} s, "
@@ -213,6 +302,8 @@ def _summary(manifest: dict, output: Path) -> None:
     for f in manifest["files"]:
         out.print(f"  {f['path']}")
     out.print("  manifest.json")
+    for name in reports:
+        out.print(f"  {name}")
 
 
 def main() -> None:

@@ -83,7 +83,8 @@ def test_lufs_format_and_no_stems(tiny_checkpoint, tmp_path):
     result = run(*render_args(SCENES / "summer-night.yaml", out, tiny_checkpoint, "--duration", "8", "--lufs", "-16",
                               "--format", "flac", "--no-stems"))
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "summer-night.flac"]  # no stems: no session
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "summer-night.check.json",
+                                                     "summer-night.check.png", "summer-night.flac"]  # no stems: no session
     mix, sr = sf.read(out / "summer-night.flac")
     assert pyloudnorm.Meter(sr).integrated_loudness(mix) == pytest.approx(-16, abs=0.5)
 
