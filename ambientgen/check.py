@@ -80,6 +80,7 @@ class Report:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["passed"] = self.passed
+        data["verdicts"] = {name: not verdict(self, p) for name, p in PRESETS.items()}
         return data
 
 
