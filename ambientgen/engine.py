@@ -1,12 +1,17 @@
 """From a validated scene to finished files, in numbered steps.
 
-1. plan: the chunk grid of every layer (chunk count, per-chunk seeds);
-2. render: each layer's chunks through the backend, in batches;
-3. stitch: chunks joined with equal-power crossfades; with ``loop`` the tail
-   fades into the head so the layer loops;
-4. mix: each layer resampled to the output rate, gained and panned to stereo;
-5. master: loudness to the target (BS.1770) under the true-peak ceiling;
-6. export: mix, stems and manifest, written atomically.
+1. plan: what each layer renders. A bed layer short enough to render whole
+   (at most ``variety`` chunks) is one consecutive stream; a longer bed renders
+   a *pool* of ``variety`` chunks that :mod:`ambientgen.arrange` arranges into
+   the duration; an event layer renders a few short variations that are
+   scheduled at random times;
+2. render: chunks (or latent windows) through the backend, in batches;
+3. stitch: seams joined seamlessly (latent continuation or seam-aware
+   crossfades); with ``loop`` the end flows into the start;
+4. place: each layer resampled to the output rate, gained, panned, widened;
+5. assemble: :mod:`ambientgen.assemble` streams the mix block by block,
+   measures it, masters it (loudness target, true-peak ceiling) and writes the
+   mix, stems and manifest atomically, in memory bounded by the pools.
 """
 
 from __future__ import annotations
@@ -20,11 +25,11 @@ from typing import Any
 
 import numpy as np
 
+from .arrange import arrange, schedule_events
+from .assemble import Animation, ArrayStream, EventStream, LayerStream, PoolStream, tile_features, trim_event
 from .backends.base import Backend, ChunkRequest, chunk_seed
-from .errors import AmbientgenError
-from .loudness import LoudnessReport, normalize
-from .mix import db_to_gain, place, resample
-from .scene import Scene
+from .mix import place, resample
+from .scene import Animate, Events, Scene
 from .stitch import close_loop, splice_chunks
 
 
@@ -54,6 +59,10 @@ class LayerPlan:
     pan: float
     width: float
     continuity: str  # "auto", "latent" or "crossfade"
+    kind: str = "stream"  # "stream" (rendered whole), "pool" (arranged from a pool) or "events"
+    events: Events | None = None
+    animate: Animate | None = None
+    seed_offset: int = 0
 
 
 @dataclass(frozen=True)
@@ -76,16 +85,24 @@ def chunk_count(*, duration_s: float, chunk_s: float, overlap_s: float, loop: bo
 
 
 def make_plan(scene: Scene, *, max_chunk_s: float) -> Plan:
-    """The chunk grid of every layer; seeds come from (scene seed, layer, chunk index)."""
+    """What every layer renders; seeds come from (scene seed, layer, chunk index)."""
     chunk_s = min(scene.model.chunk_s, max_chunk_s)
     overlap_s = min(scene.model.overlap_s, chunk_s / 2)
     layers = []
     for layer in scene.layers:
         n = chunk_count(duration_s=scene.duration, chunk_s=chunk_s, overlap_s=overlap_s, loop=scene.loop)
+        variety = layer.variety or scene.model.variety
+        if layer.role == "events":
+            kind, n = "events", layer.events.variations
+        elif n <= variety:
+            kind = "stream"
+        else:
+            kind, n = "pool", variety
         seeds = tuple(chunk_seed(scene.seed, layer.name, layer.seed_offset, k) for k in range(n))
         negative = layer.negative_prompt if layer.negative_prompt is not None else scene.model.negative_prompt
         layers.append(LayerPlan(layer.name, layer.prompt, negative, seeds, chunk_s, overlap_s, layer.gain_db, layer.pan,
-                                layer.width, layer.continuity or scene.model.continuity))
+                                layer.width, layer.continuity or scene.model.continuity, kind, layer.events,
+                                layer.animate, layer.seed_offset))
     return Plan(scene=scene, duration_s=scene.duration, loop=scene.loop, layers=tuple(layers))
 
 
@@ -179,31 +196,150 @@ def _render_chunks(layer: LayerPlan, backend: Backend, *, duration_s: float, loo
 
 
 @dataclass
-class MixResult:
-    mix: np.ndarray  # (2, n) at the output rate, mastered
-    stems: dict[str, np.ndarray]  # (2, n) each, gain/pan and master gain applied (pre-limiter)
-    sample_rate: int
-    loudness: LoudnessReport
-    layers: list[LayerResult] = field(default_factory=list)
+class LayerOutput:
+    """A rendered layer, ready to stream: its :class:`LayerStream` and what the manifest says of it."""
+
+    plan: LayerPlan
+    stream: LayerStream
+    seams_s: list[float]
+    model_calls: int
+    method: str
+    seam_report: list[dict[str, Any]] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
 
 
-def mix_layers(results: list[LayerResult], *, sample_rate: int, duration_s: float, loop: bool,
-               target_lufs: float, true_peak_dbtp: float) -> MixResult:
-    """Resample, place and sum the layers, then master the sum."""
-    length = round(duration_s * sample_rate)
-    stems: dict[str, np.ndarray] = {}
-    for res in results:
-        audio = resample(res.audio, res.sample_rate, sample_rate, length=length, loop=loop)
-        lp = res.plan
-        stems[lp.name] = place(audio, gain_db=lp.gain_db, pan=lp.pan, width=lp.width, seed=lp.seeds[0], loop=loop)
-    premaster = np.sum(list(stems.values()), axis=0, dtype=np.float32)
-    try:
-        mastered, report = normalize(premaster, sample_rate, target_lufs=target_lufs, ceiling_dbtp=true_peak_dbtp)
-    except ValueError as exc:
-        raise AmbientgenError(f"cannot master the mix: {exc}") from None
-    master = db_to_gain(report.gain_db)
-    stems = {name: (stem * master).astype(np.float32) for name, stem in stems.items()}
-    return MixResult(mastered, stems, sample_rate, report, results)
+def _layer_rng(scene: Scene, layer: LayerPlan, purpose: str) -> np.random.Generator:
+    return np.random.default_rng(chunk_seed(scene.seed, f"{layer.name}/{purpose}", layer.seed_offset, 0))
+
+
+def _animation(scene: Scene, layer: LayerPlan, total: int) -> Animation | None:
+    if layer.animate is None:
+        return None
+    seed = chunk_seed(scene.seed, f"{layer.name}/animate", layer.seed_offset, 0)
+    return Animation(layer.animate.depth_db, layer.animate.period, seed, total, scene.sample_rate, scene.loop)
+
+
+def _to_output_rate(audio: np.ndarray, sr_in: int, sr_out: int, seconds: float, *, loop: bool) -> np.ndarray:
+    return resample(audio.reshape(1, -1), sr_in, sr_out, length=round(seconds * sr_out), loop=loop)[0]
+
+
+def render_stream_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
+                        on_progress: ProgressFn | None = None) -> LayerOutput:
+    """A layer rendered whole (consecutive chunks or one latent), placed in stereo and held in memory."""
+    res = render_layer(layer, backend, duration_s=scene.duration, loop=scene.loop, on_progress=on_progress)
+    total = round(scene.duration * scene.sample_rate)
+    mono = _to_output_rate(res.audio, res.sample_rate, scene.sample_rate, scene.duration, loop=scene.loop)
+    stereo = place(mono, gain_db=layer.gain_db, pan=layer.pan, width=layer.width, seed=layer.seeds[0],
+                   loop=scene.loop)
+    stream = ArrayStream(layer.name, stereo, _animation(scene, layer, total))
+    return LayerOutput(layer, stream, res.seams_s, res.model_calls, res.method, res.seam_report,
+                       {"kind": "stream"})
+
+
+def _render_tiles(layer: LayerPlan, backend: Backend, *, on_progress: ProgressFn | None
+                  ) -> tuple[list[np.ndarray], float, str, int]:
+    """The pool of a bed layer: (mono tiles at the backend rate, tile seconds, method, model calls).
+
+    With latent continuity each tile is two windows denoised as one latent (a
+    latent seam inside every tile); otherwise each tile is one chunk.
+    """
+    sr = backend.sample_rate
+    use_latent = layer.continuity in ("auto", "latent") and hasattr(backend, "render_stream")
+    if use_latent and len(layer.seeds) >= 4:
+        tile_s = 2 * layer.chunk_s - layer.overlap_s
+        tiles = []
+        pairs = [layer.seeds[k : k + 2] for k in range(0, len(layer.seeds) - 1, 2)]
+        for j, seeds in enumerate(pairs):
+            audio, _ = backend.render_stream(layer=layer.name, prompt=layer.prompt,
+                                             negative_prompt=layer.negative_prompt, seeds=seeds, duration_s=tile_s,
+                                             window_s=layer.chunk_s, overlap_s=layer.overlap_s, loop=False)
+            tiles.append(np.asarray(audio, dtype=np.float32)[: round(tile_s * sr)])
+            if on_progress:
+                on_progress(ProgressEvent("render", layer.name, j + 1, len(pairs), "tiles"))
+        return tiles, tile_s, "latent", 2 * len(pairs)
+    requests = [ChunkRequest(layer.name, k, layer.prompt, layer.negative_prompt, seed, layer.chunk_s)
+                for k, seed in enumerate(layer.seeds)]
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if on_progress:
+            on_progress(ProgressEvent("render", layer.name, done, len(requests)))
+
+    chunks = backend.render(requests, on_progress=tick)
+    n = round(layer.chunk_s * sr)
+    return [np.asarray(c, dtype=np.float32).reshape(-1)[:n] for c in chunks], layer.chunk_s, "crossfade", len(chunks)
+
+
+def render_pool_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
+                      on_progress: ProgressFn | None = None) -> LayerOutput:
+    """A bed layer from a pool of tiles, arranged over the whole duration (see :mod:`ambientgen.arrange`)."""
+    sr = scene.sample_rate
+    total = round(scene.duration * sr)
+    raw, tile_s, method, calls = _render_tiles(layer, backend, on_progress=on_progress)
+    tiles, features = [], []
+    for k, tile in enumerate(raw):
+        mono = _to_output_rate(tile, backend.sample_rate, sr, tile_s, loop=False)
+        features.append(tile_features(mono))
+        tiles.append(place(mono, gain_db=layer.gain_db, pan=layer.pan, width=layer.width, seed=layer.seeds[k],
+                           loop=True))
+    overlap = round(layer.overlap_s * sr)
+    fade = max(min(overlap, round(0.05 * sr)), overlap // 2)
+    arrangement = arrange(tiles=len(tiles), tile_length=tiles[0].shape[1], overlap=overlap, total=total,
+                          loop=scene.loop, rng=_layer_rng(scene, layer, "arrangement"))
+    stream = PoolStream(layer.name, tiles, arrangement, overlap, fade, features, _animation(scene, layer, total))
+    seams = ([0.0] if scene.loop else []) + [round(t / sr, 6) for t in stream.seams if t > 0]
+    details = {
+        "kind": "pool",
+        "pool": {"tiles": len(tiles), "tile_s": round(tile_s, 4), "min_spacing": arrangement.min_spacing,
+                 "spacing_met": arrangement.spacing_met, "pairs_unique": arrangement.pairs_unique,
+                 "placements": len(arrangement.placements)},
+        "arrangement": [p.to_dict(sr) for p in arrangement.placements],
+    }
+    return LayerOutput(layer, stream, seams, calls, method, [], details)
+
+
+def render_event_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
+                       on_progress: ProgressFn | None = None) -> LayerOutput:
+    """An event layer: a few rendered variations, trimmed to their event, scheduled at random times."""
+    sr = scene.sample_rate
+    total = round(scene.duration * sr)
+    requests = [ChunkRequest(layer.name, k, layer.prompt, layer.negative_prompt, seed, layer.chunk_s)
+                for k, seed in enumerate(layer.seeds)]
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if on_progress:
+            on_progress(ProgressEvent("render", layer.name, done, len(requests)))
+
+    clips = backend.render(requests, on_progress=tick)
+    variations = [trim_event(_to_output_rate(np.asarray(c, dtype=np.float32), backend.sample_rate, sr,
+                                             layer.chunk_s, loop=False), sr) for c in clips]
+    lo, hi = layer.events.wait_range_s()
+    events, met = schedule_events(total=total, sample_rate=sr, min_wait_s=lo, max_wait_s=hi,
+                                  variations=len(variations), loop=scene.loop, rng=_layer_rng(scene, layer, "events"),
+                                  pan=layer.pan, pan_jitter=layer.events.pan_jitter,
+                                  gain_jitter_db=layer.events.gain_jitter_db)
+    stream = EventStream(layer.name, variations, events, layer.gain_db, total, scene.loop,
+                         _animation(scene, layer, total))
+    details = {
+        "kind": "events",
+        "wait_s": [lo, hi],
+        "waits_met": met,
+        "variation_s": [round(len(v) / sr, 3) for v in variations],
+        "events": [e.to_dict(sr) for e in events],
+    }
+    return LayerOutput(layer, stream, [], len(clips), "events", [], details)
+
+
+def render_layers(scene: Scene, plan: Plan, backend: Backend, *,
+                  on_progress: ProgressFn | None = None) -> list[LayerOutput]:
+    """Every layer of the plan rendered and ready to stream."""
+    render = {"stream": render_stream_layer, "pool": render_pool_layer, "events": render_event_layer}
+    return [render[layer.kind](scene, layer, backend, on_progress=on_progress) for layer in plan.layers]
 
 
 def render_scene(scene: Scene, backend: Backend, out_dir: str | Path, *, fmt: str | list[str] = "wav",
@@ -218,18 +354,8 @@ def render_scene(scene: Scene, backend: Backend, out_dir: str | Path, *, fmt: st
 
     parse_formats(fmt, sample_rate=scene.sample_rate, bit_depth=bit_depth)  # checked before any model work
     started = time.perf_counter()
-    # 1. plan
     plan = make_plan(scene, max_chunk_s=backend.max_duration_s)
-    # 2-3. render and stitch each layer
-    results = [render_layer(layer, backend, duration_s=plan.duration_s, loop=plan.loop, on_progress=on_progress)
-               for layer in plan.layers]
-    # 4-5. mix and master
-    if on_progress:
-        on_progress(ProgressEvent("mix", None, 0, 1))
-    mixed = mix_layers(results, sample_rate=scene.sample_rate, duration_s=plan.duration_s, loop=plan.loop,
-                       target_lufs=scene.target_lufs, true_peak_dbtp=scene.true_peak_dbtp)
-    # 6. export
-    if on_progress:
-        on_progress(ProgressEvent("export", None, 0, 1))
-    return export_render(plan, mixed, backend, Path(out_dir), fmt=fmt, bit_depth=bit_depth, stems=stems,
-                         session=session, render_s=time.perf_counter() - started, notes=notes or {})
+    layers = render_layers(scene, plan, backend, on_progress=on_progress)
+    render_s = time.perf_counter() - started
+    return export_render(plan, layers, backend, Path(out_dir), fmt=fmt, bit_depth=bit_depth, stems=stems,
+                         session=session, render_s=render_s, notes=notes or {}, on_progress=on_progress)

@@ -1,8 +1,10 @@
-"""Writing deliverables: mix, stems and manifest, all atomically.
+"""Writing deliverables: mix, stems and manifest, all atomically, streamed block by block.
 
 Every file is written under a ``.partial`` name and renamed only when all of a
 render's files are complete; on any failure the partial files are removed and
-whatever was in the output directory before is left as it was.
+whatever was in the output directory before is left as it was. The audio
+arrives from :func:`ambientgen.assemble.assemble` in blocks, so an hour costs
+no more memory than a minute.
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ import soundfile as sf
 from . import __version__
 from .errors import ExportError
 from .formats import Format, add_vorbis_loop, add_wav_loop, parse_formats, write_encoded
-from .loudness import integrated_lufs
 
 if TYPE_CHECKING:
+    from .assemble import MasterReport
     from .backends.base import Backend
-    from .engine import MixResult, Plan
+    from .engine import LayerOutput, Plan
 
 STEM_FORMAT = ("WAV", "PCM_24")
 
@@ -113,65 +115,137 @@ def _loop_entry(fmt: Format, written: bool, frames: int) -> dict[str, Any]:
     return {"loopable": True, "start": 0, "length": frames, "metadata": meta}
 
 
-def _cue_points(mixed: MixResult) -> list[tuple[int, str]]:
-    sr = mixed.sample_rate
+MAX_CUES = 256  # seam markers in the WAV (DAWs show each one); the manifest lists every seam
+
+
+def _cue_points(layers: list[LayerOutput], sample_rate: int) -> list[tuple[int, str]]:
     points = {}
-    for res in mixed.layers:
+    for res in layers:
         for t in res.seams_s:
             if t > 0:
-                points.setdefault(round(t * sr), f"seam {res.plan.name} {t:.2f}s")
-    return sorted(points.items())
+                points.setdefault(round(t * sample_rate), f"seam {res.plan.name} {t:.2f}s")
+    return sorted(points.items()) if len(points) <= MAX_CUES else []
 
 
-def export_render(plan: Plan, mixed: MixResult, backend: Backend, out_dir: Path, *, fmt: str | list[str] = "wav",
-                  bit_depth: str = "24", stems: bool = True, session: bool = True, render_s: float = 0.0,
-                  notes: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Write the mix (one file per format), stems, a REAPER session and ``manifest.json``; returns the manifest."""
+class _SoundFileSink:
+    """Receives ``(channels, n)`` blocks and writes them with soundfile (frames first)."""
+
+    def __init__(self, path: Path, sample_rate: int, *, container: str, subtype: str):
+        self.file = sf.SoundFile(path, "w", samplerate=sample_rate, channels=2, format=container, subtype=subtype)
+
+    def __call__(self, block: np.ndarray) -> None:
+        self.file.write(block.T)
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class _M4aSink(_SoundFileSink):
+    """AAC through ffmpeg: the blocks go to a 24-bit WAV beside the output, encoded when closed."""
+
+    def __init__(self, path: Path, sample_rate: int):
+        self.target = path
+        self.temp = path.with_name(path.name + ".wav")
+        super().__init__(self.temp, sample_rate, container="WAV", subtype="PCM_24")
+
+    def close(self) -> None:
+        import shutil
+        import subprocess
+
+        super().close()
+        try:
+            subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-y", "-i", str(self.temp), "-c:a",
+                            "aac", "-b:a", "256k", "-f", "ipod", str(self.target)], check=True, capture_output=True)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            raise ExportError(f"ffmpeg could not encode m4a: {getattr(exc, 'stderr', b'') or exc}") from None
+        finally:
+            self.temp.unlink(missing_ok=True)
+
+
+def _sink(path: Path, fmt: Format, sample_rate: int, bit_depth: str) -> _SoundFileSink:
+    from .formats import subtype
+
+    if fmt.name == "m4a":
+        return _M4aSink(path, sample_rate)
+    return _SoundFileSink(path, sample_rate, container=fmt.container, subtype=subtype(fmt, bit_depth))
+
+
+def export_render(plan: Plan, layers: list[LayerOutput], backend: Backend, out_dir: Path, *,
+                  fmt: str | list[str] = "wav", bit_depth: str = "24", stems: bool = True, session: bool = True,
+                  render_s: float = 0.0, notes: dict[str, Any] | None = None, on_progress=None) -> dict[str, Any]:
+    """Assemble and write the mix (one file per format), stems, a REAPER session and ``manifest.json``."""
+    import time
+
+    from .assemble import Mix, assemble
+    from .engine import ProgressEvent
+    from .errors import AmbientgenError
     from .session import write_reaper_session
 
     scene = plan.scene
-    sr = mixed.sample_rate
+    sr = scene.sample_rate
+    loopable = scene.loopable
     formats = parse_formats(fmt, sample_rate=sr, bit_depth=bit_depth)
-    frames = mixed.mix.shape[1]
+    total = round(scene.duration * sr)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ExportError(f"cannot create output directory {out_dir}: {exc.strerror or exc}") from None
     files = []
-    cues = _cue_points(mixed)
+    mix = Mix([layer.stream for layer in layers], total, scene.loop, round(scene.fade_in * sr),
+              round(scene.fade_out * sr))
+
+    def progress(stage: str, done: int, of: int) -> None:
+        if on_progress:
+            on_progress(ProgressEvent(stage, None, done, of, "samples"))
+
+    started = time.perf_counter()
     with atomic_outputs(out_dir) as outputs:
-        for f in formats:
-            name = f"{scene.name}.{f.name}"
-            partial = outputs.path(name)
-            write_encoded(partial, mixed.mix, sr, f, bit_depth)
+        mix_paths = [(f, f"{scene.name}.{f.name}", outputs.path(f"{scene.name}.{f.name}")) for f in formats]
+        stem_paths = {layer.plan.name: f"stems/{layer.plan.name}.wav" for layer in layers} if stems else {}
+        stem_partials = {name: outputs.path(rel) for name, rel in stem_paths.items()}
+        sinks: list[_SoundFileSink] = []
+        stem_sinks: list[_SoundFileSink] = []
+        try:
+            for f, _, partial in mix_paths:
+                sinks.append(_sink(partial, f, sr, bit_depth))
+            for p in stem_partials.values():
+                stem_sinks.append(_SoundFileSink(p, sr, container=STEM_FORMAT[0], subtype=STEM_FORMAT[1]))
+            try:
+                report = assemble(mix, sample_rate=sr, target_lufs=scene.target_lufs,
+                                  ceiling_dbtp=scene.true_peak_dbtp, sinks=sinks, stem_sinks=stem_sinks,
+                                  layer_names=list(stem_paths), on_progress=progress)
+            except ValueError as exc:
+                raise AmbientgenError(f"cannot master the mix: {exc}") from None
+        finally:
+            for sink in sinks + stem_sinks:
+                sink.close()
+        assemble_s = time.perf_counter() - started
+        cues = _cue_points(layers, sr)
+        for f, name, partial in mix_paths:
             written = False
-            if plan.loop and f.loop_tags == "smpl":
-                written = add_wav_loop(partial, sample_rate=sr, frames=frames, cues=cues)
-            elif plan.loop and f.loop_tags == "vorbis":
-                add_vorbis_loop(partial, f, frames=frames)
+            if loopable and f.loop_tags == "smpl":
+                written = add_wav_loop(partial, sample_rate=sr, frames=total, cues=cues)
+            elif loopable and f.loop_tags == "vorbis":
+                add_vorbis_loop(partial, f, frames=total)
             entry = _file_entry(out_dir, out_dir / name, partial, "mix")
-            entry["integrated_lufs"] = round(mixed.loudness.integrated_lufs, 3)
-            if plan.loop:
-                entry["loop"] = _loop_entry(f, written or f.loop_tags != "smpl", frames)
+            entry["integrated_lufs"] = round(report.integrated_lufs, 3)
+            entry["loop"] = _loop_entry(f, written or f.loop_tags != "smpl", total) if loopable else \
+                {"loopable": False, "why": _not_loopable_why(scene)}
             files.append(entry)
-        stem_paths = {}
-        if stems:
-            for name, audio in mixed.stems.items():
-                rel = f"stems/{name}.wav"
-                partial = outputs.path(rel)
-                write_audio(partial, np.clip(audio, -1.0, 1.0), sr, container=STEM_FORMAT[0], subtype=STEM_FORMAT[1])
-                if plan.loop:
-                    add_wav_loop(partial, sample_rate=sr, frames=frames)
-                entry = _file_entry(out_dir, out_dir / rel, partial, "stem", name)
-                entry["integrated_lufs"] = round(integrated_lufs(audio, sr), 3)
-                files.append(entry)
-                stem_paths[name] = rel
-            if session:
-                rel = f"{scene.name}.RPP"
-                write_reaper_session(outputs.path(rel), plan, stem_paths, sample_rate=sr, frames=frames)
-                files.append({"path": rel, "kind": "session", "format": "reaper",
-                              "sha256": sha256_file(outputs.pending[-1][0])})
-        manifest = build_manifest(plan, mixed, backend, files, stem_paths, render_s=render_s)
+        for name, rel in stem_paths.items():
+            partial = stem_partials[name]
+            if loopable:
+                add_wav_loop(partial, sample_rate=sr, frames=total)
+            entry = _file_entry(out_dir, out_dir / rel, partial, "stem", name)
+            entry["integrated_lufs"] = round(report.layer_lufs.get(name, float("nan")), 3)
+            files.append(entry)
+        if stems and session:
+            rel = f"{scene.name}.RPP"
+            write_reaper_session(outputs.path(rel), plan, stem_paths, sample_rate=sr, frames=total)
+            files.append({"path": rel, "kind": "session", "format": "reaper",
+                          "sha256": sha256_file(outputs.pending[-1][0])})
+        manifest = build_manifest(plan, layers, report, backend, files, stem_paths, render_s=render_s,
+                                  assemble_s=assemble_s)
         manifest.update(notes or {})
         with open(outputs.path("manifest.json"), "w", encoding="utf-8") as fh:
             json.dump(manifest, fh, indent=2)
@@ -179,18 +253,28 @@ def export_render(plan: Plan, mixed: MixResult, backend: Backend, out_dir: Path,
     return manifest
 
 
-def build_manifest(plan: Plan, mixed: MixResult, backend: Backend, files: list[dict[str, Any]],
-                   stem_paths: dict[str, str], *, render_s: float) -> dict[str, Any]:
+def _not_loopable_why(scene) -> str:
+    if not scene.loop:
+        return "the scene sets loop: false"
+    return "a fade-in or fade-out (sleep timer) makes the track start or end in silence"
+
+
+def build_manifest(plan: Plan, layers: list[LayerOutput], report: MasterReport, backend: Backend,
+                   files: list[dict[str, Any]], stem_paths: dict[str, str], *, render_s: float,
+                   assemble_s: float = 0.0) -> dict[str, Any]:
     scene = plan.scene
-    report = mixed.loudness
-    n = mixed.mix.shape[1]
-    layers = []
-    for res in mixed.layers:
+    sr = scene.sample_rate
+    n = round(scene.duration * sr)
+    loopable = scene.loopable
+    entries = []
+    for res in layers:
         lp = res.plan
-        layers.append({
+        entry = {
             "name": lp.name,
             "prompt": lp.prompt,
             "negative_prompt": lp.negative_prompt,
+            "role": "events" if lp.kind == "events" else "bed",
+            "kind": lp.kind,
             "gain_db": lp.gain_db,
             "pan": lp.pan,
             "width": lp.width,
@@ -201,36 +285,54 @@ def build_manifest(plan: Plan, mixed: MixResult, backend: Backend, files: list[d
             "continuity": res.method,
             "seam_report": res.seam_report,
             "model_calls": res.model_calls,
+            "naive_model_calls": _naive_calls(plan, lp),
+            "animate": lp.animate.model_dump() if lp.animate else None,
             "stem": stem_paths.get(lp.name),
-        })
+        }
+        entry.update({k: v for k, v in res.details.items() if k != "kind"})
+        entries.append(entry)
     stats = backend.stats
     return {
         "ambientgen_version": __version__,
         "name": scene.name,
         "scene": scene.to_dict(),
         "backend": backend.describe(),
-        "duration_s": n / mixed.sample_rate,
+        "duration_s": n / sr,
         "frames": n,
-        "sample_rate": mixed.sample_rate,
-        "channels": int(mixed.mix.shape[0]),
-        "loop": plan.loop,
-        "loop_start_frame": 0 if plan.loop else None,
-        "loop_end_frame": n if plan.loop else None,
+        "sample_rate": sr,
+        "channels": 2,
+        "loop": loopable,
+        "loop_start_frame": 0 if loopable else None,
+        "loop_end_frame": n if loopable else None,
+        "loop_note": None if loopable else _not_loopable_why(scene),
+        "fade_in_s": scene.fade_in,
+        "fade_out_s": scene.fade_out,
         "target_lufs": scene.target_lufs,
         "true_peak_dbtp": scene.true_peak_dbtp,
         "integrated_lufs": round(report.integrated_lufs, 3),
         "measured_true_peak_dbtp": round(report.true_peak_dbtp, 3),
+        "true_peak_exact": report.true_peak_exact,
         "sample_peak_dbfs": round(report.sample_peak_dbfs, 3),
         "master_gain_db": round(report.gain_db, 3),
         "limiter_reduction_db": round(report.limiter_reduction_db, 3),
         "stems_note": "stems carry each layer's gain, pan and the master gain; they sum to the mix before the limiter",
-        "layers": layers,
+        "layers": entries,
         "stats": {
-            "model_calls": stats.model_calls,
+            "model_calls": sum(res.model_calls for res in layers),
+            "model_calls_per_layer": {res.plan.name: res.model_calls for res in layers},
             "text_encodes": stats.text_encodes,
             "unet_evals": stats.unet_evals,
             "decode_calls": stats.decode_calls,
             "render_s": round(render_s, 3),
+            "assemble_s": round(assemble_s, 3),
+            "assemble_timings_s": {k: round(v, 3) for k, v in report.timings.items()},
         },
         "files": files,
     }
+
+
+def _naive_calls(plan: Plan, lp) -> int:
+    """Chunks a plain consecutive render of this layer would need (for comparison)."""
+    from .engine import chunk_count
+
+    return chunk_count(duration_s=plan.duration_s, chunk_s=lp.chunk_s, overlap_s=lp.overlap_s, loop=plan.loop)

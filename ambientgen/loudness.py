@@ -55,27 +55,37 @@ def true_peak_dbtp(audio: np.ndarray) -> float:
     return 20 * math.log10(peak) if peak > 0 else -math.inf
 
 
-def limit(audio: np.ndarray, sample_rate: int, *, ceiling_dbtp: float, lookahead_s: float = 0.005,
-          release_s: float = 0.08) -> tuple[np.ndarray, float]:
-    """Look-ahead true-peak limiter. Returns (limited audio, max gain reduction in dB).
+def limiter_gain(audio: np.ndarray, sample_rate: int, *, ceiling_dbtp: float, lookahead_s: float = 0.005,
+                 release_s: float = 0.08) -> np.ndarray:
+    """The look-ahead true-peak limiter's gain per sample (1 where nothing needs limiting).
 
     The gain each sample needs (ceiling / oversampled peak) is spread backwards
     over the look-ahead and forwards over the release by a running minimum,
     then smoothed by a moving average no longer than the look-ahead, so the
     smoothed gain never exceeds what any nearby peak needs; gain changes are
-    ramps, never steps.
+    ramps, never steps. Each output sample depends only on samples within
+    ``2 x look-ahead + release`` of it, so blocks with that much context equal
+    one whole-track run (:mod:`ambientgen.assemble` relies on it).
     """
     ceiling = 10 ** (ceiling_dbtp / 20)
     peaks = _oversampled_abs_peaks(audio)
     need = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-12))
     if need.min() >= 1.0:
-        return audio, 0.0
+        return np.ones(audio.shape[-1], dtype=np.float32)
     la = max(1, round(lookahead_s * sample_rate))
     rel = max(la, round(release_s * sample_rate))
     # running min over [n - la, n + rel]: the gain dips la samples before a peak and recovers rel after it
     size = la + rel + 1
     gain = minimum_filter1d(need, size=size, origin=(rel - la) // 2, mode="nearest")
-    gain = np.minimum(uniform_filter1d(gain, size=la, mode="nearest"), gain)
+    return np.minimum(uniform_filter1d(gain, size=la, mode="nearest"), gain).astype(np.float32)
+
+
+def limit(audio: np.ndarray, sample_rate: int, *, ceiling_dbtp: float, lookahead_s: float = 0.005,
+          release_s: float = 0.08) -> tuple[np.ndarray, float]:
+    """Look-ahead true-peak limiter (:func:`limiter_gain`). Returns (limited audio, max gain reduction in dB)."""
+    gain = limiter_gain(audio, sample_rate, ceiling_dbtp=ceiling_dbtp, lookahead_s=lookahead_s, release_s=release_s)
+    if gain.min() >= 1.0:
+        return audio, 0.0
     out = (audio * gain[None, :]).astype(np.float32)
     return out, float(-20 * math.log10(gain.min()))
 

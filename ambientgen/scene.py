@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .errors import SceneError
 
 MAX_DURATION_S = 24 * 3600.0
+DEFAULT_VARIETY = 36  # chunks rendered for a bed layer's pool
 SAMPLE_RATES = (16000, 22050, 32000, 44100, 48000, 88200, 96000)
 SCHEDULERS = ("dpmsolver++", "ddim", "unipc")
 BACKENDS = ("auto", "audioldm2", "procedural")
@@ -76,6 +77,7 @@ class ModelSettings(_Strict):
     overlap_s: float = Field(1.5, ge=0.05, le=10.0)
     batch_size: int = Field(4, ge=1, le=64)
     continuity: Literal["auto", "latent", "crossfade"] = "auto"
+    variety: int = Field(DEFAULT_VARIETY, ge=2, le=400)
 
     @model_validator(mode="after")
     def _overlap_fits(self) -> ModelSettings:
@@ -84,6 +86,61 @@ class ModelSettings(_Strict):
                 f"overlap_s must be at most half of chunk_s ({self.chunk_s / 2:g}), got {self.overlap_s:g}"
             )
         return self
+
+
+def _duration_or_zero(value: Any) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0:
+        return 0.0
+    if isinstance(value, str) and value.strip() in ("0", "0s", "0m", "0h", "0.0"):
+        return 0.0
+    return parse_duration(value)
+
+
+class Events(_Strict):
+    """How often an event layer sounds: ``per_minute`` on average, or a ``wait`` range between event starts."""
+
+    per_minute: float | None = Field(None, gt=0.0, le=60.0)
+    wait: list[float] | None = Field(None, min_length=2, max_length=2)
+    variations: int = Field(6, ge=1, le=32)
+    gain_jitter_db: float = Field(3.0, ge=0.0, le=24.0)
+    pan_jitter: float = Field(0.3, ge=0.0, le=1.0)
+
+    @field_validator("wait", mode="before")
+    @classmethod
+    def _parse_wait(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [parse_duration(v) for v in value]
+        return value
+
+    @model_validator(mode="after")
+    def _one_density(self) -> Events:
+        if self.per_minute is not None and self.wait is not None:
+            raise ValueError("give per_minute or wait, not both")
+        if self.wait is not None and self.wait[0] > self.wait[1]:
+            raise ValueError(f"wait must be [min, max] with min <= max, got [{self.wait[0]:g}, {self.wait[1]:g}]")
+        return self
+
+    def wait_range_s(self) -> tuple[float, float]:
+        """(min, max) seconds between event starts; ``per_minute`` p means waits of 0.5-1.5 x 60/p."""
+        if self.wait is not None:
+            return self.wait[0], self.wait[1]
+        mean = 60.0 / (self.per_minute if self.per_minute is not None else 1.0)
+        return 0.5 * mean, 1.5 * mean
+
+
+class Animate(_Strict):
+    """Slow seeded gain drift: ``depth_db`` peak to peak over a main ``period`` (like myNoise's Animate)."""
+
+    depth_db: float = Field(6.0, gt=0.0, le=24.0)
+    period: float = Field(300.0)
+
+    @field_validator("period", mode="before")
+    @classmethod
+    def _parse_period(cls, value: Any) -> float:
+        seconds = parse_duration(value)
+        if seconds < 10:
+            raise ValueError(f"must be at least 10 s, got {value!r}")
+        return seconds
 
 
 class Layer(_Strict):
@@ -97,6 +154,18 @@ class Layer(_Strict):
     width: float = Field(0.5, ge=0.0, le=1.0)
     seed_offset: int = Field(0, ge=0, le=2**31)
     continuity: Literal["auto", "latent", "crossfade"] | None = None
+    role: Literal["bed", "events"] = "bed"
+    variety: int | None = Field(None, ge=2, le=400)
+    events: Events | None = None
+    animate: Animate | None = None
+
+    @model_validator(mode="after")
+    def _role_settings(self) -> Layer:
+        if self.events is not None and self.role != "events":
+            raise ValueError("events settings need role: events")
+        if self.role == "events" and self.events is None:
+            self.__dict__["events"] = Events()
+        return self
 
     @field_validator("prompt")
     @classmethod
@@ -117,6 +186,8 @@ class Scene(_Strict):
     loop: bool = True
     target_lufs: float = Field(-23.0, ge=-50.0, le=-5.0)
     true_peak_dbtp: float = Field(-1.0, ge=-20.0, le=0.0)
+    fade_in: float = 0.0
+    fade_out: float = 0.0
     model: ModelSettings = Field(default_factory=ModelSettings)
     layers: list[Layer] = Field(min_length=1, max_length=16)
 
@@ -124,6 +195,11 @@ class Scene(_Strict):
     @classmethod
     def _parse_duration(cls, value: Any) -> float:
         return parse_duration(value)
+
+    @field_validator("fade_in", "fade_out", mode="before")
+    @classmethod
+    def _parse_fade(cls, value: Any) -> float:
+        return _duration_or_zero(value)
 
     @field_validator("sample_rate")
     @classmethod
@@ -138,12 +214,20 @@ class Scene(_Strict):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"layer names must be unique, repeated: {', '.join(dupes)}")
+        if self.fade_in + self.fade_out > self.duration:
+            raise ValueError(f"fade_in + fade_out must fit in the duration ({self.duration:g} s), "
+                             f"got {self.fade_in:g} + {self.fade_out:g} s")
         if self.loop and self.duration < 2 * self.model.overlap_s:
             raise ValueError(
                 f"a looping scene must last at least twice model.overlap_s ({2 * self.model.overlap_s:g} s), "
                 f"got duration {self.duration:g} s"
             )
         return self
+
+    @property
+    def loopable(self) -> bool:
+        """Whether the delivered track loops: ``loop`` and no fade (a fade-in or sleep-timer fade-out breaks it)."""
+        return self.loop and not (self.fade_in or self.fade_out)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data that :func:`scene_from_dict` reads back to an equal scene."""
@@ -165,7 +249,8 @@ def _model_for(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     for part in loc[:-1]:
         if isinstance(part, int) or model is None:
             continue
-        model = {"model": ModelSettings, "layers": Layer}.get(part) if model is Scene else None
+        nested = {Scene: {"model": ModelSettings, "layers": Layer}, Layer: {"events": Events, "animate": Animate}}
+        model = nested.get(model, {}).get(part)
     return model
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ambientgen.engine import chunk_count, make_plan, mix_layers, render_layer, render_scene
+from ambientgen.assemble import Mix, assemble
+from ambientgen.engine import chunk_count, make_plan, render_layer, render_layers, render_scene
 
 from .conftest import small_scene
 
@@ -57,13 +58,18 @@ def test_render_layer_crossfade_path(tiny_backend):
 def test_mix_lengths_levels_and_stems_sum(tiny_backend):
     scene = small_scene()
     plan = make_plan(scene, max_chunk_s=tiny_backend.max_duration_s)
-    results = [render_layer(lp, tiny_backend, duration_s=12, loop=True) for lp in plan.layers]
-    mixed = mix_layers(results, sample_rate=48000, duration_s=12, loop=True, target_lufs=-20, true_peak_dbtp=-1)
-    assert mixed.mix.shape == (2, 576000)
-    assert set(mixed.stems) == {"rain", "birds"} and all(s.shape == (2, 576000) for s in mixed.stems.values())
-    assert mixed.loudness.integrated_lufs == pytest.approx(-20, abs=0.1)
-    if mixed.loudness.limiter_reduction_db == 0:  # without limiting the stems sum exactly to the mix
-        np.testing.assert_allclose(sum(mixed.stems.values()), mixed.mix, atol=1e-5)
+    layers = render_layers(scene, plan, tiny_backend)
+    mix = Mix([layer.stream for layer in layers], 576000, True)
+    blocks, stems = [], {"rain": [], "birds": []}
+    report = assemble(mix, sample_rate=48000, target_lufs=-20, ceiling_dbtp=-1, sinks=[blocks.append],
+                      stem_sinks=[stems["rain"].append, stems["birds"].append], layer_names=["rain", "birds"],
+                      block=100_000)
+    out = np.concatenate(blocks, axis=1)
+    stems = {k: np.concatenate(v, axis=1) for k, v in stems.items()}
+    assert out.shape == (2, 576000) and all(s.shape == (2, 576000) for s in stems.values())
+    assert report.integrated_lufs == pytest.approx(-20, abs=0.1)
+    if not report.limited:  # without limiting the stems sum exactly to the mix
+        np.testing.assert_allclose(sum(stems.values()), out, atol=1e-5)
 
 
 def test_render_scene_writes_everything(tiny_backend, tmp_path):
