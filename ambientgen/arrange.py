@@ -212,7 +212,7 @@ def schedule_events(*, total: int, sample_rate: int, min_wait_s: float, max_wait
         n = min(max(n, -(-total // hi)), max(1, total // max(lo, 1)))
         met = n * lo <= total <= n * hi
         waits = bounded_partition(float(total), n, min(lo, total / n), max(hi, total / n), rng)
-        first = int(rng.integers(0, int(waits[0]) + 1))
+        first = int(rng.integers(0, max(1, int(waits[-1]))))  # the last start stays before the loop point
     else:
         waits, t = [], 0.0
         while True:
@@ -228,10 +228,12 @@ def schedule_events(*, total: int, sample_rate: int, min_wait_s: float, max_wait
     else:
         starts = np.cumsum(waits).round().astype(np.int64) if len(waits) else np.zeros(0, dtype=np.int64)
     events, previous = [], -1
-    for s in starts:
-        v = int(rng.integers(variations))
-        if variations > 1 and v == previous:
-            v = (v + 1 + int(rng.integers(variations - 1))) % variations
+    for i, s in enumerate(starts):
+        banned = {previous}
+        if loop and i == len(starts) - 1 and i > 0:
+            banned.add(events[0].variation)  # the last event is followed by the first, round the loop
+        allowed = [v for v in range(variations) if v not in banned] or list(range(variations))
+        v = allowed[int(rng.integers(len(allowed)))]
         previous = v
         g = float(rng.uniform(-gain_jitter_db, gain_jitter_db)) if gain_jitter_db else 0.0
         p = float(np.clip(pan + (rng.uniform(-pan_jitter, pan_jitter) if pan_jitter else 0.0), -1.0, 1.0))

@@ -588,19 +588,25 @@ def assemble(mix: Mix, *, sample_rate: int, target_lufs: float, ceiling_dbtp: fl
     timings["true_peak_s"] = time.perf_counter() - t0
     limiter = _Limiter(mix, sample_rate, ceiling_dbtp - limiter_margin_db) if limited else None
 
-    # 3. limiting costs loudness: measure it once and correct the gain
+    # 3. limiting costs loudness: measure what it cost and correct the gain (a pass or two suffice)
     if limiter is not None:
         t0 = time.perf_counter()
-        check = LoudnessMeter(sample_rate, 2)
-        for k, s in enumerate(starts):
-            check.add(limiter.block(s, min(block, total - s), gain)[0])
-            progress("limit", k)
-        gain_db += target_lufs - check.integrated_lufs
-        gain = db_to_gain(gain_db)
+        for _ in range(4):
+            check = LoudnessMeter(sample_rate, 2)
+            for k, s in enumerate(starts):
+                check.add(limiter.block(s, min(block, total - s), gain)[0])
+                progress("limit", k)
+            miss = target_lufs - check.integrated_lufs
+            if abs(miss) <= 0.02:
+                break
+            gain_db += miss
+            gain = db_to_gain(gain_db)
         timings["limit_s"] = time.perf_counter() - t0
 
     # 4. write pass
     t0 = time.perf_counter()
+    if limiter is not None:
+        limiter.reduction = 0.0  # report what the final pass did
     out_meter = LoudnessMeter(sample_rate, 2) if limiter is not None else None
     out_peaks: list[np.ndarray] = []
     worker = _Worker()

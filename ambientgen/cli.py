@@ -39,6 +39,9 @@ OPTION_FOR_FIELD = {
     "model.steps": "--steps",
     "model.checkpoint": "--checkpoint",
     "model.backend": "--backend",
+    "model.variety": "--variety",
+    "fade_in": "--fade-in",
+    "fade_out": "--fade-out",
 }
 
 
@@ -122,6 +125,11 @@ def render(
     no_session: Annotated[bool, typer.Option("--no-session", help="do not write the REAPER session")] = False,
     no_report: Annotated[bool, typer.Option("--no-report", help="do not write the check report and picture")] = False,
     lufs: Annotated[Optional[float], typer.Option(help="override the integrated loudness target (LUFS)")] = None,
+    variety: Annotated[Optional[int], typer.Option(help="chunks rendered per bed layer's pool (default 36)")] = None,
+    fade_in: Annotated[Optional[str], typer.Option("--fade-in", help="fade in over this long (e.g. 10s)")] = None,
+    fade_out: Annotated[Optional[str], typer.Option(
+        "--fade-out", help="sleep timer: the last stretch fades to silence (e.g. 10m); the track no longer loops")
+                        ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
 ) -> None:
     """Render a scene to a loopable mix, one stem per layer and manifest.json."""
@@ -133,8 +141,9 @@ def render(
         if output.exists() and not output.is_dir():
             raise UsageError(f"--output: '{output}' exists and is not a directory")
         sc = load_scene(scene)
-        sc = apply_overrides(sc, duration=duration, seed=seed, target_lufs=lufs, **{
-            "model.steps": steps, "model.checkpoint": checkpoint, "model.backend": backend})
+        sc = apply_overrides(sc, duration=duration, seed=seed, target_lufs=lufs, fade_in=fade_in, fade_out=fade_out,
+                             **{"model.steps": steps, "model.checkpoint": checkpoint, "model.backend": backend,
+                                "model.variety": variety})
         from .formats import parse_formats
 
         parse_formats(fmt, sample_rate=sc.sample_rate, bit_depth=bit_depth)
@@ -191,8 +200,16 @@ class _progress:
         self.progress.start()
         return self.update
 
+    STAGES = {"analyse": "measuring mix", "limit": "limiting", "write": "writing"}
+
     def update(self, event) -> None:
-        if event.stage != "render":  # mixing and export are short; the summary reports them
+        if event.stage in self.STAGES:  # assembly: seconds of audio done
+            key = self.STAGES[event.stage]
+            if key not in self.tasks:
+                self.tasks[key] = self.progress.add_task(key, total=max(event.total, 1), unit="s of audio")
+            self.progress.update(self.tasks[key], completed=event.done)
+            return
+        if event.stage != "render":
             return
         key = event.layer
         if key not in self.tasks:
@@ -296,7 +313,8 @@ def _summary(manifest: dict, output: Path, reports: list[str] = ()) -> None:
     out.print(
         f"wrote {len(manifest['files'])} files to {output}/: {manifest['duration_s']:.3f} s, "
         f"{manifest['sample_rate']} Hz, {manifest['integrated_lufs']:.1f} LUFS, "
-        f"true peak {manifest['measured_true_peak_dbtp']:.1f} dBTP, {stats['model_calls']} chunk renders "
+        f"true peak {'' if manifest.get('true_peak_exact', True) else '<= '}"
+        f"{manifest['measured_true_peak_dbtp']:.1f} dBTP, {stats['model_calls']} chunk renders "
         f"in {stats['render_s']:.1f} s"
     )
     for f in manifest["files"]:

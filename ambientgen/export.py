@@ -196,7 +196,7 @@ def export_render(plan: Plan, layers: list[LayerOutput], backend: Backend, out_d
 
     def progress(stage: str, done: int, of: int) -> None:
         if on_progress:
-            on_progress(ProgressEvent(stage, None, done, of, "samples"))
+            on_progress(ProgressEvent(stage, None, round(done / sr), round(of / sr), "s of audio"))
 
     started = time.perf_counter()
     with atomic_outputs(out_dir) as outputs:

@@ -93,3 +93,81 @@ def test_public_render_is_the_function_after_the_engine_is_imported():
     import ambientgen.engine  # noqa: F401
 
     assert callable(ambientgen.render) and ambientgen.render.__module__ == "ambientgen"
+
+
+def _procedural_scene(**overrides):
+    from ambientgen.scene import scene_from_dict
+
+    data = {
+        "name": "pool-scene", "duration": 120, "seed": 9, "loop": True,
+        "model": {"backend": "procedural", "variety": 6},
+        "layers": [
+            {"name": "rain", "prompt": "steady rain on leaves", "gain_db": -3, "animate": {"depth_db": 4, "period": 40}},
+            {"name": "thunder", "prompt": "distant thunder", "role": "events",
+             "events": {"wait": ["20s", "40s"], "variations": 3}},
+        ],
+    }
+    data.update(overrides)
+    return scene_from_dict(data)
+
+
+def test_plan_uses_a_pool_when_the_duration_needs_more_chunks_than_the_variety():
+    plan = make_plan(_procedural_scene(), max_chunk_s=60)
+    rain, thunder = plan.layers
+    assert rain.kind == "pool" and len(rain.seeds) == 6
+    assert thunder.kind == "events" and len(thunder.seeds) == 3
+    short = make_plan(_procedural_scene(duration=40), max_chunk_s=60)
+    assert short.layers[0].kind == "stream" and len(short.layers[0].seeds) == 5  # 5 chunks <= variety: whole
+
+
+def test_pool_and_event_layers_render_bounded_calls_and_repeat_exactly(tmp_path):
+    from ambientgen.backends.procedural import ProceduralBackend
+
+    scene = _procedural_scene()
+    manifest = render_scene(scene, ProceduralBackend(), tmp_path / "a", stems=True)
+    rain, thunder = manifest["layers"]
+    assert rain["kind"] == "pool" and rain["model_calls"] == 6 and rain["naive_model_calls"] == 14
+    assert rain["pool"]["pairs_unique"] and rain["pool"]["spacing_met"]
+    assert sum(p["length_s"] for p in rain["arrangement"]) == pytest.approx(120, abs=1e-3)
+    assert len(rain["seams_s"]) == len(rain["arrangement"]) + 1 and rain["seams_s"][0] == 0.0  # + the loop point
+    assert thunder["kind"] == "events" and thunder["model_calls"] == 3 and thunder["waits_met"]
+    starts = sorted(e["start_s"] for e in thunder["events"])
+    waits = np.diff(starts + [starts[0] + 120])
+    assert waits.min() >= 20 - 1e-3 and waits.max() <= 40 + 1e-3
+    assert manifest["stats"]["model_calls_per_layer"] == {"rain": 6, "thunder": 3}
+    assert manifest["integrated_lufs"] == pytest.approx(-23, abs=0.05) and manifest["loop"] is True
+    import soundfile as sf
+
+    mix, sr = sf.read(tmp_path / "a" / "pool-scene.wav", dtype="float32")
+    assert mix.shape == (120 * 48000, 2)
+    stems = sum(sf.read(tmp_path / "a" / "stems" / f"{n}.wav", dtype="float32")[0] for n in ("rain", "thunder"))
+    if manifest["limiter_reduction_db"] == 0:
+        np.testing.assert_allclose(stems, mix, atol=2e-4)  # 24-bit stems sum to the 24-bit mix
+    again = render_scene(scene, ProceduralBackend(), tmp_path / "b", stems=False)
+    assert (tmp_path / "b" / "pool-scene.wav").read_bytes() == (tmp_path / "a" / "pool-scene.wav").read_bytes()
+    assert again["layers"][0]["arrangement"] == rain["arrangement"]
+
+
+def test_fades_make_a_sleep_timer_that_does_not_loop(tmp_path):
+    from ambientgen.backends.procedural import ProceduralBackend
+    from ambientgen.formats import read_riff_chunks
+
+    scene = _procedural_scene(duration=60, fade_in="5s", fade_out="20s")
+    manifest = render_scene(scene, ProceduralBackend(), tmp_path, stems=False)
+    assert manifest["loop"] is False and "fade" in manifest["loop_note"]
+    assert manifest["files"][0]["loop"]["loopable"] is False
+    assert b"smpl" not in read_riff_chunks(tmp_path / "pool-scene.wav")
+    import soundfile as sf
+
+    mix, sr = sf.read(tmp_path / "pool-scene.wav", dtype="float32")
+    assert np.abs(mix[:480]).max() < 1e-3 and np.abs(mix[-480:]).max() < 1e-3
+    assert np.abs(mix[-20 * sr : -19 * sr]).max() > 10 * np.abs(mix[-sr // 2 :]).max()
+
+
+def test_latent_pool_tiles_chain_two_windows(tiny_backend, tmp_path):
+    scene = small_scene(duration=30, model={"variety": 4})
+    manifest = render_scene(scene, tiny_backend, tmp_path, stems=False)
+    for layer in manifest["layers"]:
+        assert layer["kind"] == "pool" and layer["continuity"] == "latent" and layer["model_calls"] == 4
+        assert layer["pool"]["tiles"] == 2 and layer["pool"]["tile_s"] == pytest.approx(2 * 5.12 - 1.0)
+    assert manifest["frames"] == 30 * 48000
