@@ -307,6 +307,12 @@ def write_render_report(out_dir: str | Path, manifest: dict[str, Any]) -> list[s
     seams = sorted({t for layer in manifest["layers"] for t in layer["seams_s"] if t > 0})
     preset = scene_preset(manifest["target_lufs"], manifest["true_peak_dbtp"], loop=bool(manifest["loop"]))
     report = check_file(out_dir / mix["path"], preset=preset, seams_s=seams)
+    # silence inside the scene's own fades (a fade-in, a sleep-timer fade-out) is intended, not a gap
+    end = manifest["duration_s"]
+    fades = [(0.0, manifest.get("fade_in_s") or 0.0), (end - (manifest.get("fade_out_s") or 0.0), end)]
+    report.gaps_s = [g for g in report.gaps_s if not any(b > a and a - 0.01 <= g[0] and g[1] <= b + 0.01
+                                                         for a, b in fades)]
+    report.failures = verdict(report, preset)
     name = manifest["name"]
     written = []
     for suffix in (".check.json", ".check.png"):
