@@ -73,7 +73,8 @@ class Arrangement:
     loop: bool
     min_spacing: int
     pairs_unique: bool  # False when the pool is too small for the duration (said in the manifest)
-    spacing_met: bool
+    spacing_met: bool  # both the placement spacing and the time gap asked for
+    min_gap: int = 0  # samples between two starts of the same tile (the gap used)
 
     @property
     def sequence(self) -> list[int]:
@@ -99,15 +100,22 @@ def sequence_problems(seq: list[int], *, min_spacing: int, loop: bool) -> tuple[
     return spacing, len(pairs) - len(set(pairs))
 
 
-def _try_sequence(n: int, tiles: int, spacing: int, unique_pairs: bool, loop: bool,
-                  rng: np.random.Generator) -> list[int] | None:
+def _try_sequence(n: int, tiles: int, spacing: int, unique_pairs: bool, loop: bool, rng: np.random.Generator,
+                  starts: list[int] | None = None, total: int = 0, min_gap: int = 0) -> list[int] | None:
     seq: list[int] = []
     used_pairs: set[tuple[int, int]] = set()
     counts = np.zeros(tiles)
+    last_start: dict[int, int] = {}
+    first_start: dict[int, int] = {}
     for i in range(n):
         banned = set(seq[max(0, i - spacing) : i])
         if loop:  # the end of a loop is followed by its start
             banned |= set(seq[: max(0, spacing - (n - i) + 1)])
+        if starts is not None and min_gap:
+            now = starts[i]
+            banned |= {t for t, at in last_start.items() if now - at < min_gap}
+            if loop:
+                banned |= {t for t, at in first_start.items() if total - now + at < min_gap}
         candidates = [t for t in range(tiles) if t not in banned]
         if unique_pairs and seq:
             candidates = [t for t in candidates if (seq[-1], t) not in used_pairs]
@@ -123,37 +131,46 @@ def _try_sequence(n: int, tiles: int, spacing: int, unique_pairs: bool, loop: bo
             used_pairs.add((seq[-1], pick))
         seq.append(pick)
         counts[pick] += 1
+        if starts is not None:
+            last_start[pick] = starts[i]
+            first_start.setdefault(pick, starts[i])
     return seq
 
 
 def tile_sequence(n: int, tiles: int, *, min_spacing: int, loop: bool, rng: np.random.Generator,
-                  attempts: int = 60) -> tuple[list[int], int, bool]:
-    """A sequence of ``n`` tile indices under the spacing and unique-pair rules.
+                  attempts: int = 60, starts: list[int] | None = None, total: int = 0,
+                  min_gap: int = 0) -> tuple[list[int], int, bool, int]:
+    """A sequence of ``n`` tile indices under the spacing, time-gap and unique-pair rules.
 
-    Returns (sequence, spacing used, pairs unique). When the pool is too small
-    for the rules, the pair rule is dropped first, then the spacing shrinks.
+    A tile recurs no sooner than ``min_spacing`` placements and (with
+    ``starts``) ``min_gap`` samples after its previous start. Returns (sequence,
+    spacing used, pairs unique, gap used). When the pool is too small for the
+    rules, the pair rule is dropped first, then spacing and gap shrink together.
     """
     spacing = max(0, min(min_spacing, (tiles - 1) // 2 if loop else tiles - 1))
     if tiles == 1:
-        return [0] * n, 0, n <= 1
+        return [0] * n, 0, n <= 1, 0
     for unique in (True, False):
         if unique and n > tiles * (tiles - 1):
             continue
         for s in range(spacing, -1, -1):
-            for _ in range(attempts):
-                seq = _try_sequence(n, tiles, s, unique, loop, rng)
-                if seq is not None:
-                    return seq, s, unique
+            for gap in dict.fromkeys(min_gap * k // 4 for k in (4, 3, 2, 1, 0)):  # the time gap gives way first
+                for _ in range(attempts if gap == min_gap or gap == 0 else 10):
+                    seq = _try_sequence(n, tiles, s, unique, loop, rng, starts, total, gap)
+                    if seq is not None:
+                        return seq, s, unique, gap
     raise AssertionError("a tile sequence without the pair rule and with spacing 0 always exists")
 
 
 def arrange(*, tiles: int, tile_length: int, overlap: int, total: int, loop: bool, rng: np.random.Generator,
-            min_spacing: int | None = None, min_fraction: float = 0.55) -> Arrangement:
+            min_spacing: int | None = None, min_gap: int = 0, min_fraction: float = 0.55) -> Arrangement:
     """Excerpts of ``tiles`` tiles (each ``tile_length`` samples, joined over ``overlap`` samples) for ``total``.
 
     Each excerpt plays ``length`` samples in ``[min_fraction, 1] x usable`` (usable =
     ``tile_length - overlap``) from a random in-point; lengths sum to ``total``
-    exactly. ``min_spacing`` defaults to a third of the pool.
+    exactly. ``min_spacing`` defaults to a third of the pool; ``min_gap`` (samples)
+    is the least time between two starts of the same tile (the check command
+    fails a stretch of 5 s or more recurring within 60 s; the engine asks 90 s).
     """
     usable = tile_length - overlap
     if usable <= 0:
@@ -170,7 +187,9 @@ def arrange(*, tiles: int, tile_length: int, overlap: int, total: int, loop: boo
     ints[: total - int(ints.sum())] += 1  # exact integer total
     if min_spacing is None:
         min_spacing = max(1, tiles // 3)
-    seq, spacing, unique = tile_sequence(n, tiles, min_spacing=min_spacing, loop=loop, rng=rng)
+    starts = np.concatenate([[0], np.cumsum(ints)[:-1]]).astype(np.int64).tolist()
+    seq, spacing, unique, gap = tile_sequence(n, tiles, min_spacing=min_spacing, loop=loop, rng=rng, starts=starts,
+                                              total=total, min_gap=min_gap)
     placements = []
     start = 0
     for tile, length in zip(seq, ints):
@@ -178,7 +197,8 @@ def arrange(*, tiles: int, tile_length: int, overlap: int, total: int, loop: boo
         offset = int(rng.integers(0, usable - length + 1))
         placements.append(Placement(tile, start, offset, length))
         start += length
-    return Arrangement(tuple(placements), total, loop, spacing, unique, spacing >= min_spacing)
+    return Arrangement(tuple(placements), total, loop, spacing, unique, spacing >= min_spacing and gap >= min_gap,
+                       gap)
 
 
 @dataclass(frozen=True)

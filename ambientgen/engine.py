@@ -33,6 +33,9 @@ from .scene import Animate, Events, Scene
 from .stitch import close_loop, splice_chunks
 
 
+MIN_RECURRENCE_S = 90.0  # a pool tile never starts again sooner (the check fails >= 5 s recurring within 60 s)
+
+
 @dataclass(frozen=True)
 class ProgressEvent:
     """Progress of a render: ``stage`` is 'render', 'mix' or 'export'; ``unit`` what ``done`` counts."""
@@ -287,12 +290,14 @@ def render_pool_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
     overlap = round(layer.overlap_s * sr)
     fade = max(min(overlap, round(0.05 * sr)), overlap // 2)
     arrangement = arrange(tiles=len(tiles), tile_length=tiles[0].shape[1], overlap=overlap, total=total,
-                          loop=scene.loop, rng=_layer_rng(scene, layer, "arrangement"))
+                          loop=scene.loop, rng=_layer_rng(scene, layer, "arrangement"),
+                          min_gap=round(MIN_RECURRENCE_S * sr))
     stream = PoolStream(layer.name, tiles, arrangement, overlap, fade, features, _animation(scene, layer, total))
     seams = ([0.0] if scene.loop else []) + [round(t / sr, 6) for t in stream.seams if t > 0]
     details = {
         "kind": "pool",
         "pool": {"tiles": len(tiles), "tile_s": round(tile_s, 4), "min_spacing": arrangement.min_spacing,
+                 "min_recurrence_s": round(arrangement.min_gap / sr, 3),
                  "spacing_met": arrangement.spacing_met, "pairs_unique": arrangement.pairs_unique,
                  "placements": len(arrangement.placements)},
         "arrangement": [p.to_dict(sr) for p in arrangement.placements],

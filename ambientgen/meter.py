@@ -86,6 +86,7 @@ class LoudnessMeter:
         self._zi = np.zeros((self._sos.shape[0], self.channels, 2))
         self._pending = np.zeros((self.channels, 0))
         self._steps = []
+        self._guard = np.zeros(0)
         self._step = round(STEP_S * self.sample_rate)
         self._weights = np.array(CHANNEL_WEIGHTS[: self.channels] if self.channels <= 5 else [1.0] * self.channels)
 
@@ -94,8 +95,11 @@ class LoudnessMeter:
         block = np.array(block, dtype=np.float64, ndmin=2)
         # a +-1e-15 alternating signal (-300 dB) keeps the filter states out of subnormal numbers, which make
         # IIR filtering of silence (an event layer between events) a hundred times slower
-        block[:, (self.samples % 2) :: 2] += DENORMAL_GUARD
-        block[:, 1 - (self.samples % 2) :: 2] -= DENORMAL_GUARD
+        n = block.shape[1]
+        if self._guard.shape[0] < n + 1:
+            self._guard = np.tile([DENORMAL_GUARD, -DENORMAL_GUARD], n // 2 + 1)
+        phase = self.samples % 2
+        block += self._guard[phase : phase + n]
         weighted, self._zi = sosfilt(self._sos, block, axis=-1, zi=self._zi)
         self.samples += block.shape[1]
         step = self._step

@@ -39,9 +39,15 @@ def test_bounded_partition_is_random_not_even():
 def test_hour_of_a_default_pool_keeps_both_rules(loop, seed):
     """36 one-chunk tiles (the default variety) over an hour: no tile within a third of the pool, no pair twice."""
     tile, overlap = round(10.24 * SR), round(1.5 * SR)
-    arr = arrange(tiles=36, tile_length=tile, overlap=overlap, total=HOUR, loop=loop, rng=np.random.default_rng(seed))
+    arr = arrange(tiles=36, tile_length=tile, overlap=overlap, total=HOUR, loop=loop, rng=np.random.default_rng(seed),
+                  min_gap=90 * SR)
     seq = arr.sequence
-    assert arr.min_spacing == 12 and arr.spacing_met and arr.pairs_unique
+    assert arr.min_spacing == 12 and arr.min_gap == 90 * SR and arr.spacing_met and arr.pairs_unique
+    # a tile never starts again within 90 s (so no stretch recurs within the check's 60 s), round the loop too
+    for t in range(36):
+        starts = [p.start for p in arr.placements if p.tile == t]
+        gaps = np.diff(starts + ([starts[0] + HOUR] if loop else []))
+        assert gaps.min() >= 90 * SR
     assert sequence_problems(seq, min_spacing=12, loop=loop) == (0, 0)
     assert len(seq) > 360  # more placements than naive chunks: excerpts are shorter than a chunk
     assert set(seq) == set(range(36))  # every tile is used
@@ -58,7 +64,7 @@ def test_hour_of_a_default_pool_keeps_both_rules(loop, seed):
 def test_the_loop_point_is_bound_by_the_rules_too():
     """Spacing and pair rules hold across the wrap (last placements vs the first ones)."""
     for seed in range(20):
-        seq, spacing, unique = tile_sequence(60, 12, min_spacing=4, loop=True, rng=np.random.default_rng(seed))
+        seq, spacing, unique, _ = tile_sequence(60, 12, min_spacing=4, loop=True, rng=np.random.default_rng(seed))
         assert (spacing, unique) == (4, True)
         doubled = seq + seq[:5]
         for i in range(len(seq)):
