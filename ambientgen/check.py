@@ -72,6 +72,7 @@ class Report:
     repetition: dict[str, Any] | None
     short_term_lufs: list[float] = field(repr=False)
     failures: list[str] = field(default_factory=list)
+    seams_source: str = "manifest"  # or "detected" (no manifest given: splice points found by detect_seams)
 
     @property
     def passed(self) -> bool:
@@ -181,6 +182,47 @@ def find_repetition(features: np.ndarray, hop_s: float, *, min_s: float = REPEAT
     return best
 
 
+DETECT_SIDE_S = 1.0  # seam detection compares the 1 s before each moment with the 1 s after it
+DETECT_CONTRAST = 1.5  # within-side standard deviations a band must move, on average (clean recordings: <= 1.2)
+
+
+def detect_seams(features: np.ndarray, hop_s: float, *, max_seams: int = 20, min_gap_s: float = 2.0,
+                 contrast: float = DETECT_CONTRAST) -> list[float]:
+    """Times (s) where the file looks spliced: a steady texture before, a different steady texture after.
+
+    For every frame, each of the 32 log bands is compared between the second
+    before and the second after: the difference of the means in units of the
+    pooled within-side standard deviation (a t-like contrast), averaged over
+    bands. A splice between two different recordings (or the same one at
+    another level) moves every band at once between two steady sides; a natural
+    onset (a thunderclap, a bird) moves some bands and leaves a decaying, unsteady
+    side, so its contrast stays lower. Local maxima over ``contrast``, at least
+    ``min_gap_s`` apart, strongest first.
+    """
+    w = max(2, int(round(DETECT_SIDE_S / hop_s)))
+    n = len(features)
+    if n < 2 * w + 1:
+        return []
+    x = features.astype(np.float64)
+    c1 = np.concatenate([np.zeros((1, x.shape[1])), np.cumsum(x, axis=0)])
+    c2 = np.concatenate([np.zeros((1, x.shape[1])), np.cumsum(x**2, axis=0)])
+    i = np.arange(w, n - w + 1)
+    mean_b, mean_a = (c1[i] - c1[i - w]) / w, (c1[i + w] - c1[i]) / w
+    var_b = np.maximum((c2[i] - c2[i - w]) / w - mean_b**2, 0.0)
+    var_a = np.maximum((c2[i + w] - c2[i]) / w - mean_a**2, 0.0)
+    t = np.abs(mean_a - mean_b) / np.sqrt((var_a + var_b) / 2 + 0.25)  # 0.25 dB^2 floor: silence is not steady
+    score = t.mean(axis=1)
+    order = np.argsort(score)[::-1]
+    found: list[int] = []
+    gap = int(round(min_gap_s / hop_s))
+    for k in order:
+        if score[k] < contrast or len(found) >= max_seams:
+            break
+        if all(abs(k - f) >= gap for f in found):
+            found.append(int(k))
+    return sorted(round(float(i[k]) * hop_s, 3) for k in found)
+
+
 def _read(f: sf.SoundFile, start: int, frames: int) -> np.ndarray:
     f.seek(max(0, start))
     return f.read(frames, dtype="float64", always_2d=True).mean(axis=1)
@@ -219,7 +261,11 @@ def scene_preset(target_lufs: float, ceiling_dbtp: float, *, loop: bool) -> Pres
 
 def check_file(path: str | Path, *, preset: str | Preset = "ebu-r128", seams_s: list[float] | None = None,
                block_s: float = 10.0) -> Report:
-    """Analyse an audio file; ``seams_s`` (e.g. from a manifest) are scored as seams."""
+    """Analyse an audio file; ``seams_s`` (e.g. from a manifest) are scored as seams.
+
+    Without ``seams_s`` (None), splice points are detected (:func:`detect_seams`)
+    and scored the same way; they are reported, not failed on.
+    """
     path = Path(path)
     if isinstance(preset, str) and preset not in PRESETS:
         raise AmbientgenError(f"--preset: must be one of {', '.join(PRESETS)}, got {preset!r}")
@@ -239,10 +285,14 @@ def check_file(path: str | Path, *, preset: str | Preset = "ebu-r128", seams_s: 
     features = np.concatenate(gathered.features) if gathered.features else np.zeros((0, 1), dtype=np.float32)
     frame_db = np.concatenate(gathered.frame_db) if gathered.frame_db else np.zeros(0)
     p = PRESETS[preset] if isinstance(preset, str) else preset
+    detected = seams_s is None  # no manifest: look for splices ourselves
+    if detected:
+        seams_s = detect_seams(features, hop_s)
     seam_positions = [round(t * sr) for t in (seams_s or []) if 0 < t < gathered.n / sr]
     scored = _score_positions(path, seam_positions, ordinary=300)
     ordinary = scored["ordinary"]
-    seams = [{"time_s": round(pos / sr, 3), "score": round(s, 2), "rank": round(percentile_rank(s, ordinary), 3)}
+    seams = [{"time_s": round(pos / sr, 3), "score": round(s, 2), "rank": round(percentile_rank(s, ordinary), 3),
+              "source": "detected" if detected else "manifest"}
              for pos, s in zip(seam_positions, scored["seams"]) if not math.isnan(s)]
     loop = None
     if p.loop and not math.isnan(scored["wrap"]):
@@ -264,6 +314,7 @@ def check_file(path: str | Path, *, preset: str | Preset = "ebu-r128", seams_s: 
         repetition=find_repetition(features, hop_s),
         short_term_lufs=[round(float(v), 2) for v in gathered.meter.short_term_lufs()[::10]],
     )
+    report.seams_source = "detected" if detected else "manifest"
     report.failures = verdict(report, p)
     return report
 

@@ -244,7 +244,7 @@ def check(
         if png:
             from .picture import draw
 
-            draw(report, png, seams_s=seams)
+            draw(report, png, seams_s=[seam["time_s"] for seam in report.seams])
     except UsageError as exc:
         raise _fail(str(exc), 2) from None
     except AmbientgenError as exc:
@@ -289,8 +289,11 @@ def _print_report(report) -> None:
                                    f"click {report.loop['click_db']:.0f} dB"))
     if report.seams:
         worst = max(report.seams, key=lambda s: s["rank"])
-        rows.append(("seams", f"{len(report.seams)}, mean rank {np.mean([s['rank'] for s in report.seams]):.2f}, "
+        label = "seams (detected)" if report.seams[0].get("source") == "detected" else "seams"
+        rows.append((label, f"{len(report.seams)}, mean rank {np.mean([s['rank'] for s in report.seams]):.2f}, "
                               f"worst {worst['rank']:.2f} at {worst['time_s']:.2f} s"))
+    if not report.seams and report.seams_source == "detected":
+        rows.append(("seams (detected)", "none found"))
     for name, value in rows:
         table.add_row(name, value)
     out.print(table)

@@ -39,6 +39,9 @@ def _edges_of(path: Path, seconds: float):
     return tail, head, sr
 
 
+MAX_SEAM_LINES = 60
+
+
 def draw(report: Report, out: str | Path, *, seams_s: list[float] | None = None, preset=None) -> Path:
     import matplotlib
 
@@ -56,8 +59,15 @@ def draw(report: Report, out: str | Path, *, seams_s: list[float] | None = None,
     ax.set_ylabel("Hz")
     verdict = "PASS" if report.passed else "FAIL: " + "; ".join(report.failures)
     ax.set_title(f"{path.name} — {report.preset}: {verdict}"[:160], fontsize=10, loc="left")
-    for t in seams_s or []:
-        ax.axvline(t, color="cyan", lw=0.8, alpha=0.7)
+    seams = list(seams_s or [])
+    if len(seams) <= MAX_SEAM_LINES:
+        for t in seams:
+            ax.axvline(t, color="cyan", lw=0.8, alpha=0.7)
+    else:  # an hour-long arrangement has a thousand seams: ticks along the top keep the spectrogram visible
+        ax.vlines(seams, 0.95, 1.0, transform=ax.get_xaxis_transform(), color="cyan", lw=0.6)
+    for seam in report.seams:  # seams that stand out among ordinary moments get a full line whatever their count
+        if seam["rank"] > 0.98:
+            ax.axvline(seam["time_s"], color="orange", lw=1.0, alpha=0.9)
     if report.loop is not None:
         ax.axvline(0, color="lime", lw=2)
         ax.axvline(report.duration_s, color="lime", lw=2)

@@ -34,6 +34,33 @@ def test_clean_loops_pass(name, tmp_path):
     report = check_file(tmp_path / "x.wav")
     assert report.passed, report.failures
     assert report.integrated_lufs == pytest.approx(-23, abs=0.2)
+    assert report.seams_source == "detected" and report.seams == []  # no splice is seen in a clean recording
+
+
+def _mono(name: str) -> np.ndarray:
+    x, _ = sf.read(DATA / f"{name}.ogg", dtype="float64", always_2d=True)
+    x = x.mean(axis=1)
+    return x / np.sqrt(np.mean(x**2)) * 0.05
+
+
+@pytest.mark.parametrize(
+    "first, second, gain",
+    [("rain_redeclipse", "river_stk", 1.0), ("waterfall_stk", "river_stk", 1.0), ("birds_stk", "cafe_stk", 1.0),
+     ("rain_redeclipse", "cicadas_redeclipse", 1.0), ("river_stk", None, 2.0)],
+)
+def test_splices_are_detected_without_a_manifest(first, second, gain, tmp_path):
+    """Butt splices between different recordings, and a +6 dB step inside one, are found to within 0.15 s."""
+    a = _mono(first)
+    if second is None:  # the same recording, 6 dB louder after 7 s
+        a, b = a[: 7 * 48000], a[7 * 48000 :]
+    else:
+        b = _mono(second)
+    sf.write(tmp_path / "spliced.wav", np.concatenate([a, b * gain]), 48000, subtype="PCM_24")
+    report = check_file(tmp_path / "spliced.wav", preset="quality")
+    splice = len(a) / 48000
+    assert report.seams_source == "detected"
+    assert [round(s["time_s"]) for s in report.seams] == [round(splice)], report.seams
+    assert abs(report.seams[0]["time_s"] - splice) < 0.15
 
 
 def test_a_recording_with_near_silence_is_reported(tmp_path):
@@ -75,8 +102,9 @@ def test_cli_exit_codes_json_and_picture(tmp_path):
     result = runner.invoke(cli.app, ["check", str(tmp_path / "ok.wav"), "--json", str(tmp_path / "r.json"),
                                      "--png", str(tmp_path / "r.png")])
     assert result.exit_code == 0, result.output
+    assert "seams (detected)" in result.output and "none found" in result.output
     data = json.loads((tmp_path / "r.json").read_text())
-    assert data["passed"] and data["preset"] == "ebu-r128"
+    assert data["passed"] and data["preset"] == "ebu-r128" and data["seams_source"] == "detected"
     png = (tmp_path / "r.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) < 500_000
     result = runner.invoke(cli.app, ["check", str(tmp_path / "ok.wav"), "--preset", "streaming"])
