@@ -132,9 +132,15 @@ class Animation:
         return (self.depth_db / 2) * wave / self.norm
 
     def gains(self, start: int, n: int) -> np.ndarray:
-        knots = np.arange(start - start % self.step, start + n + self.step, self.step)
-        g = 10 ** (self.gain_db(knots / self.sample_rate) / 20)
-        return np.interp(np.arange(start, start + n), knots, g).astype(np.float32)
+        """Linear gains for ``[start, start + n)``: knots every ``step`` samples, linearly interpolated."""
+        step = self.step
+        k0 = start - start % step
+        intervals = (start + n - k0) // step + 1
+        knots = k0 + step * np.arange(intervals + 1)
+        g = (10 ** (self.gain_db(knots / self.sample_rate) / 20)).astype(np.float32)
+        ramp = np.arange(step, dtype=np.float32) / np.float32(step)
+        curve = (g[:-1, None] + (g[1:] - g[:-1])[:, None] * ramp[None, :]).reshape(-1)
+        return curve[start - k0 : start - k0 + n]
 
 
 @dataclass
@@ -545,7 +551,8 @@ def assemble(mix: Mix, *, sample_rate: int, target_lufs: float, ceiling_dbtp: fl
     # one thread per channel meters the mix (and the layers, for the stems' loudness) while this one generates
     meters = [LoudnessMeter(sample_rate, 1) for _ in range(2)]
     layer_meters = [[LoudnessMeter(sample_rate, 1) for _ in range(2)] for _ in mix.layers] if want_stems else []
-    peaks: list[np.ndarray] = []
+    channel_peaks: list[list[np.ndarray]] = [[], []]
+    keep_peaks = [lambda x, c=c: channel_peaks[c].append(_sub_peaks(x)) for c in range(2)]  # run in the workers
     workers = [_Worker(), _Worker()]
     try:
         for k, s in enumerate(starts):
@@ -553,14 +560,13 @@ def assemble(mix: Mix, *, sample_rate: int, target_lufs: float, ceiling_dbtp: fl
             bufs = [np.zeros((2, n), dtype=np.float32) for _ in mix.layers] if want_stems else None
             out = mix.block(s, n, stems=bufs)
             for ch, worker in enumerate(workers):
-                worker.submit([(meters[ch].add, out[ch])] + [(lm[ch].add, b[ch]) for lm, b in
-                                                             zip(layer_meters, bufs or ())])
-            peaks.append(_sub_peaks(out))
+                worker.submit([(meters[ch].add, out[ch]), (keep_peaks[ch], out[ch : ch + 1])]
+                              + [(lm[ch].add, b[ch]) for lm, b in zip(layer_meters, bufs or ())])
             progress("analyse", k)
     finally:
         for worker in workers:
             worker.close()
-    peaks = np.concatenate(peaks) if peaks else np.zeros(0)
+    peaks = np.maximum(*(np.concatenate(p) for p in channel_peaks)) if starts else np.zeros(0)
     meter = LoudnessMeter.joined(meters)
     layer_meters = [LoudnessMeter.joined(lm) for lm in layer_meters]
     measured = meter.integrated_lufs

@@ -1,0 +1,186 @@
+"""Content-addressed render cache: model work is done once, kept across runs, and resumed after a crash.
+
+Every piece of model work (a chunk, or a latent stream of several windows) is
+stored under the SHA-256 of everything that changes its audio: the backend's
+identity (name, checkpoint and its revision, steps, guidance, scheduler,
+device type and dtype), the prompt and negative prompt, the seed(s), the
+geometry (duration, window, overlap, loop) and this cache's format version.
+A mix-only change (gain, pan, width, loudness, format, fades, a pool layer's
+duration) therefore renders nothing again.
+
+Entries are written to a temporary name and renamed (a crash or ``kill -9``
+leaves either a whole entry or none), and carry the SHA-256 of their contents:
+an entry that fails its checksum is reported, deleted and rendered again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .backends.base import ChunkRequest, ProgressCallback
+
+FORMAT_VERSION = 1
+
+
+def default_cache_dir() -> Path:
+    """``$AMBIENTGEN_CACHE``, else ``$XDG_CACHE_HOME/ambientgen``, else ``~/.cache/ambientgen``."""
+    if os.environ.get("AMBIENTGEN_CACHE"):
+        return Path(os.environ["AMBIENTGEN_CACHE"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "ambientgen"
+
+
+@dataclass
+class CacheStats:
+    hits: int = 0
+    misses: int = 0
+    corrupt: int = 0  # entries that failed their checksum (rendered again)
+    stored_bytes: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+class RenderCache:
+    """A directory of checksummed ``.npy`` entries keyed by request hashes."""
+
+    def __init__(self, root: str | Path, *, warn=None):
+        self.root = Path(root).expanduser()
+        self.stats = CacheStats()
+        self.warn = warn or (lambda message: print(f"warning: {message}", file=sys.stderr))
+
+    def path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.npy"
+
+    def get(self, key: str) -> np.ndarray | None:
+        path = self.path(key)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            self.stats.misses += 1
+            return None
+        except OSError as exc:
+            self.warn(f"cache entry {path} cannot be read ({exc.strerror}); rendering it again")
+            self.stats.misses += 1
+            return None
+        digest, _, payload = data.partition(b"\n")
+        try:
+            ok = digest.decode("ascii") == hashlib.sha256(payload).hexdigest()
+            array = np.load(io.BytesIO(payload), allow_pickle=False) if ok else None
+        except (UnicodeDecodeError, ValueError, OSError):
+            ok, array = False, None
+        if not ok or array is None:
+            self.warn(f"cache entry {path.name} is corrupt (checksum mismatch); rendering it again")
+            self.stats.corrupt += 1
+            self.stats.misses += 1
+            path.unlink(missing_ok=True)
+            return None
+        self.stats.hits += 1
+        return array
+
+    def put(self, key: str, array: np.ndarray) -> None:
+        buffer = io.BytesIO()
+        np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+        payload = buffer.getvalue()
+        data = hashlib.sha256(payload).hexdigest().encode("ascii") + b"\n" + payload
+        path = self.path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+            self.stats.stored_bytes += len(data)
+        except OSError as exc:  # a full or read-only cache slows the next run down, nothing more
+            self.warn(f"cannot write to the cache {self.root} ({exc.strerror}); continuing without it")
+            try:
+                os.unlink(tmp)
+            except (OSError, UnboundLocalError):
+                pass
+
+
+def request_key(identity: dict[str, Any], kind: str, **fields: Any) -> str:
+    """The SHA-256 (hex) of a canonical JSON of the backend identity and the request's fields."""
+    text = json.dumps({"v": FORMAT_VERSION, "backend": identity, "kind": kind, **fields}, sort_keys=True,
+                      separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class CachedBackend:
+    """Wraps a backend: every chunk and latent stream is looked up first and stored as soon as it is made.
+
+    Chunks are rendered in slices of the backend's batch size and stored after
+    each slice, so an interrupted render keeps everything finished before the
+    interruption. ``model_calls`` counts chunks actually rendered (cache misses).
+    """
+
+    def __init__(self, backend, cache: RenderCache):
+        self.inner = backend
+        self.cache = cache
+        self.name = backend.name
+        self.sample_rate = backend.sample_rate
+        self.max_duration_s = backend.max_duration_s
+        self.stats = backend.stats
+        self.identity = backend.identity() if hasattr(backend, "identity") else {"name": backend.name}
+        if hasattr(backend, "render_stream"):
+            self.render_stream = self._render_stream
+
+    def __getattr__(self, name: str):  # supports(), describe() and the rest come from the wrapped backend
+        return getattr(self.inner, name)
+
+    def describe(self) -> dict[str, Any]:
+        return self.inner.describe()
+
+    def chunk_key(self, req: ChunkRequest) -> str:
+        return request_key(self.identity, "chunk", prompt=req.prompt, negative_prompt=req.negative_prompt,
+                           seed=req.seed, duration_s=round(req.duration_s, 6))
+
+    def render(self, requests: Sequence[ChunkRequest], *, on_progress: ProgressCallback | None = None
+               ) -> list[np.ndarray]:
+        out: list[np.ndarray | None] = []
+        missing = []
+        for i, req in enumerate(requests):
+            found = self.cache.get(self.chunk_key(req))
+            out.append(found)
+            if found is None:
+                missing.append(i)
+        if on_progress and len(requests) - len(missing):
+            on_progress(len(requests) - len(missing))
+        step = max(1, int(getattr(self.inner, "batch_size", 1)))
+        for s in range(0, len(missing), step):
+            idx = missing[s : s + step]
+            rendered = self.inner.render([requests[i] for i in idx], on_progress=on_progress)
+            for i, audio in zip(idx, rendered):
+                self.cache.put(self.chunk_key(requests[i]), np.asarray(audio, dtype=np.float32))
+                out[i] = audio
+        return out  # type: ignore[return-value]
+
+    def _render_stream(self, *, layer: str, prompt: str, negative_prompt: str, seeds: Sequence[int],
+                       duration_s: float, window_s: float, overlap_s: float, loop: bool,
+                       on_progress: ProgressCallback | None = None) -> tuple[np.ndarray, list[float]]:
+        key = request_key(self.identity, "stream", prompt=prompt, negative_prompt=negative_prompt,
+                          seeds=list(seeds), duration_s=round(duration_s, 6), window_s=round(window_s, 6),
+                          overlap_s=round(overlap_s, 6), loop=loop)
+        seams_key = key + "-seams"
+        audio, seams = self.cache.get(key), self.cache.get(seams_key)
+        if audio is not None and seams is not None:
+            if on_progress:
+                on_progress(getattr(self.inner, "steps", 1))
+            return audio, [float(t) for t in seams]
+        audio, seams = self.inner.render_stream(layer=layer, prompt=prompt, negative_prompt=negative_prompt,
+                                                seeds=seeds, duration_s=duration_s, window_s=window_s,
+                                                overlap_s=overlap_s, loop=loop, on_progress=on_progress)
+        self.cache.put(key, np.asarray(audio, dtype=np.float32))
+        self.cache.put(seams_key, np.asarray(seams, dtype=np.float64))
+        return audio, seams
