@@ -46,6 +46,7 @@ class CacheStats:
     hits: int = 0
     misses: int = 0
     corrupt: int = 0  # entries that failed their checksum (rendered again)
+    stored_entries: int = 0
     stored_bytes: int = 0
 
     def as_dict(self) -> dict[str, int]:
@@ -58,6 +59,7 @@ class RenderCache:
     def __init__(self, root: str | Path, *, warn=None):
         self.root = Path(root).expanduser()
         self.stats = CacheStats()
+        self.writable = True
         self.warn = warn or (lambda message: print(f"warning: {message}", file=sys.stderr))
 
     def path(self, key: str) -> Path:
@@ -90,24 +92,27 @@ class RenderCache:
         return array
 
     def put(self, key: str, array: np.ndarray) -> None:
+        if not self.writable:
+            return
         buffer = io.BytesIO()
         np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
         payload = buffer.getvalue()
         data = hashlib.sha256(payload).hexdigest().encode("ascii") + b"\n" + payload
         path = self.path(key)
+        tmp = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
             os.replace(tmp, path)
+            self.stats.stored_entries += 1
             self.stats.stored_bytes += len(data)
         except OSError as exc:  # a full or read-only cache slows the next run down, nothing more
+            self.writable = False
             self.warn(f"cannot write to the cache {self.root} ({exc.strerror}); continuing without it")
-            try:
-                os.unlink(tmp)
-            except (OSError, UnboundLocalError):
-                pass
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
 
 
 def request_key(identity: dict[str, Any], kind: str, **fields: Any) -> str:

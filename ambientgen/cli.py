@@ -130,6 +130,10 @@ def render(
     fade_out: Annotated[Optional[str], typer.Option(
         "--fade-out", help="sleep timer: the last stretch fades to silence (e.g. 10m); the track no longer loops")
                         ] = None,
+    cache_dir: Annotated[Optional[Path], typer.Option(
+        "--cache-dir", help="render cache folder (default: $AMBIENTGEN_CACHE or ~/.cache/ambientgen)")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="render everything; read and write no cache")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="replace the outputs of an earlier render")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
 ) -> None:
     """Render a scene to a loopable mix, one stem per layer and manifest.json."""
@@ -138,15 +142,24 @@ def render(
     try:
         _choice("--device", device, DEVICES)
         _choice("--backend", backend, BACKENDS)
-        if output.exists() and not output.is_dir():
-            raise UsageError(f"--output: '{output}' exists and is not a directory")
         sc = load_scene(scene)
         sc = apply_overrides(sc, duration=duration, seed=seed, target_lufs=lufs, fade_in=fade_in, fade_out=fade_out,
                              **{"model.steps": steps, "model.checkpoint": checkpoint, "model.backend": backend,
                                 "model.variety": variety})
         from .formats import parse_formats
+        from .preflight import check_outputs, estimate_bytes, output_names
 
-        parse_formats(fmt, sample_rate=sc.sample_rate, bit_depth=bit_depth)
+        formats = parse_formats(fmt, sample_rate=sc.sample_rate, bit_depth=bit_depth)
+        if cache_dir is not None and cache_dir.exists() and not cache_dir.is_dir():
+            raise UsageError(f"--cache-dir: '{cache_dir}' exists and is not a directory")
+        # preflight, before any model work: writable, room enough, nothing replaced unasked
+        layers = [layer.name for layer in sc.layers]
+        frames = round(sc.duration * sc.sample_rate)
+        check_outputs(output, output_names(sc.name, formats, layers, stems=not no_stems, session=not no_session,
+                                           report=not no_report),
+                      needed_bytes=estimate_bytes(frames=frames, formats=formats, bit_depth=bit_depth,
+                                                  stems=0 if no_stems else len(layers), sample_rate=sc.sample_rate),
+                      overwrite=overwrite)
     except UsageError as exc:
         raise _fail(str(exc), 2) from None
     except AmbientgenError as exc:
@@ -154,8 +167,11 @@ def render(
 
     _quiet_libraries()
     from .backends import choose_backend, load_backend, supported_scene
+    from .cache import RenderCache, default_cache_dir
     from .engine import render_scene
 
+    cache = None if no_cache else RenderCache(cache_dir or default_cache_dir(),
+                                              warn=lambda m: err.print(f"[yellow]warning:[/yellow] {m}"))
     try:
         choice = choose_backend(sc.model)
         with err.status(f"loading {choice.backend}", spinner="dots") if not quiet else nullcontext():
@@ -172,10 +188,15 @@ def render(
                  "skipped_layers": skipped}
         with _progress(quiet) as on_progress:
             manifest = render_scene(sc, be, output, fmt=fmt, bit_depth=bit_depth, stems=not no_stems,
-                                    session=not no_session, on_progress=on_progress, notes=notes)
+                                    session=not no_session, on_progress=on_progress, notes=notes, cache=cache)
         reports = [] if no_report else _write_report(output, manifest)
     except KeyboardInterrupt:
-        raise _fail("interrupted; nothing was written", 130) from None
+        if cache is not None and cache.stats.stored_bytes:
+            kept = (f"{cache.stats.stored_entries} rendered pieces kept in the cache ({cache.root}): "
+                    "run the same command again to resume")
+        else:
+            kept = "nothing rendered was kept" + (" (--no-cache)" if cache is None else "")
+        raise _fail(f"interrupted; no output was written; {kept}", 130) from None
     except AmbientgenError as exc:
         raise _fail(str(exc)) from None
     _summary(manifest, output, reports)
@@ -318,8 +339,14 @@ def _summary(manifest: dict, output: Path, reports: list[str] = ()) -> None:
         f"{manifest['sample_rate']} Hz, {manifest['integrated_lufs']:.1f} LUFS, "
         f"true peak {'' if manifest.get('true_peak_exact', True) else '<= '}"
         f"{manifest['measured_true_peak_dbtp']:.1f} dBTP, {stats['model_calls']} chunk renders "
+        f"{'' if stats['rendered_now'] == stats['model_calls'] else '(' + str(stats['rendered_now']) + ' run now) '}"
         f"in {stats['render_s']:.1f} s"
     )
+    cache = manifest.get("cache")
+    if cache:
+        out.print(f"  cache: {cache['hits']} hits, {cache['misses']} misses, {stats['rendered_now']} model calls run "
+                  f"now ({cache['dir']})" + (f", {cache['corrupt']} corrupt entries rendered again"
+                                             if cache["corrupt"] else ""))
     for f in manifest["files"]:
         out.print(f"  {f['path']}")
     out.print("  manifest.json")

@@ -205,10 +205,11 @@ class LayerOutput:
     plan: LayerPlan
     stream: LayerStream
     seams_s: list[float]
-    model_calls: int
+    model_calls: int  # renders the layer needs (chunks or latent windows); ``rendered`` of them ran this time
     method: str
     seam_report: list[dict[str, Any]] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+    rendered: int | None = None  # model calls actually run (the rest came from the render cache)
 
 
 def _layer_rng(scene: Scene, layer: LayerPlan, purpose: str) -> np.random.Generator:
@@ -344,23 +345,37 @@ def render_layers(scene: Scene, plan: Plan, backend: Backend, *,
                   on_progress: ProgressFn | None = None) -> list[LayerOutput]:
     """Every layer of the plan rendered and ready to stream."""
     render = {"stream": render_stream_layer, "pool": render_pool_layer, "events": render_event_layer}
-    return [render[layer.kind](scene, layer, backend, on_progress=on_progress) for layer in plan.layers]
+    outputs = []
+    for layer in plan.layers:
+        before = backend.stats.model_calls
+        out = render[layer.kind](scene, layer, backend, on_progress=on_progress)
+        out.rendered = backend.stats.model_calls - before
+        outputs.append(out)
+    return outputs
 
 
 def render_scene(scene: Scene, backend: Backend, out_dir: str | Path, *, fmt: str | list[str] = "wav",
                  bit_depth: str = "24", stems: bool = True, session: bool = True, on_progress: ProgressFn | None = None,
-                 notes: dict[str, Any] | None = None) -> dict[str, Any]:
+                 notes: dict[str, Any] | None = None, cache=None) -> dict[str, Any]:
     """Render ``scene`` with ``backend`` into ``out_dir``; returns the manifest (also written as manifest.json).
 
-    ``notes`` are added to the manifest as they are (e.g. how the backend was chosen).
+    ``notes`` are added to the manifest as they are (e.g. how the backend was chosen). With ``cache`` (a
+    :class:`~ambientgen.cache.RenderCache`) every chunk is looked up first and stored as soon as it is made.
     """
     from .export import export_render
     from .formats import parse_formats
 
     parse_formats(fmt, sample_rate=scene.sample_rate, bit_depth=bit_depth)  # checked before any model work
     started = time.perf_counter()
+    if cache is not None:
+        from .cache import CachedBackend
+
+        backend = CachedBackend(backend, cache)
     plan = make_plan(scene, max_chunk_s=backend.max_duration_s)
     layers = render_layers(scene, plan, backend, on_progress=on_progress)
     render_s = time.perf_counter() - started
+    notes = dict(notes or {})
+    if cache is not None:
+        notes["cache"] = {"dir": str(cache.root), **cache.stats.as_dict()}
     return export_render(plan, layers, backend, Path(out_dir), fmt=fmt, bit_depth=bit_depth, stems=stems,
-                         session=session, render_s=render_s, notes=notes or {}, on_progress=on_progress)
+                         session=session, render_s=render_s, notes=notes, on_progress=on_progress)

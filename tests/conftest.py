@@ -23,6 +23,12 @@ DATA = Path(__file__).resolve().parent / "data"
 TEST_STEPS = 2  # denoising steps in tests: the pipeline is exercised, not the audio quality
 
 
+@pytest.fixture(autouse=True)
+def _own_render_cache(tmp_path_factory, monkeypatch):
+    """Each test gets an empty render cache of its own (never the user's ~/.cache/ambientgen)."""
+    monkeypatch.setenv("AMBIENTGEN_CACHE", str(tmp_path_factory.mktemp("cache")))
+
+
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory) -> Path:
     from ambientgen.testing import save_tiny_audioldm2

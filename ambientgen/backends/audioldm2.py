@@ -148,6 +148,32 @@ def load_pipeline(checkpoint: str, *, dtype, revision: str | None = None):
     )
 
 
+def checkpoint_fingerprint(pipeline) -> str:
+    """A fingerprint of the loaded checkpoint's files: the hub snapshot's commit hash when it has one, else the
+    SHA-256 of every config file and of each weight file's size, first and last MiB."""
+    import hashlib
+
+    root = Path(str(getattr(pipeline.config, "_name_or_path", "") or getattr(pipeline, "name_or_path", "")))
+    if root.parent.name == "snapshots" and len(root.name) == 40:  # huggingface_hub cache: snapshots/<commit>
+        return root.name
+    digest = hashlib.sha256()
+    if root.is_dir():
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            digest.update(path.relative_to(root).as_posix().encode())
+            size = path.stat().st_size
+            digest.update(str(size).encode())
+            with open(path, "rb") as f:
+                if path.suffix in (".json", ".txt", ".model") or size <= 2 << 20:
+                    digest.update(f.read())
+                else:
+                    digest.update(f.read(1 << 20))
+                    f.seek(-(1 << 20), 2)
+                    digest.update(f.read())
+    else:
+        digest.update(str(root).encode())
+    return digest.hexdigest()[:16]
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:200] if text else ""
@@ -199,6 +225,14 @@ class AudioLDM2Backend:
         pipe.set_progress_bar_config(disable=True)
         pipe = pipe.to(device)
         return cls(pipe, checkpoint=checkpoint, device=device, **settings)
+
+    def identity(self) -> dict[str, Any]:
+        """Everything about this backend that changes its audio (the render cache's key)."""
+        from .. import __version__
+
+        return {"name": self.name, "checkpoint": self.checkpoint, "revision": checkpoint_fingerprint(self.pipe),
+                "steps": self.steps, "guidance": self.guidance, "scheduler": self.scheduler_name,
+                "device": str(self.device).split(":")[0], "dtype": str(self.dtype), "ambientgen": __version__}
 
     def describe(self) -> dict[str, Any]:
         import diffusers

@@ -104,6 +104,12 @@ class ProceduralBackend:
     def supports(self, prompt: str) -> bool:
         return match_source(prompt) is not None
 
+    def identity(self) -> dict[str, Any]:
+        """What changes this backend's audio (the render cache's key): its code, i.e. the ambientgen version."""
+        from ... import __version__
+
+        return {"name": self.name, "sample_rate": self.sample_rate, "ambientgen": __version__}
+
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name, "sample_rate": self.sample_rate, "sources": dict(self.sources)}
 
