@@ -95,6 +95,59 @@ def apply_overrides(scene, **overrides):
         raise UsageError("; ".join(problems)) from None
 
 
+def is_description(argument: str) -> bool:
+    """A render argument is a description unless it looks like a path (an existing file, .yaml/.yml, a slash)."""
+    text = argument.strip()
+    return not (Path(text).exists() or text.lower().endswith((".yaml", ".yml")) or "/" in text or "\\" in text)
+
+
+@app.command()
+def plan(
+    description: Annotated[str, typer.Argument(help="what it should sound like, in quotes")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="write the scene file here")] = None,
+    duration: Annotated[str, typer.Option(help="the scene's duration: seconds, 10m, 1h30m")] = "10m",
+    seed: Annotated[int, typer.Option(help="the scene's seed")] = 0,
+) -> None:
+    """Plan a scene from one sentence: print the layers (and write the scene file with -o)."""
+    from rich.table import Table
+
+    from .planner import plan as plan_scene
+
+    try:
+        planned = plan_scene(description)
+        try:
+            sc = planned.scene(duration=duration, seed=seed)
+        except SceneError as exc:
+            raise UsageError("; ".join(p.replace("duration", "--duration", 1) if p.startswith("duration") else p
+                                       for p in exc.problems)) from None
+        if output is not None:
+            if output.is_dir():
+                raise UsageError(f"--output: '{output}' is a directory; give a file name such as scene.yaml")
+            partial = output.with_name(output.name + ".partial")
+            try:
+                partial.write_text(planned.scene_text(sc), encoding="utf-8")
+                os.replace(partial, output)
+            except OSError as exc:
+                partial.unlink(missing_ok=True)
+                raise AmbientgenError(f"--output: cannot write {output} ({exc.strerror})") from None
+    except UsageError as exc:
+        raise _fail(str(exc), 2) from None
+    except AmbientgenError as exc:
+        raise _fail(str(exc)) from None
+    for warning in planned.warnings:
+        err.print(f"[yellow]warning:[/yellow] {warning}")
+    table = Table(title=f"{sc.name}: {len(sc.layers)} layers", title_justify="left")
+    for column in ("layer", "role", "prompt", "gain dB", "pan", "events/min", "from your words"):
+        table.add_column(column)
+    for layer, planned_layer in zip(sc.layers, planned.layers):
+        rate = f"{layer.events.per_minute:g}" if layer.events and layer.events.per_minute else ""
+        origin = planned_layer.words + (f" (implied by {planned_layer.implied_by})" if planned_layer.implied_by else "")
+        table.add_row(layer.name, layer.role, layer.prompt, f"{layer.gain_db:g}", f"{layer.pan:+.2f}", rate, origin)
+    out.print(table)
+    if output is not None:
+        out.print(f"wrote {output}: render it with  ambientgen render {output}")
+
+
 @app.command()
 def validate(scene: Annotated[Path, typer.Argument(help="scene file (YAML)")]) -> None:
     """Check a scene file and list every problem; no model is loaded."""
@@ -110,7 +163,7 @@ def validate(scene: Annotated[Path, typer.Argument(help="scene file (YAML)")]) -
 
 @app.command()
 def render(
-    scene: Annotated[Path, typer.Argument(help="scene file (YAML)")],
+    scene: Annotated[str, typer.Argument(help="scene file (YAML), or a description in quotes: \"rain on a tin roof\"")],
     output: Annotated[Path, typer.Option("--output", "-o", help="output directory")] = Path("out"),
     duration: Annotated[Optional[str], typer.Option(help="override duration: seconds, 10m, 1h30m")] = None,
     seed: Annotated[Optional[int], typer.Option(help="override the scene seed")] = None,
@@ -136,13 +189,22 @@ def render(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="replace the outputs of an earlier render")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
 ) -> None:
-    """Render a scene to a loopable mix, one stem per layer and manifest.json."""
+    """Render a scene file, or a description (planned first), to a loopable mix, stems and manifest.json."""
     from .scene import load_scene
 
     try:
         _choice("--device", device, DEVICES)
         _choice("--backend", backend, BACKENDS)
-        sc = load_scene(scene)
+        planned = None
+        if is_description(scene):
+            from .planner import plan as plan_scene
+
+            planned = plan_scene(scene)
+            for warning in planned.warnings:
+                err.print(f"[yellow]warning:[/yellow] {warning}")
+            sc = planned.scene()
+        else:
+            sc = load_scene(scene)
         sc = apply_overrides(sc, duration=duration, seed=seed, target_lufs=lufs, fade_in=fade_in, fade_out=fade_out,
                              **{"model.steps": steps, "model.checkpoint": checkpoint, "model.backend": backend,
                                 "model.variety": variety})
@@ -186,6 +248,9 @@ def render(
                       "for its prompt")
         notes = {"backend_choice": {"backend": be.name, "reason": choice.reason, "automatic": choice.automatic},
                  "skipped_layers": skipped}
+        if planned is not None:
+            notes["plan"] = {"description": planned.description, "layers": planned.explain(),
+                             "warnings": planned.warnings}
         with _progress(quiet) as on_progress:
             manifest = render_scene(sc, be, output, fmt=fmt, bit_depth=bit_depth, stems=not no_stems,
                                     session=not no_session, on_progress=on_progress, notes=notes, cache=cache)

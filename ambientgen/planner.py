@@ -1,0 +1,443 @@
+"""The scene planner: one sentence becomes a layered scene, deterministically and explainably.
+
+"rain on a tin roof with distant thunder and crickets" becomes three layers:
+rain (bed, prompt "field recording of rain on a tin roof"), thunder (events,
+"distant", quieter, ~0.8 per minute) and crickets (bed). AudioLDM2 renders two
+or three elements per prompt at best, so every sound source is its own layer.
+
+How (the ontology is data: ``ambientgen/data/ontology.yaml``):
+
+1. The sentence is split into phrases at commas, "and", "with", "plus", and
+   each phrase again at "in", "on", "at", "under", "by", "near", "inside", ...
+   (the part after "on"/"under"/"against" may be a surface: "on a tin roof").
+2. In each phrase the longest known names are found (sources first, then
+   environments), accepting plurals and near-miss spellings of words of five
+   letters or more. Modifiers around them set the prompt and the mix:
+   distance (distant, far, close), intensity (light, heavy, torrential, busy),
+   frequency (occasional, rare, frequent), time of day (dawn, night).
+3. An environment ("in a forest", "a quiet cabin") adds the layers it implies,
+   unless the sentence already names them. A phrase that names nothing known
+   becomes a layer of its own with the user's words as the prompt, and a
+   warning says so: intent is never dropped silently.
+4. At most :data:`MAX_LAYERS` layers: implied layers go first, then extra
+   named layers are merged into the layer before them (said in a warning).
+
+Every layer records which words produced it (``Plan.explain``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from .errors import AmbientgenError
+from .scene import Scene, scene_from_dict
+
+MAX_LAYERS = 6
+SPLIT = re.compile(r"\s*(?:,|;|\band\b|\bwith\b|\bplus\b|&|\bwhile\b|\bas well as\b|\balong with\b)\s*")
+PREPOSITIONS = ("inside", "in", "on", "at", "under", "by", "near", "over", "through", "against", "beside", "outside",
+                "from", "during", "across", "around", "of")
+SURFACE_PREPOSITIONS = ("on", "against", "under")
+STOPWORDS = {"a", "an", "the", "some", "of", "to", "my", "our", "its", "their", "lots", "lot", "bit", "little",
+             "sound", "sounds", "noise", "noises", "ambience", "ambient", "atmosphere", "background", "soundscape",
+             "recording", "field", "audio", "very", "really", "just", "there", "is", "are", "being", "that", "this",
+             "few", "many", "several", "all", "night's", "day's", "somewhere"}
+DISTANCE = {"distant": -6.0, "far": -6.0, "faraway": -6.0, "far-off": -6.0, "remote": -6.0, "close": 3.0,
+            "nearby": 2.0, "near": 2.0, "closeby": 2.0}
+INTENSITY = {"light": -3.0, "gentle": -3.0, "soft": -3.0, "quiet": -3.0, "calm": -3.0, "faint": -5.0, "slight": -3.0,
+             "steady": 0.0, "heavy": 2.0, "torrential": 3.0, "pouring": 2.0, "strong": 2.0, "loud": 2.0,
+             "busy": 1.0, "roaring": 2.0, "raging": 3.0, "crackling": 0.0, "babbling": 0.0, "rolling": 0.0}
+FREQUENCY = {"occasional": 0.5, "occasionally": 0.5, "sporadic": 0.5, "rare": 0.25, "rarely": 0.25,
+             "infrequent": 0.4, "frequent": 2.0, "frequently": 2.0, "constant": 3.0, "regular": 1.5}
+TIME_OF_DAY = {"dawn": "dawn", "sunrise": "dawn", "morning": "dawn", "daybreak": "dawn", "night": "night",
+               "nighttime": "night", "midnight": "night", "evening": "night", "dusk": "night", "twilight": "night"}
+SURFACES = {("tin", "roof"): "on a tin roof", ("metal", "roof"): "on a metal roof", ("roof",): "on a roof",
+            ("window",): "on a window", ("windows",): "on a window", ("glass",): "on glass",
+            ("leaves",): "on leaves", ("tent",): "on a tent", ("umbrella",): "on an umbrella",
+            ("car", "roof"): "on a car roof", ("pavement",): "on pavement", ("skylight",): "on a skylight"}
+SURFACE_SOURCES = {"rain", "hail", "drips"}
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    words: tuple[str, ...]
+    role: str
+    prompt: str
+    gain: float
+    width: float
+    band: str
+    rate: float = 0.0
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    words: tuple[str, ...]
+    implies: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Ontology:
+    sources: dict[str, Source]
+    environments: dict[str, Environment]
+    negative_prompt: str
+    phrases: dict[tuple[str, ...], tuple[str, str]]  # normalized word tuple -> ("source" | "env", name)
+    vocabulary: tuple[str, ...]  # single words of five letters or more, for near-miss spellings
+
+
+def _singular(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("ches", "shes", "sses", "xes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def _norm(words: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(_singular(w.replace("é", "e")) for w in words)
+
+
+@lru_cache(maxsize=1)
+def ontology() -> Ontology:
+    """The bundled ontology (``ambientgen/data/ontology.yaml``), validated once."""
+    data = yaml.safe_load(resources.files("ambientgen").joinpath("data/ontology.yaml").read_text(encoding="utf-8"))
+    sources = {s["name"]: Source(s["name"], tuple(s["words"]), s["role"], s["prompt"], float(s["gain"]),
+                                 float(s["width"]), s["band"], float(s.get("rate", 0.0))) for s in data["sources"]}
+    envs = {e["name"]: Environment(e["name"], tuple(e["words"]), tuple(e["implies"])) for e in data["environments"]}
+    phrases: dict[tuple[str, ...], tuple[str, str]] = {}
+    for env in envs.values():
+        for w in env.words:
+            phrases[_norm(tuple(w.split()))] = ("env", env.name)
+    for src in sources.values():  # a source name wins over an environment of the same words
+        for w in src.words:
+            phrases[_norm(tuple(w.split()))] = ("source", src.name)
+    vocabulary = tuple(sorted({k[0] for k in phrases if len(k) == 1 and len(k[0]) >= 5}))
+    return Ontology(sources, envs, data["negative_prompt"], phrases, vocabulary)
+
+
+@dataclass
+class PlannedLayer:
+    name: str
+    source: str | None  # None: a phrase the ontology does not know
+    role: str
+    prompt: str
+    gain_db: float
+    pan: float
+    width: float
+    per_minute: float | None
+    words: str  # the user's words that produced it
+    implied_by: str | None = None  # the environment that implied it
+    merged: list[str] = field(default_factory=list)
+
+    def explain(self) -> dict[str, Any]:
+        out = {"layer": self.name, "source": self.source or "(unknown: your words)", "from": self.words}
+        if self.implied_by:
+            out["implied_by"] = self.implied_by
+        if self.merged:
+            out["merged"] = self.merged
+        return out
+
+
+@dataclass
+class ScenePlan:
+    description: str
+    layers: list[PlannedLayer]
+    warnings: list[str]
+    time_of_day: str | None
+
+    def explain(self) -> list[dict[str, Any]]:
+        return [layer.explain() for layer in self.layers]
+
+    def scene_text(self, scene: Scene) -> str:
+        """The scene as YAML (only what differs from the defaults), headed by how each layer was planned."""
+        lines = [f"# planned by `ambientgen plan` from: {self.description}"]
+        for layer in self.layers:
+            origin = f"from '{layer.words}'" + (f", implied by {layer.implied_by}" if layer.implied_by else "")
+            merged = f"; merged: {', '.join(layer.merged)}" if layer.merged else ""
+            lines.append(f"#   {layer.name}: {origin}{merged}")
+        lines += [f"# note: {w}" for w in self.warnings]
+        body = yaml.safe_dump(scene.model_dump(mode="json", exclude_defaults=True), sort_keys=False,
+                              allow_unicode=True)
+        return "\n".join(lines) + "\n" + body
+
+    def scene(self, *, name: str | None = None, duration: float | str = "10m", seed: int = 0) -> Scene:
+        """A scene that ``render`` accepts unchanged."""
+        layers = []
+        for layer in self.layers:
+            entry: dict[str, Any] = {"name": layer.name, "prompt": layer.prompt, "gain_db": round(layer.gain_db, 1),
+                                     "pan": round(layer.pan, 2), "width": layer.width}
+            if layer.role == "events":
+                entry["role"] = "events"
+                entry["events"] = {"per_minute": round(layer.per_minute or 1.0, 3)}
+            layers.append(entry)
+        data = {"name": name or _slug(self.description), "description": self.description, "duration": duration,
+                "seed": seed, "model": {"negative_prompt": ontology().negative_prompt}, "layers": layers}
+        return scene_from_dict(data)
+
+
+def _slug(text: str) -> str:
+    """A file-name-safe scene name from the first words of the description (whole words, at most 40 chars)."""
+    slug = ""
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        if len(slug) + len(word) + 1 > 40:
+            break
+        slug = f"{slug}-{word}" if slug else word
+    return slug or "scene"
+
+
+def _tokens(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9é'\-]+", text.lower())
+
+
+def _match(tokens: list[str], onto: Ontology) -> list[tuple[int, int, str, str]]:
+    """(start, end, kind, name) of the longest known names in ``tokens``, left to right."""
+    found, i = [], 0
+    norm = [_singular(t.replace("é", "e")) for t in tokens]
+    while i < len(tokens):
+        for n in range(min(4, len(tokens) - i), 0, -1):
+            key = tuple(norm[i : i + n])
+            hit = onto.phrases.get(key)
+            if " " in norm[i]:  # a protected phrase ("footsteps in snow")
+                hit = onto.phrases.get(tuple(norm[i].split()))
+            elif hit is None and n == 1 and len(norm[i]) >= 5 and norm[i] not in STOPWORDS and \
+                    not _is_modifier(norm[i]):
+                close = [c for c in difflib.get_close_matches(norm[i], onto.vocabulary, n=3, cutoff=0.8)
+                         if c[0] == norm[i][0]]
+                hit = onto.phrases.get((close[0],)) if close else None
+            if hit is not None:
+                found.append((i, i + n, hit[0], hit[1]))
+                i += n
+                break
+        else:
+            i += 1
+    return found
+
+
+def _is_modifier(word: str) -> bool:
+    return word in DISTANCE or word in INTENSITY or word in FREQUENCY or word in TIME_OF_DAY
+
+
+def _protect(words: list[str]) -> list[str]:
+    """Known names that contain a preposition ("footsteps in snow", "inside a car") become one token."""
+    protected = sorted((k for k in ontology().phrases if len(k) > 1 and any(w in PREPOSITIONS for w in k)),
+                       key=len, reverse=True)
+    norm = [_singular(w) for w in words]
+    out, i = [], 0
+    while i < len(words):
+        for key in protected:
+            if tuple(norm[i : i + len(key)]) == key:
+                out.append(" ".join(key))
+                i += len(key)
+                break
+        else:
+            out.append(words[i])
+            i += 1
+    return out
+
+
+def _fragments(description: str) -> list[tuple[str, str | None]]:
+    """(phrase, the preposition that introduced it) pieces of the sentence, in order."""
+    pieces = []
+    for clause in SPLIT.split(description.lower()):
+        words = _protect(_tokens(clause))
+        current, prep = [], None
+        for w in words:
+            if w in PREPOSITIONS and current:
+                pieces.append(("|".join(current), prep))
+                current, prep = [], w
+            elif w in PREPOSITIONS:
+                prep = w
+            else:
+                current.append(w)
+        if current:
+            pieces.append(("|".join(current), prep))
+    return pieces
+
+
+def plan(description: str) -> ScenePlan:
+    """Plan the layers of a scene from one sentence (same sentence, same plan)."""
+    text = " ".join(description.split())
+    if not re.search(r"[a-zA-Z]", text):
+        raise AmbientgenError("description: empty; describe the sounds you want, e.g. 'rain on a tin roof with "
+                              "distant thunder and crickets'")
+    onto = ontology()
+    warnings: list[str] = []
+    named: list[PlannedLayer] = []
+    implied_envs: list[tuple[str, str]] = []
+    unknown: list[str] = []
+    time_of_day = None
+    last_surface_target: PlannedLayer | None = None
+    for joined, prep in _fragments(text):
+        tokens = joined.split("|")
+        phrase = " ".join(tokens)
+        matches = _match(tokens, onto)
+        used = set()
+        for start, end, _, _ in matches:
+            used.update(range(start, end))
+        mods = [t for i, t in enumerate(tokens) if i not in used and _is_modifier(t)]
+        for t in mods:
+            if t in TIME_OF_DAY:
+                time_of_day = TIME_OF_DAY[t]
+        surface = None
+        if prep in SURFACE_PREPOSITIONS:
+            for key in sorted(SURFACES, key=len, reverse=True):
+                if all(k in tokens for k in key):
+                    surface = SURFACES[key]
+                    break
+        if surface and last_surface_target is not None:
+            last_surface_target.prompt = last_surface_target.prompt.replace(" {where}", "") \
+                if "{where}" in last_surface_target.prompt else last_surface_target.prompt
+            _apply_surface(last_surface_target, surface, phrase)
+            continue
+        leftovers = [t for i, t in enumerate(tokens) if i not in used and not _is_modifier(t)
+                     and t not in STOPWORDS and not t.isdigit()]
+        sources = [(s, e, name) for s, e, kind, name in matches if kind == "source"]
+        has_source = any(kind == "source" for _, _, kind, _ in matches)
+        for s, e, kind, name in matches:
+            if kind == "env" and not has_source:  # its modifiers and other words (busy, Tokyo) go to its layers
+                implied_envs.append((name, " ".join(tokens[s:e]), mods, leftovers))
+        if not matches:
+            if leftovers:
+                unknown.append(phrase)
+            continue
+        for k, (s, e, name) in enumerate(sources):
+            layer = _layer(onto.sources[name], mods, " ".join(tokens[s:e]) if not mods else
+                           " ".join(mods + [" ".join(tokens[s:e])]))
+            if k == 0 and leftovers:
+                layer.prompt += ", " + " ".join(leftovers)
+                layer.words += " (+ " + " ".join(leftovers) + ")"
+            if k == 0:  # a place named in the same phrase ("city traffic", "forest birds") qualifies the source
+                places = [" ".join(tokens[a:b]) for a, b, kind, _ in matches if kind == "env"]
+                if places:
+                    layer.words += " (in " + ", ".join(places) + ")"
+            named.append(layer)
+            if name in SURFACE_SOURCES:
+                last_surface_target = layer
+    if not named and not implied_envs:
+        raise AmbientgenError(
+            f"description: no sound or place I know in {description.strip()!r}; name sounds such as rain, wind, "
+            "birds, a crackling fire, waves, a café or a forest (see ambientgen/data/ontology.yaml)")
+    layers = _dedupe(named, warnings)
+    present = {layer.source for layer in layers}
+    implied: list[PlannedLayer] = []
+    for env, words, mods, context in implied_envs:
+        first = True
+        for name in onto.environments[env].implies:
+            if name not in present:
+                layer = _layer(onto.sources[name], mods, " ".join(mods + [words]))
+                layer.implied_by = env
+                if first and context:
+                    layer.prompt += ", " + " ".join(context)
+                    layer.words += " (+ " + " ".join(context) + ")"
+                first = False
+                implied.append(layer)
+                present.add(name)
+    if time_of_day == "dawn":  # at dawn the birds a place implies sing the dawn chorus
+        for k, layer in enumerate(implied):
+            if layer.source == "songbirds":
+                chorus = _layer(onto.sources["dawn-chorus"], [], layer.words + " at dawn")
+                chorus.implied_by = layer.implied_by
+                implied[k] = chorus
+                present.add("dawn-chorus")
+    if time_of_day == "dawn" and not present & {"songbirds", "dawn-chorus"}:
+        extra = _layer(onto.sources["dawn-chorus"], [], "dawn")
+        extra.implied_by = "dawn"
+        implied.insert(0, extra)  # the user named the time of day: before layers a place implies
+    if time_of_day == "night" and not present & {"crickets", "cicadas", "frogs", "owls"} and \
+            not present & {"traffic", "crowd-murmur", "train-interior", "spaceship-hum", "airplane-cabin"}:
+        extra = _layer(onto.sources["crickets"], [], "night")
+        extra.implied_by = "night"
+        implied.insert(0, extra)
+    for phrase in unknown:
+        layer = PlannedLayer(_name_for(phrase), None, "bed", f"field recording of {phrase}", -8.0, 0.0, 0.5, None,
+                             phrase)
+        warnings.append(f"'{phrase}' is not in the sound ontology: it gets a layer of its own with your words as the "
+                        "prompt")
+        layers.append(layer)
+    layers = _cap(layers, implied, warnings)
+    _finish(layers)
+    return ScenePlan(text, layers, warnings, time_of_day)
+
+
+def _layer(src: Source, mods: list[str], words: str) -> PlannedLayer:
+    adj = [m for m in mods if m in DISTANCE or m in INTENSITY]
+    gain = src.gain + sum(DISTANCE.get(m, 0.0) for m in adj) + sum(INTENSITY.get(m, 0.0) for m in adj)
+    prompt = src.prompt.replace("{adj}", "".join(m + " " for m in adj))
+    prompt = re.sub(r"\b(a|an) (\w)", lambda m: ("an " if m.group(2) in "aeiou" else "a ") + m.group(2), prompt)
+    rate = None
+    if src.role == "events":
+        rate = src.rate
+        for m in mods:
+            rate *= FREQUENCY.get(m, 1.0)
+    return PlannedLayer(src.name, src.name, src.role, prompt, gain, 0.0, src.width, rate, words)
+
+
+def _apply_surface(layer: PlannedLayer, surface: str, phrase: str) -> None:
+    layer.prompt = layer.prompt.replace("{where}", " " + surface) if "{where}" in layer.prompt else \
+        f"{layer.prompt} {surface}"
+    layer.words += f" {surface.split(' ', 1)[0]} {phrase}"
+
+
+def _name_for(phrase: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", phrase.lower()).strip("-")[:40] or "layer"
+
+
+def _dedupe(layers: list[PlannedLayer], warnings: list[str]) -> list[PlannedLayer]:
+    """One layer per source: a source named twice keeps its first mention (the second's words are noted)."""
+    out: dict[str, PlannedLayer] = {}
+    for layer in layers:
+        if layer.source in out:
+            out[layer.source].words += f"; {layer.words}"
+        else:
+            out[layer.source] = layer
+    return list(out.values())
+
+
+def _cap(named: list[PlannedLayer], implied: list[PlannedLayer], warnings: list[str]) -> list[PlannedLayer]:
+    room = MAX_LAYERS - len(named)
+    kept_implied = implied[: max(0, room)]
+    for layer in implied[max(0, room) :]:
+        warnings.append(f"left out '{layer.name}' (implied by {layer.implied_by}): at most {MAX_LAYERS} layers")
+    layers = named + kept_implied
+    while len(layers) > MAX_LAYERS:  # more named sources than layers: merge the extra into a kept one of its role
+        extra = layers.pop(MAX_LAYERS)
+        same = [layer for layer in layers[:MAX_LAYERS] if layer.role == extra.role]
+        target = same[-1] if same else layers[MAX_LAYERS - 1]
+        target.prompt += " and " + extra.prompt.removeprefix("field recording of ")
+        target.merged.append(extra.name)
+        warnings.append(f"merged '{extra.name}' into '{target.name}': at most {MAX_LAYERS} layers")
+    return layers
+
+
+PANS = (0.0, -0.35, 0.35, -0.2, 0.2, -0.5, 0.5)
+
+
+def _finish(layers: list[PlannedLayer]) -> None:
+    """Prompts completed, names unique, pans spread: beds sharing a band and all events move off centre."""
+    seen_bands: dict[str, int] = {}
+    events = 0
+    names: set[str] = set()
+    onto = ontology()
+    for layer in layers:
+        layer.prompt = layer.prompt.replace("{where}", "").replace("  ", " ").strip()
+        base, k = layer.name, 2
+        while layer.name in names:
+            layer.name, k = f"{base}-{k}", k + 1
+        names.add(layer.name)
+        band = onto.sources[layer.source].band if layer.source else "mid"
+        if layer.role == "events":
+            events += 1
+            layer.pan = PANS[events % len(PANS)] or 0.3
+        else:
+            n = seen_bands.get(band, 0)
+            layer.pan = PANS[n % len(PANS)] * 0.7
+            seen_bands[band] = n + 1

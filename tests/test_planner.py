@@ -1,0 +1,218 @@
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from ambientgen import cli
+from ambientgen.errors import AmbientgenError
+from ambientgen.planner import MAX_LAYERS, ontology, plan
+from ambientgen.scene import load_scene
+
+runner = CliRunner()
+B, E = "bed", "events"
+
+# (description, {source: role} expected, exactly or at least: "exact" | "includes")
+CASES = [
+    ("rain on a tin roof with distant thunder and crickets", {"rain": B, "thunder": E, "crickets": B}, "exact"),
+    ("heavy rain", {"rain": B}, "exact"),
+    ("light drizzle on the window", {"rain": B}, "exact"),
+    ("torrential downpour", {"rain": B}, "exact"),
+    ("rain and wind", {"rain": B, "wind": B}, "exact"),
+    ("Rain, wind, thunder.", {"rain": B, "wind": B, "thunder": E}, "exact"),
+    ("RAIN ON LEAVES", {"rain": B}, "exact"),
+    ("a thunderstorm", {"rain": B, "thunder": E, "howling-wind": B}, "exact"),
+    ("stormy night", {"rain": B, "thunder": E, "howling-wind": B}, "includes"),
+    ("crackling campfire", {"fire": B}, "exact"),
+    ("a fireplace with a ticking clock", {"fire": B, "clock-ticking": B}, "exact"),
+    ("campfire with owls and occasional wolves", {"fire": B, "owls": E, "wolves": E}, "exact"),
+    ("ocean waves", {"waves": B}, "exact"),
+    ("waves and seagulls", {"waves": B, "gulls": E}, "exact"),
+    ("at the beach", {"waves": B, "gulls": E, "wind": B}, "exact"),
+    ("a harbour with creaking boats", {"boat-creaking": E, "waves": B, "gulls": E}, "exact"),
+    ("a babbling brook", {"stream": B}, "exact"),
+    ("river with frogs", {"river": B, "frogs": B}, "exact"),
+    ("waterfall in the jungle", {"waterfall": B, "rain": B, "cicadas": B, "frogs": B, "songbirds": B}, "exact"),
+    ("birdsong in a forest", {"songbirds": B, "wind": B, "rustling-leaves": B}, "exact"),
+    ("forest", {"wind": B, "songbirds": B, "rustling-leaves": B}, "exact"),
+    ("woods at dawn", {"dawn-chorus": B, "wind": B, "rustling-leaves": B}, "exact"),
+    ("a dawn chorus", {"dawn-chorus": B}, "exact"),
+    ("summer night with crickets and frogs", {"crickets": B, "frogs": B}, "includes"),
+    ("cicadas", {"cicadas": B}, "exact"),
+    ("a cricket", {"crickets": B}, "exact"),
+    ("owls hooting", {"owls": E}, "exact"),
+    ("a woodpecker and crows", {"woodpecker": E, "crows": E}, "exact"),
+    ("loons on a lake", {"loons": E, "lake-lapping": B, "frogs": B}, "exact"),
+    ("distant dog barking", {"dog-barking": E}, "exact"),
+    ("a cat purring by the fire", {"cat-purring": B, "fire": B}, "exact"),
+    ("rooster and cows on a farm", {"rooster": E, "cows": E, "songbirds": B}, "exact"),
+    ("buzzing bees", {"bees": B}, "exact"),
+    ("whale song", {"whales": E}, "exact"),
+    ("busy Tokyo street in the rain", {"rain": B, "traffic": B, "crowd-murmur": B, "car-horns": E}, "exact"),
+    ("city traffic with sirens", {"traffic": B, "sirens": E}, "exact"),
+    ("a busy cafe", {"crowd-murmur": B, "cafe-clatter": B}, "exact"),
+    ("coffee shop chatter with an espresso machine", {"crowd-murmur": B, "cafe-clatter": B}, "exact"),
+    ("restaurant", {"crowd-murmur": B, "cafe-clatter": B}, "exact"),
+    ("a street market", {"market": B}, "exact"),
+    ("children playing in a park", {"children-playing": E}, "includes"),
+    ("church bells in the distance", {"church-bells": E}, "includes"),
+    ("train carriage at night", {"train-interior": B}, "exact"),
+    ("night train with rain on the windows", {"train-interior": B, "crowd-murmur": B, "rain": B}, "exact"),
+    ("subway", {"train-interior": B}, "exact"),
+    ("airplane cabin hum", {"airplane-cabin": B}, "exact"),
+    ("road trip in the rain", {"car-interior": B, "rain": B}, "exact"),
+    ("a spaceship engine room", {"spaceship-hum": B}, "exact"),
+    ("on a space station", {"spaceship-hum": B, "spaceship-beeps": E, "air-conditioner": B}, "exact"),
+    ("a quiet library", {"room-tone": B, "pages-turning": E, "clock-ticking": B}, "exact"),
+    ("typing on a keyboard in an office", {"keyboard-typing": B, "air-conditioner": B, "crowd-murmur": B}, "exact"),
+    ("pages turning and a pencil writing", {"pages-turning": E, "pen-writing": B}, "exact"),
+    ("a ceiling fan", {"fan": B}, "exact"),
+    ("air conditioner hum", {"air-conditioner": B}, "exact"),
+    ("fridge hum in a kitchen", {"refrigerator": B, "clock-ticking": B}, "exact"),
+    ("washing machine", {"washing-machine": B}, "exact"),
+    ("brown noise", {"brown-noise": B}, "exact"),
+    ("pink noise and rain", {"pink-noise": B, "rain": B}, "exact"),
+    ("white noise", {"white-noise": B}, "exact"),
+    ("wind chimes in a breeze", {"wind-chimes": E, "wind": B}, "exact"),
+    ("howling wind on a mountain", {"howling-wind": B, "crows": E}, "exact"),
+    ("a blizzard", {"howling-wind": B}, "exact"),
+    ("footsteps in snow", {"snow-footsteps": E}, "exact"),
+    ("hail on a car roof", {"hail": B}, "exact"),
+    ("dripping water in a cave", {"drips": E}, "includes"),
+    ("leaves rustling and a creaking branch", {"rustling-leaves": B, "creaking-branches": E}, "exact"),
+    ("a cabin", {"fire": B, "clock-ticking": B, "wind": B}, "exact"),
+    ("camping in a tent with rain", {"fire": B, "crickets": B, "wind": B, "rain": B}, "exact"),
+    ("server room", {"server-room": B}, "exact"),
+    ("radiator clanking", {"radiator": E}, "exact"),
+    ("a kettle boiling", {"kettle": E}, "exact"),
+    ("horses in a field", {"horses": E}, "includes"),
+    ("ducks on a pond", {"ducks": E, "lake-lapping": B, "loons": E, "frogs": B}, "exact"),
+    # typos and plurals
+    ("thundr and rain", {"thunder": E, "rain": B}, "exact"),
+    ("cricekts", {"crickets": B}, "exact"),
+    ("waterfal", {"waterfall": B}, "exact"),
+    ("seagull", {"gulls": E}, "exact"),
+    ("frog", {"frogs": B}, "exact"),
+]
+
+
+def sources(p):
+    return {layer.source: layer.role for layer in p.layers if layer.source}
+
+
+def test_the_table_and_the_ontology_are_large_enough():
+    assert len(CASES) >= 60
+    onto = ontology()
+    assert len(onto.sources) >= 60 and len(onto.environments) >= 10
+    for src in onto.sources.values():
+        assert src.role in ("bed", "events") and src.words and "{adj}" in src.prompt or "noise" in src.name
+        assert src.role == "bed" or src.rate > 0
+
+
+@pytest.mark.parametrize("description, expected, how", CASES, ids=[c[0][:40] for c in CASES])
+def test_descriptions_become_the_expected_layers(description, expected, how):
+    got = sources(plan(description))
+    if how == "exact":
+        assert got == expected
+    else:
+        assert expected.items() <= got.items(), got
+    assert len(plan(description).layers) <= MAX_LAYERS
+
+
+def test_modifiers_shape_prompt_gain_and_rate():
+    p = plan("rain on a tin roof with distant thunder and occasional owls")
+    rain, thunder, owls = p.layers
+    assert rain.prompt == "field recording of rain on a tin roof"
+    assert thunder.prompt == "field recording of distant rolling thunder" and thunder.gain_db < -6
+    assert owls.per_minute == pytest.approx(0.25)  # 0.5 per minute, halved by "occasional"
+    heavy, light = plan("heavy rain").layers[0], plan("light rain").layers[0]
+    assert heavy.gain_db > light.gain_db and "heavy rain" in heavy.prompt and "light rain" in light.prompt
+    assert plan("rain on the window").layers[0].prompt == "field recording of rain on a window"
+    close = plan("a close dog barking").layers[0]
+    assert close.prompt == "field recording of a close dog barking"
+    assert plan("an owl").layers[0].prompt == "field recording of an owl hooting at night"
+    assert plan("a distant owl").layers[0].prompt == "field recording of a distant owl hooting at night"
+
+
+def test_unknown_phrases_become_layers_with_a_warning():
+    p = plan("waves, gulls and a distant foghorn")
+    assert [layer.source for layer in p.layers] == ["waves", "gulls", None]
+    foghorn = p.layers[2]
+    assert foghorn.prompt == "field recording of a distant foghorn" and foghorn.name == "a-distant-foghorn"
+    assert p.warnings == ["'a distant foghorn' is not in the sound ontology: it gets a layer of its own with your "
+                          "words as the prompt"]
+    typo = plan("thunder and hevy rian")  # four-letter typos are not guessed: kept, and said
+    assert any("hevy rian" in w for w in typo.warnings)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "description: empty"), ("   ", "description: empty"), ("!!! ???", "description: empty"),
+    ("asdf qwer", "no sound or place I know in 'asdf qwer'"), ("the of and with", "no sound or place I know"),
+])
+def test_empty_or_nonsense_is_an_error(text, message):
+    with pytest.raises(AmbientgenError, match=message):
+        plan(text)
+
+
+def test_layers_are_capped_and_the_rest_said():
+    p = plan("rain, wind, thunder, crickets, frogs, owls, a fire and a stream in a forest")
+    assert len(p.layers) == MAX_LAYERS
+    # beds merge into a bed, never into an event layer
+    assert "merged 'fire' into 'frogs': at most 6 layers" in p.warnings
+    assert "merged 'stream' into 'frogs': at most 6 layers" in p.warnings
+    frogs = next(layer for layer in p.layers if layer.source == "frogs")
+    assert frogs.merged == ["fire", "stream"] and frogs.prompt.endswith("and a crackling fire and a babbling stream")
+    assert any("left out" in w and "implied by forest" in w for w in p.warnings)
+
+
+def test_plans_are_deterministic_and_explained():
+    a, b = plan("busy Tokyo street in the rain"), plan("busy Tokyo street in the rain")
+    assert a.explain() == b.explain() and a.scene() == b.scene()
+    explain = {e["layer"]: e for e in a.explain()}
+    assert explain["rain"]["from"] == "rain"
+    assert explain["traffic"]["implied_by"] == "city-street" and "tokyo" in explain["traffic"]["from"]
+    assert "tokyo" in a.layers[1].prompt  # words the ontology does not know are kept in the prompt
+
+
+@pytest.mark.parametrize("description", [c[0] for c in CASES[::5]])
+def test_plan_yaml_load_round_trip(description, tmp_path):
+    p = plan(description)
+    scene = p.scene()
+    path = tmp_path / "s.yaml"
+    path.write_text(p.scene_text(scene))
+    assert load_scene(path) == scene
+
+
+def test_cli_plan_writes_a_scene_render_accepts(tmp_path):
+    out = tmp_path / "storm.yaml"
+    result = runner.invoke(cli.app, ["plan", "rain on a tin roof with distant thunder and crickets", "-o", str(out),
+                                     "--duration", "20s"])
+    assert result.exit_code == 0, result.output
+    assert "thunder" in result.output and "events" in result.output and out.is_file()
+    assert out.read_text().startswith("# planned by `ambientgen plan` from: rain on a tin roof")
+    rendered = runner.invoke(cli.app, ["render", str(out), "-o", str(tmp_path / "o"), "-q", "--no-report",
+                                       "--backend", "procedural"])
+    assert rendered.exit_code == 0, rendered.output
+
+
+def test_cli_render_takes_a_description(tmp_path):
+    import json
+
+    result = runner.invoke(cli.app, ["render", "heavy rain with distant thunder", "-o", str(tmp_path / "o"), "-q",
+                                     "--no-report", "--duration", "20s", "--backend", "procedural"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert [layer["name"] for layer in manifest["layers"]] == ["rain", "thunder"]
+    assert manifest["plan"]["layers"][1] == {"layer": "thunder", "source": "thunder", "from": "distant thunder"}
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["plan", ""], 1, "description: empty"),
+    (["plan", "zzzz"], 1, "no sound or place I know"),
+    (["plan", "rain", "--duration", "0"], 2, "--duration: must be greater than 0 seconds"),
+    (["render", "blorp glorp"], 1, "no sound or place I know in 'blorp glorp'"),
+    (["render", "missing.yaml"], 1, "missing.yaml: no such scene file"),
+])
+def test_cli_plan_errors(args, code, message, tmp_path):
+    result = runner.invoke(cli.app, args + (["-o", str(tmp_path / "x")] if args[0] == "render" else []))
+    assert result.exit_code == code, result.output
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
