@@ -417,10 +417,18 @@ class AudioLDM2Backend:
         return wave[0].float().cpu().numpy().astype(np.float32)
 
     def decode(self, latents) -> np.ndarray:
-        """Latents [B, 8, T, 16] -> float32 waveforms [B, samples] (VAE, then HiFi-GAN vocoder)."""
+        """Latents [B, 8, T, 16] -> float32 waveforms [B, samples] (VAE, then HiFi-GAN vocoder).
+
+        On a GPU the batch is decoded at once; on a CPU one item at a time, which
+        is faster there (measured at full size: 5.8 s per chunk one by one against
+        7.7 s batched by 4; the vocoder's activations outgrow the caches).
+        """
         torch = self._torch
+        step = latents.shape[0] if str(self.device).startswith("cuda") else 1
+        waves = []
         with torch.inference_mode():
-            mel = self.pipe.vae.decode(latents / self.pipe.vae.config.scaling_factor).sample
-            wave = self.pipe.mel_spectrogram_to_waveform(mel)
+            for b in range(0, latents.shape[0], step):
+                mel = self.pipe.vae.decode(latents[b : b + step] / self.pipe.vae.config.scaling_factor).sample
+                waves.append(self.pipe.mel_spectrogram_to_waveform(mel).float().cpu())
         self.stats.decode_calls += 1
-        return wave.float().cpu().numpy().astype(np.float32)
+        return torch.cat(waves).numpy().astype(np.float32)
