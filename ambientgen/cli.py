@@ -187,6 +187,15 @@ def render(
         "--cache-dir", help="render cache folder (default: $AMBIENTGEN_CACHE or ~/.cache/ambientgen)")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="render everything; read and write no cache")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="replace the outputs of an earlier render")] = False,
+    executor: Annotated[str, typer.Option(help="local (default) or ray: spread the model work over Ray workers")
+                        ] = "local",
+    ray_address: Annotated[Optional[str], typer.Option(
+        "--ray-address", help="Ray cluster to join (default: $RAY_ADDRESS, else a local Ray is started)")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Ray workers (default: one per GPU, else one per CPU)")
+                       ] = None,
+    worker_threads: Annotated[Optional[int], typer.Option(
+        "--worker-threads", help="PyTorch threads per Ray worker (default: as a local render, for identical bytes)")
+                              ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
 ) -> None:
     """Render a scene file, or a description (planned first), to a loopable mix, stems and manifest.json."""
@@ -195,6 +204,13 @@ def render(
     try:
         _choice("--device", device, DEVICES)
         _choice("--backend", backend, BACKENDS)
+        _choice("--executor", executor, ("local", "ray"))
+        if executor == "ray" and no_cache:
+            raise UsageError("--no-cache: the ray executor passes results through the render cache; drop --no-cache")
+        if workers is not None and workers < 1:
+            raise UsageError(f"--workers: must be at least 1, got {workers}")
+        if worker_threads is not None and worker_threads < 1:
+            raise UsageError(f"--worker-threads: must be at least 1, got {worker_threads}")
         planned = None
         if is_description(scene):
             from .planner import plan as plan_scene
@@ -234,10 +250,20 @@ def render(
 
     cache = None if no_cache else RenderCache(cache_dir or default_cache_dir(),
                                               warn=lambda m: err.print(f"[yellow]warning:[/yellow] {m}"))
+    cluster = None
     try:
         choice = choose_backend(sc.model)
-        with err.status(f"loading {choice.backend}", spinner="dots") if not quiet else nullcontext():
-            be = load_backend(sc.model, device=device, choice=choice)
+        if executor == "ray":
+            from .executors import ClusterBackend, RayExecutor
+
+            with err.status("starting Ray workers", spinner="dots") if not quiet else nullcontext():
+                cluster = RayExecutor(model=sc.model, device=device, choice=choice, cache_dir=str(cache.root),
+                                      workers=workers, address=ray_address, threads=worker_threads)
+                info = cluster.info([layer.prompt for layer in sc.layers])
+            be = ClusterBackend(info)
+        else:
+            with err.status(f"loading {choice.backend}", spinner="dots") if not quiet else nullcontext():
+                be = load_backend(sc.model, device=device, choice=choice)
         if choice.automatic:
             fell_back = choice.backend == "audioldm2" and be.name != "audioldm2"
             why = f"{sc.model.checkpoint} failed to load" if fell_back else choice.reason
@@ -252,6 +278,14 @@ def render(
             notes["plan"] = {"description": planned.description, "layers": planned.explain(),
                              "warnings": planned.warnings}
         with _progress(quiet) as on_progress:
+            if cluster is not None:
+                from .engine import ProgressEvent
+
+                pieces = cluster.plan_pieces(sc, info, cache)
+                report = cluster.render_pieces(pieces, on_progress=(lambda done, total: on_progress(
+                    ProgressEvent("render", f"ray: {cluster.workers} workers", done, total, "pieces")))
+                    if on_progress else None)
+                notes["cluster"] = report.as_dict()
             manifest = render_scene(sc, be, output, fmt=fmt, bit_depth=bit_depth, stems=not no_stems,
                                     session=not no_session, on_progress=on_progress, notes=notes, cache=cache)
         reports = [] if no_report else _write_report(output, manifest)
@@ -264,6 +298,9 @@ def render(
         raise _fail(f"interrupted; no output was written; {kept}", 130) from None
     except AmbientgenError as exc:
         raise _fail(str(exc)) from None
+    finally:
+        if cluster is not None:
+            cluster.shutdown()
     _summary(manifest, output, reports)
 
 
@@ -407,6 +444,10 @@ def _summary(manifest: dict, output: Path, reports: list[str] = ()) -> None:
         f"{'' if stats['rendered_now'] == stats['model_calls'] else '(' + str(stats['rendered_now']) + ' run now) '}"
         f"in {stats['render_s']:.1f} s"
     )
+    cluster = manifest.get("cluster")
+    if cluster:
+        out.print(f"  ray: {cluster['pieces']} pieces, {cluster['model_calls']} model calls on {cluster['workers']} "
+                  f"workers in {cluster['seconds']:.1f} s, {cluster['retries']} retried")
     cache = manifest.get("cache")
     if cache:
         out.print(f"  cache: {cache['hits']} hits, {cache['misses']} misses, {stats['rendered_now']} model calls run "
