@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .arrange import arrange, schedule_events
-from .assemble import Animation, ArrayStream, EventStream, LayerStream, PoolStream, tile_features, trim_event
+from .streams import Animation, ArrayStream, EventStream, LayerStream, PoolStream, tile_features, trim_event
 from .backends.base import Backend, ChunkRequest, chunk_seed
 from .mix import place, resample
 from .scene import Animate, Events, Scene
@@ -170,9 +170,8 @@ def render_layer(layer: LayerPlan, backend: Backend, *, duration_s: float, loop:
     return LayerResult(layer, stream[None, :], sr, seams, calls, method, report)
 
 
-def _render_chunks(layer: LayerPlan, backend: Backend, *, duration_s: float, loop: bool,
-                   on_progress: ProgressFn | None) -> tuple[np.ndarray, list[float], int]:
-    sr = backend.sample_rate
+def _render_layer_chunks(layer: LayerPlan, backend: Backend, on_progress: ProgressFn | None) -> list[np.ndarray]:
+    """One chunk per seed of the layer, rendered by the backend in its batches, with progress per layer."""
     requests = [ChunkRequest(layer.name, k, layer.prompt, layer.negative_prompt, seed, layer.chunk_s)
                 for k, seed in enumerate(layer.seeds)]
     done = 0
@@ -183,7 +182,13 @@ def _render_chunks(layer: LayerPlan, backend: Backend, *, duration_s: float, loo
         if on_progress:
             on_progress(ProgressEvent("render", layer.name, done, len(requests)))
 
-    chunks = backend.render(requests, on_progress=tick)
+    return backend.render(requests, on_progress=tick)
+
+
+def _render_chunks(layer: LayerPlan, backend: Backend, *, duration_s: float, loop: bool,
+                   on_progress: ProgressFn | None) -> tuple[np.ndarray, list[float], int]:
+    sr = backend.sample_rate
+    chunks = _render_layer_chunks(layer, backend, on_progress)
     chunk_n = round(layer.chunk_s * sr)
     overlap = round(layer.overlap_s * sr)
     chunks = [np.asarray(c, dtype=np.float32).reshape(-1)[:chunk_n] for c in chunks]
@@ -261,17 +266,7 @@ def _render_tiles(layer: LayerPlan, backend: Backend, *, on_progress: ProgressFn
             if on_progress:
                 on_progress(ProgressEvent("render", layer.name, j + 1, len(pairs), "tiles"))
         return tiles, tile_s, "latent", 2 * len(pairs)
-    requests = [ChunkRequest(layer.name, k, layer.prompt, layer.negative_prompt, seed, layer.chunk_s)
-                for k, seed in enumerate(layer.seeds)]
-    done = 0
-
-    def tick(n: int) -> None:
-        nonlocal done
-        done += n
-        if on_progress:
-            on_progress(ProgressEvent("render", layer.name, done, len(requests)))
-
-    chunks = backend.render(requests, on_progress=tick)
+    chunks = _render_layer_chunks(layer, backend, on_progress)
     n = round(layer.chunk_s * sr)
     return [np.asarray(c, dtype=np.float32).reshape(-1)[:n] for c in chunks], layer.chunk_s, "crossfade", len(chunks)
 
@@ -311,17 +306,7 @@ def render_event_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
     """An event layer: a few rendered variations, trimmed to their event, scheduled at random times."""
     sr = scene.sample_rate
     total = round(scene.duration * sr)
-    requests = [ChunkRequest(layer.name, k, layer.prompt, layer.negative_prompt, seed, layer.chunk_s)
-                for k, seed in enumerate(layer.seeds)]
-    done = 0
-
-    def tick(n: int) -> None:
-        nonlocal done
-        done += n
-        if on_progress:
-            on_progress(ProgressEvent("render", layer.name, done, len(requests)))
-
-    clips = backend.render(requests, on_progress=tick)
+    clips = _render_layer_chunks(layer, backend, on_progress)
     variations = [trim_event(_to_output_rate(np.asarray(c, dtype=np.float32), backend.sample_rate, sr,
                                              layer.chunk_s, loop=False), sr) for c in clips]
     lo, hi = layer.events.wait_range_s()

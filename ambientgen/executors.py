@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from .backends.base import BackendStats, ChunkRequest
+from .backends.base import BackendStats
 from .errors import AmbientgenError, BackendError
 
 ATTEMPTS = 3
@@ -72,12 +72,10 @@ def _quiet_noise(n: int) -> np.ndarray:
     return (np.random.default_rng(n).standard_normal(n) * 1e-3).astype(np.float32)
 
 
-class _Recorder:
-    """Stands in for the backend during planning: records the pieces the render would need, returns silence."""
+class _Described:
+    """A backend as the workers described it (``RenderActor.info``): its figures and identity, no model."""
 
-    def __init__(self, info: dict[str, Any], cache):
-        from .cache import CachedBackend
-
+    def __init__(self, info: dict[str, Any]):
         self.name = info["name"]
         self.sample_rate = info["sample_rate"]
         self.max_duration_s = info["max_duration_s"]
@@ -85,15 +83,24 @@ class _Recorder:
         self.steps = info.get("steps", 1)
         self._identity = info["identity"]
         self.stats = BackendStats()
+
+    def identity(self) -> dict[str, Any]:
+        return self._identity
+
+
+class _Recorder(_Described):
+    """Stands in for the backend during planning: records the pieces the render would need, returns silence."""
+
+    def __init__(self, info: dict[str, Any], cache):
+        from .cache import CachedBackend
+
+        super().__init__(info)
         self.pieces: list[Piece] = []
         self.cache = cache
         self.keyer = CachedBackend.__new__(CachedBackend)
         self.keyer.identity = self._identity
         if info.get("streams"):
             self.render_stream = self._render_stream
-
-    def identity(self) -> dict[str, Any]:
-        return self._identity
 
     def render(self, requests, *, on_progress=None):
         missing = [r for r in requests if not self.cache.path(self.keyer.chunk_key(r)).exists()]
@@ -114,30 +121,21 @@ class _Recorder:
         return _quiet_noise(round(kwargs["duration_s"] * self.sample_rate)), []
 
 
-class ClusterBackend:
+class ClusterBackend(_Described):
     """What the local render sees after the cluster has filled the cache: the backend's description, no model.
 
     Every piece must be a cache hit; a miss means the cluster did not render it, which is a bug worth a clear error.
     """
 
     def __init__(self, info: dict[str, Any]):
-        self.name = info["name"]
-        self.sample_rate = info["sample_rate"]
-        self.max_duration_s = info["max_duration_s"]
-        self.batch_size = info["batch_size"]
-        self.steps = info.get("steps", 1)
-        self._identity = info["identity"]
+        super().__init__(info)
         self._describe = info["describe"]
         self._supports = dict(zip(info.get("prompts", []), info.get("supports", [])))
-        self.stats = BackendStats()
         if info.get("streams"):
             self.render_stream = self._missing
 
     def supports(self, prompt: str) -> bool:
         return self._supports.get(prompt, True)
-
-    def identity(self) -> dict[str, Any]:
-        return self._identity
 
     def describe(self) -> dict[str, Any]:
         return self._describe

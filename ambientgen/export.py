@@ -21,7 +21,7 @@ import soundfile as sf
 
 from . import __version__
 from .errors import ExportError
-from .formats import Format, add_vorbis_loop, add_wav_loop, parse_formats, write_encoded
+from .formats import Format, add_vorbis_loop, add_wav_loop, parse_formats
 
 if TYPE_CHECKING:
     from .assemble import MasterReport
@@ -76,15 +76,6 @@ def atomic_outputs(out_dir: Path):
     except BaseException:
         outputs.discard()
         raise
-
-
-def write_audio(path: Path, audio: np.ndarray, sample_rate: int, *, container: str, subtype: str) -> None:
-    """Write ``(channels, samples)`` audio (soundfile wants frames first)."""
-    with sf.SoundFile(path, "w", samplerate=sample_rate, channels=audio.shape[0], format=container,
-                      subtype=subtype) as f:
-        block = sample_rate * 10
-        for start in range(0, audio.shape[1], block):
-            f.write(audio[:, start : start + block].T)
 
 
 def _file_entry(out_dir: Path, final: Path, partial: Path, kind: str, layer: str | None = None) -> dict[str, Any]:
@@ -176,7 +167,8 @@ def export_render(plan: Plan, layers: list[LayerOutput], backend: Backend, out_d
     """Assemble and write the mix (one file per format), stems, a REAPER session and ``manifest.json``."""
     import time
 
-    from .assemble import Mix, assemble
+    from .assemble import assemble
+    from .streams import Mix
     from .engine import ProgressEvent
     from .errors import AmbientgenError
     from .session import write_reaper_session

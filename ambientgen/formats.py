@@ -7,12 +7,11 @@
 - FLAC, Ogg Vorbis and Opus carry ``LOOPSTART`` / ``LOOPLENGTH`` Vorbis comments
   in samples (RPG Maker, SDL_mixer), written with mutagen.
 - MP3 pads the start (encoder delay) and cannot loop gaplessly: the manifest says so.
-- M4A/AAC needs ffmpeg (through pydub); without it the format is refused up front.
+- M4A/AAC is encoded by ffmpeg (from a streamed 24-bit WAV); without ffmpeg the format is refused up front.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import struct
 from dataclasses import dataclass
@@ -64,29 +63,12 @@ def parse_formats(text: str | list[str], *, sample_rate: int, bit_depth: str = "
         if name == "m4a" and shutil.which("ffmpeg") is None:
             raise UsageError("--format: m4a needs ffmpeg, which is not on PATH; install it or use wav, flac, ogg, "
                              "opus or mp3")
-        if name == "m4a" and importlib.util.find_spec("pydub") is None:
-            raise UsageError('--format: m4a needs pydub: pip install "ambientgen[m4a]"')
         out.append(fmt)
     return out
 
 
 def subtype(fmt: Format, bit_depth: str) -> str | None:
     return fmt.subtype or BIT_DEPTHS[bit_depth]
-
-
-def write_encoded(path: Path, audio, sample_rate: int, fmt: Format, bit_depth: str) -> None:
-    """Write ``(channels, samples)`` audio in ``fmt`` (m4a through pydub + ffmpeg, the rest through soundfile)."""
-    from .export import write_audio
-
-    if fmt.name == "m4a":
-        import numpy as np
-        from pydub import AudioSegment
-
-        pcm = (np.clip(audio.T, -1, 1) * 32767).astype("<i2").tobytes()
-        seg = AudioSegment(pcm, frame_rate=sample_rate, sample_width=2, channels=audio.shape[0])
-        seg.export(str(path), format="ipod", codec="aac", bitrate="256k")
-        return
-    write_audio(path, audio, sample_rate, container=fmt.container, subtype=subtype(fmt, bit_depth))
 
 
 def _chunk(tag: bytes, payload: bytes) -> bytes:

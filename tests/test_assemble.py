@@ -9,8 +9,9 @@ import pytest
 import soundfile as sf
 
 from ambientgen.arrange import EventTime, arrange
-from ambientgen.assemble import (TRUE_PEAK_BOUND, Animation, ArrayStream, EventStream, Mix, PoolStream, assemble,
-                                 render_block, seam_fade_start, tile_features, trim_event, true_peak_search)
+from ambientgen.assemble import TRUE_PEAK_BOUND, assemble, true_peak_search
+from ambientgen.streams import (Animation, ArrayStream, EventStream, Mix, PoolStream, render_block, seam_fade_start,
+                                tile_features, trim_event)
 from ambientgen.loudness import _oversampled_abs_peaks, limit, true_peak_dbtp
 from ambientgen.meter import LoudnessMeter
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ambientgen.assemble import Mix, assemble
+from ambientgen.assemble import assemble
+from ambientgen.streams import Mix
 from ambientgen.engine import chunk_count, make_plan, render_layer, render_layers, render_scene
 
 from .conftest import small_scene

@@ -52,8 +52,10 @@ def test_unknown_format(tiny_backend, tmp_path):
         render_scene(small_scene(), tiny_backend, tmp_path, fmt="aiff")
 
 
-def test_write_audio_is_frames_first_on_disk(tmp_path):
+def test_sinks_write_frames_first_on_disk(tmp_path):
     audio = np.stack([np.full(100, 0.25), np.full(100, -0.5)]).astype(np.float32)
-    export.write_audio(tmp_path / "x.wav", audio, 48000, container="WAV", subtype="FLOAT")
+    sink = export._SoundFileSink(tmp_path / "x.wav", 48000, container="WAV", subtype="FLOAT")
+    sink(audio)
+    sink.close()
     data, sr = sf.read(tmp_path / "x.wav", dtype="float32")
     assert data.shape == (100, 2) and data[0, 0] == 0.25 and data[0, 1] == -0.5

@@ -1,0 +1,351 @@
+"""Layer streams: any stretch of a layer, or of the mix, generated on demand from what was rendered.
+
+Nothing here holds the whole track: a layer is a :class:`LayerStream` that can
+produce any stretch ``[start, start + n)`` of its placed stereo signal (from its
+pool of tiles and its arrangement, its event variations and schedule, or a
+short rendered stream), so peak memory depends on the pool, not on the
+duration. :class:`Mix` sums the layers and applies the master fades;
+:mod:`ambientgen.assemble` masters and writes it.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from .arrange import Arrangement, EventTime
+from .mix import db_to_gain, pan_gains
+from .stitch import equal_power_fades
+
+FEATURE_FRAME = 1024  # analysis frame for choosing where seams fade
+
+
+class LayerStream(Protocol):
+    name: str
+
+    def add_to(self, out: np.ndarray, start: int) -> None:
+        """Add this layer's placed stereo signal for ``[start, start + out.shape[1])`` into ``out`` (in range)."""
+
+
+def _wrapped(total: int, loop: bool, start: int, n: int):
+    """(timeline start, offset in the block, length) pieces of ``[start, start + n)`` inside ``[0, total)``.
+
+    A loop wraps around; otherwise what lies outside the track is silence (skipped).
+    """
+    pos, done = start, 0
+    while done < n:
+        if loop:
+            t = pos % total
+            take = min(n - done, total - t)
+            yield t, done, take
+        else:
+            if pos < 0:
+                take = min(n - done, -pos)
+            elif pos >= total:
+                return
+            else:
+                take = min(n - done, total - pos)
+                yield pos, done, take
+        pos += take
+        done += take
+
+
+def render_block(layer: LayerStream, start: int, n: int, *, total: int, loop: bool,
+                 out: np.ndarray | None = None) -> np.ndarray:
+    """``[start, start + n)`` of a layer (any range: wrapped on a loop, silent outside otherwise)."""
+    out = np.zeros((2, n), dtype=np.float32) if out is None else out
+    for t, offset, take in _wrapped(total, loop, start, n):
+        layer.add_to(out[:, offset : offset + take], t)
+    return out
+
+
+@dataclass
+class Animation:
+    """A slow, smooth, seeded gain drift: ``depth_db`` peak to peak, main period ``period_s``.
+
+    Three sinusoids (periods 1, 1/1.618 and 1/2.618 of the main period) with
+    random phases; on a loop each makes a whole number of cycles so the drift
+    loops too.
+    """
+
+    depth_db: float
+    period_s: float
+    seed: int
+    total: int
+    sample_rate: int
+    loop: bool
+    step: int = 480  # control rate: one gain value per 10 ms at 48 kHz, linearly interpolated
+
+    def __post_init__(self) -> None:
+        rng = np.random.default_rng(self.seed)
+        seconds = self.total / self.sample_rate
+        self.freqs, self.phases = [], rng.uniform(0, 2 * np.pi, 3)
+        for ratio in (1.0, 1.618, 2.618):
+            f = ratio / self.period_s
+            if self.loop:
+                f = max(1, round(f * seconds)) / seconds
+            self.freqs.append(f)
+        self.weights = np.array([1.0, 0.6, 0.35])
+        self.norm = self.weights.sum()
+
+    def gain_db(self, t_s: np.ndarray) -> np.ndarray:
+        wave = sum(w * np.sin(2 * np.pi * f * t_s + p) for w, f, p in zip(self.weights, self.freqs, self.phases))
+        return (self.depth_db / 2) * wave / self.norm
+
+    def gains(self, start: int, n: int) -> np.ndarray:
+        """Linear gains for ``[start, start + n)``: knots every ``step`` samples, linearly interpolated."""
+        step = self.step
+        k0 = start - start % step
+        intervals = (start + n - k0) // step + 1
+        knots = k0 + step * np.arange(intervals + 1)
+        g = (10 ** (self.gain_db(knots / self.sample_rate) / 20)).astype(np.float32)
+        ramp = np.arange(step, dtype=np.float32) / np.float32(step)
+        curve = (g[:-1, None] + (g[1:] - g[:-1])[:, None] * ramp[None, :]).reshape(-1)
+        return curve[start - k0 : start - k0 + n]
+
+
+@dataclass
+class ArrayStream:
+    """A layer held whole (a short consecutive render): ``stereo`` is ``(2, total)``, already placed."""
+
+    name: str
+    stereo: np.ndarray
+    animation: Animation | None = None
+
+    def add_to(self, out: np.ndarray, start: int) -> None:
+        piece = self.stereo[:, start : start + out.shape[1]]
+        out += piece if self.animation is None else piece * self.animation.gains(start, out.shape[1])
+
+
+def tile_features(tile: np.ndarray) -> np.ndarray:
+    """Per :data:`FEATURE_FRAME` frame of a mono tile: power in 16 log-spaced bands, then total power."""
+    frames = len(tile) // FEATURE_FRAME
+    x = tile[: frames * FEATURE_FRAME].reshape(frames, FEATURE_FRAME).astype(np.float64)
+    spec = np.abs(np.fft.rfft(x * np.hanning(FEATURE_FRAME), axis=1)) ** 2
+    edges = np.unique(np.geomspace(1, spec.shape[1] - 1, 17).astype(int))
+    bands = np.add.reduceat(spec, edges, axis=1)[:, :-1]
+    return np.concatenate([bands, np.mean(x**2, axis=1, keepdims=True)], axis=1)
+
+
+def seam_fade_start(feat_a: np.ndarray, start_a: int, feat_b: np.ndarray, start_b: int, *, overlap: int,
+                    fade: int) -> int:
+    """Where in the overlap (samples from its start) the fade from tile a into tile b sounds most alike.
+
+    The same rule as :func:`ambientgen.stitch.best_fade` (16-band spectrum and
+    level alike, near-silence avoided) on precomputed frame features, so choosing
+    every seam of an hour costs milliseconds.
+    """
+    fr = FEATURE_FRAME
+    span = overlap - fade
+    if span < fr:
+        return 0
+    fa, fb, nf = start_a // fr, start_b // fr, max(1, fade // fr)
+    count = span // fr + 1
+    a = feat_a[fa : fa + count + nf]
+    b = feat_b[fb : fb + count + nf]
+    m = min(count, min(len(a), len(b)) - nf + 1)
+    if m <= 0:
+        return 0
+    ca = np.concatenate([np.zeros((1, a.shape[1])), np.cumsum(a, axis=0)])
+    cb = np.concatenate([np.zeros((1, b.shape[1])), np.cumsum(b, axis=0)])
+    wa = (ca[nf : nf + m] - ca[:m]) / nf
+    wb = (cb[nf : nf + m] - cb[:m]) / nf
+    la, lb = 10 * np.log10(wa + 1e-12), 10 * np.log10(wb + 1e-12)
+    cost = np.sqrt(np.mean((la[:, :-1] - lb[:, :-1]) ** 2, axis=1)) + np.abs(la[:, -1] - lb[:, -1]) / 2
+    quiet = (wa[:, -1] < a[:, -1].mean() * 0.01) | (wb[:, -1] < b[:, -1].mean() * 0.01)
+    cost = cost + 100.0 * quiet
+    return int(np.argmin(cost)) * fr
+
+
+@dataclass
+class PoolStream:
+    """A bed layer played from its pool of tiles by an :class:`~ambientgen.arrange.Arrangement`.
+
+    ``tiles`` are placed stereo ``(2, tile_length)`` tiles (gain, pan and width
+    already applied). Each excerpt fades into the next over ``fade`` samples at
+    the point of their overlap where they match best; on a loop the last excerpt
+    fades into the first across the loop point.
+    """
+
+    name: str
+    tiles: list[np.ndarray]
+    arrangement: Arrangement
+    overlap: int
+    fade: int
+    features: list[np.ndarray] | None = None
+    animation: Animation | None = None
+    segments: list[tuple[int, int, int, int, int, int]] = field(init=False, repr=False)
+    seams: list[int] = field(init=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        arr, places = self.arrangement, self.arrangement.placements
+        n, total = len(places), arr.total
+        # fade_at[i]: timeline sample where the fade into placement i begins (None: no seam before it)
+        fade_at: list[int | None] = [None] * (n + 1)
+        for i in range(n + 1):
+            if (i == 0 and not arr.loop) or (i == n and not arr.loop):
+                continue
+            prev, cur = places[i - 1], places[i % n]
+            boundary = cur.start if i < n else total
+            if self.features is not None:
+                at = seam_fade_start(self.features[prev.tile], prev.offset + prev.length, self.features[cur.tile],
+                                     cur.offset, overlap=self.overlap, fade=self.fade)
+            else:
+                at = (self.overlap - self.fade) // 2
+            fade_at[i] = boundary + at
+        if arr.loop:
+            fade_at[0] = fade_at[n] - total
+        segs = []  # (t0, t1, tile, source offset: source = t + offset, kind 0 solo / 1 in / 2 out, fade origin)
+        for i, p in enumerate(places):
+            so = p.offset - p.start
+            begin, end = fade_at[i], fade_at[i + 1]
+            if begin is not None:
+                segs.append((begin, begin + self.fade, p.tile, so, 1, begin))
+            solo_end = end if end is not None else total
+            segs.append((begin + self.fade if begin is not None else 0, solo_end, p.tile, so, 0, 0))
+            if end is not None:
+                segs.append((end, end + self.fade, p.tile, so, 2, end))
+                self.seams.append((end + self.fade // 2) % total)
+        wrapped = []
+        for t0, t1, tile, so, kind, origin in segs:
+            if t0 < total:
+                wrapped.append((t0, min(t1, total), tile, so, kind, origin))
+            if arr.loop and t1 > total:  # past the loop point: wraps to the start
+                wrapped.append((max(t0, total) - total, t1 - total, tile, so + total, kind, origin - total))
+        self.segments = sorted(w for w in wrapped if w[1] > w[0])
+        self.seams.sort()
+        self._starts = [s[0] for s in self.segments]
+        self._max_len = max((s[1] - s[0] for s in self.segments), default=0)
+        self._fade_in, self._fade_out = equal_power_fades(self.fade)
+
+    def add_to(self, out: np.ndarray, start: int) -> None:
+        n = out.shape[1]
+        target = out if self.animation is None else np.zeros_like(out)
+        i = max(0, bisect.bisect_left(self._starts, start - self._max_len))
+        while i < len(self.segments) and self.segments[i][0] < start + n:
+            a, b, tile, s0, kind, origin = self.segments[i]
+            i += 1
+            lo, hi = max(a, start), min(b, start + n)
+            if lo >= hi:
+                continue
+            src = self.tiles[tile][:, s0 + lo : s0 + hi]
+            if kind == 0:
+                target[:, lo - start : hi - start] += src
+            else:
+                env = (self._fade_in if kind == 1 else self._fade_out)[lo - origin : hi - origin]
+                target[:, lo - start : hi - start] += src * env
+        if self.animation is not None:
+            out += target * self.animation.gains(start, n)
+
+
+def trim_event(clip: np.ndarray, sample_rate: int, *, pre_s: float = 0.5, floor_db: float = 35.0,
+               fade_s: float = 0.05) -> np.ndarray:
+    """The event inside a rendered clip: from just before its loudest moment until it decays ``floor_db`` under it.
+
+    Levels are 50 ms RMS frames; the clip is cut ``pre_s`` before the first
+    frame within 20 dB of the peak and after the last frame above the floor,
+    with short raised-cosine fades so the cut never clicks.
+    """
+    hop = max(1, round(0.05 * sample_rate))
+    frames = len(clip) // hop
+    if frames < 2:
+        return clip.astype(np.float32)
+    rms = np.sqrt(np.mean(clip[: frames * hop].reshape(frames, hop).astype(np.float64) ** 2, axis=1)) + 1e-12
+    level = 20 * np.log10(rms / rms.max())
+    first = int(np.argmax(level > -20))
+    loud = np.nonzero(level > -floor_db)[0]
+    last = int(loud[-1]) + 1 if len(loud) else frames
+    a = max(0, first * hop - round(pre_s * sample_rate))
+    b = min(len(clip), last * hop)
+    out = clip[a:b].astype(np.float32, copy=True)
+    f = min(round(fade_s * sample_rate), len(out) // 2)
+    if f:
+        ramp = (0.5 - 0.5 * np.cos(np.linspace(0, np.pi, f))).astype(np.float32)
+        out[:f] *= ramp
+        out[-f:] *= ramp[::-1]
+    return out
+
+
+@dataclass
+class EventStream:
+    """Sparse events: short variations (mono) placed at scheduled times with their own gain and pan."""
+
+    name: str
+    variations: list[np.ndarray]
+    events: list[EventTime]
+    gain_db: float
+    total: int
+    loop: bool
+    animation: Animation | None = None
+    placed: list[tuple[int, int, int, float, float]] = field(init=False, repr=False)  # t0, t1, var, gl, gr
+
+    def __post_init__(self) -> None:
+        placed = []
+        for e in self.events:
+            left, right = pan_gains(e.pan)
+            g = db_to_gain(self.gain_db + e.gain_db)
+            length = len(self.variations[e.variation])
+            for shift in (0, -self.total) if self.loop else (0,):
+                t0 = e.start + shift
+                if t0 + length > 0 and t0 < self.total:
+                    placed.append((t0, t0 + length, e.variation, g * left, g * right))
+        self.placed = sorted(placed)
+
+    def add_to(self, out: np.ndarray, start: int) -> None:
+        n = out.shape[1]
+        target = out if self.animation is None else np.zeros_like(out)
+        for t0, t1, var, gl, gr in self.placed:
+            lo, hi = max(t0, start), min(t1, start + n)
+            if lo >= hi:
+                continue
+            clip = self.variations[var][lo - t0 : hi - t0]
+            target[0, lo - start : hi - start] += clip * gl
+            target[1, lo - start : hi - start] += clip * gr
+        if self.animation is not None:
+            out += target * self.animation.gains(start, n)
+
+
+@dataclass
+class Mix:
+    """The sum of the layers, with the master fades; any range can be generated."""
+
+    layers: Sequence[LayerStream]
+    total: int
+    loop: bool
+    fade_in: int = 0
+    fade_out: int = 0
+
+    def block(self, start: int, n: int, *, stems: list[np.ndarray] | None = None) -> np.ndarray:
+        """``[start, start + n)`` of the mix; with ``stems`` (one ``(2, n)`` buffer per layer) fills those too."""
+        mix = np.zeros((2, n), dtype=np.float32)
+        for k, layer in enumerate(self.layers):
+            if stems is None:
+                render_block(layer, start, n, total=self.total, loop=self.loop, out=mix)
+            else:
+                stems[k][:] = 0.0
+                render_block(layer, start, n, total=self.total, loop=self.loop, out=stems[k])
+                mix += stems[k]
+        env = self.envelope(start, n)
+        if env is not None:
+            mix *= env
+            for s in stems or ():
+                s *= env
+        return mix
+
+    def envelope(self, start: int, n: int) -> np.ndarray | None:
+        """The master fade gains over ``[start, start + n)``, or None where there is no fade."""
+        fi, fo, total = self.fade_in, self.fade_out, self.total
+        if not ((fi and start < fi) or (fo and start + n > total - fo)):
+            return None
+        t = np.arange(start, start + n)
+        env = np.ones(n, dtype=np.float32)
+        if fi:
+            env *= np.interp(t, [0, fi], [0.0, 1.0]).astype(np.float32) ** 2 * (3 - 2 * np.interp(t, [0, fi], [0.0, 1.0]))
+        if fo:
+            x = np.interp(t, [total - fo, total], [1.0, 0.0])
+            env *= (x**2 * (3 - 2 * x)).astype(np.float32)
+        return env
