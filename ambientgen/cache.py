@@ -122,6 +122,20 @@ def request_key(identity: dict[str, Any], kind: str, **fields: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def chunk_key(identity: dict[str, Any], req: ChunkRequest) -> str:
+    """The cache key of one chunk rendered by the backend ``identity`` describes."""
+    return request_key(identity, "chunk", prompt=req.prompt, negative_prompt=req.negative_prompt, seed=req.seed,
+                       duration_s=round(req.duration_s, 6))
+
+
+def stream_key(identity: dict[str, Any], *, prompt: str, negative_prompt: str, seeds: Sequence[int],
+               duration_s: float, window_s: float, overlap_s: float, loop: bool, **_: Any) -> str:
+    """The cache key of one latent stream (``render_stream``'s arguments; the layer name does not matter)."""
+    return request_key(identity, "stream", prompt=prompt, negative_prompt=negative_prompt, seeds=list(seeds),
+                       duration_s=round(duration_s, 6), window_s=round(window_s, 6), overlap_s=round(overlap_s, 6),
+                       loop=loop)
+
+
 class CachedBackend:
     """Wraps a backend: every chunk and latent stream is looked up first and stored as soon as it is made.
 
@@ -148,8 +162,7 @@ class CachedBackend:
         return self.inner.describe()
 
     def chunk_key(self, req: ChunkRequest) -> str:
-        return request_key(self.identity, "chunk", prompt=req.prompt, negative_prompt=req.negative_prompt,
-                           seed=req.seed, duration_s=round(req.duration_s, 6))
+        return chunk_key(self.identity, req)
 
     def render(self, requests: Sequence[ChunkRequest], *, on_progress: ProgressCallback | None = None
                ) -> list[np.ndarray]:
@@ -174,9 +187,8 @@ class CachedBackend:
     def _render_stream(self, *, layer: str, prompt: str, negative_prompt: str, seeds: Sequence[int],
                        duration_s: float, window_s: float, overlap_s: float, loop: bool,
                        on_progress: ProgressCallback | None = None) -> tuple[np.ndarray, list[float]]:
-        key = request_key(self.identity, "stream", prompt=prompt, negative_prompt=negative_prompt,
-                          seeds=list(seeds), duration_s=round(duration_s, 6), window_s=round(window_s, 6),
-                          overlap_s=round(overlap_s, 6), loop=loop)
+        key = stream_key(self.identity, prompt=prompt, negative_prompt=negative_prompt, seeds=seeds,
+                         duration_s=duration_s, window_s=window_s, overlap_s=overlap_s, loop=loop)
         seams_key = key + "-seams"
         audio, seams = self.cache.get(key), self.cache.get(seams_key)
         if audio is not None and seams is not None:

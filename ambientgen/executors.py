@@ -92,29 +92,24 @@ class _Recorder(_Described):
     """Stands in for the backend during planning: records the pieces the render would need, returns silence."""
 
     def __init__(self, info: dict[str, Any], cache):
-        from .cache import CachedBackend
-
         super().__init__(info)
         self.pieces: list[Piece] = []
         self.cache = cache
-        self.keyer = CachedBackend.__new__(CachedBackend)
-        self.keyer.identity = self._identity
         if info.get("streams"):
             self.render_stream = self._render_stream
 
     def render(self, requests, *, on_progress=None):
-        missing = [r for r in requests if not self.cache.path(self.keyer.chunk_key(r)).exists()]
+        from .cache import chunk_key
+
+        missing = [r for r in requests if not self.cache.path(chunk_key(self._identity, r)).exists()]
         for s in range(0, len(missing), max(1, self.batch_size)):
             self.pieces.append(Piece("chunks", missing[s].layer, list(missing[s : s + self.batch_size])))
         return [_quiet_noise(round(r.duration_s * self.sample_rate)) for r in requests]
 
     def _render_stream(self, **kwargs):
-        from .cache import request_key
+        from .cache import stream_key
 
-        key = request_key(self._identity, "stream", prompt=kwargs["prompt"], negative_prompt=kwargs["negative_prompt"],
-                          seeds=list(kwargs["seeds"]), duration_s=round(kwargs["duration_s"], 6),
-                          window_s=round(kwargs["window_s"], 6), overlap_s=round(kwargs["overlap_s"], 6),
-                          loop=kwargs["loop"])
+        key = stream_key(self._identity, **kwargs)
         if not (self.cache.path(key).exists() and self.cache.path(key + "-seams").exists()):
             kwargs = {k: (list(v) if k == "seeds" else v) for k, v in kwargs.items() if k != "on_progress"}
             self.pieces.append(Piece("stream", kwargs["layer"], kwargs))

@@ -343,9 +343,7 @@ class Mix:
             return None
         t = np.arange(start, start + n)
         env = np.ones(n, dtype=np.float32)
-        if fi:
-            env *= np.interp(t, [0, fi], [0.0, 1.0]).astype(np.float32) ** 2 * (3 - 2 * np.interp(t, [0, fi], [0.0, 1.0]))
-        if fo:
-            x = np.interp(t, [total - fo, total], [1.0, 0.0])
-            env *= (x**2 * (3 - 2 * x)).astype(np.float32)
+        for x in ([np.interp(t, [0, fi], [0.0, 1.0])] if fi else []) + \
+                 ([np.interp(t, [total - fo, total], [1.0, 0.0])] if fo else []):
+            env *= (x**2 * (3 - 2 * x)).astype(np.float32)  # smoothstep: no corner at either end
         return env

@@ -101,6 +101,7 @@ def test_a_backend_error_on_a_worker_stops_with_its_message(local_ray, tiny_chec
     (["--executor", "spark"], "--executor: must be one of local, ray, got 'spark'"),
     (["--executor", "ray", "--no-cache"], "--no-cache: the ray executor passes results through the render cache"),
     (["--executor", "ray", "--workers", "0"], "--workers: must be at least 1, got 0"),
+    (["--executor", "ray", "--worker-threads", "0"], "--worker-threads: must be at least 1, got 0"),
 ])
 def test_executor_usage_errors(extra, message, tmp_path):
     path = _scene_file(tmp_path)

@@ -211,8 +211,11 @@ def test_cli_render_takes_a_description(tmp_path):
     (["plan", "rain", "--duration", "0"], 2, "--duration: must be greater than 0 seconds"),
     (["render", "blorp glorp"], 1, "no sound or place I know in 'blorp glorp'"),
     (["render", "missing.yaml"], 1, "missing.yaml: no such scene file"),
+    (["plan", "rain", "-o", "{tmp}"], 2, "is a directory; give a file name such as scene.yaml"),
+    (["plan", "rain", "-o", "/proc/ambientgen.yaml"], 1, "--output: cannot write /proc/ambientgen.yaml"),
 ])
 def test_cli_plan_errors(args, code, message, tmp_path):
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
     result = runner.invoke(cli.app, args + (["-o", str(tmp_path / "x")] if args[0] == "render" else []))
     assert result.exit_code == code, result.output
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
