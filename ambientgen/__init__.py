@@ -1,54 +1,95 @@
-"""AmbientGen: long, seamless, loopable ambient soundscapes from a scene file.
+"""AmbientGen: long, seamless, loopable ambient soundscapes from a scene file or one sentence.
 
 Public API::
 
-    from ambientgen import load_scene, render
-    scene = load_scene("scenes/forest.yaml")
-    manifest = render(scene, "out/", checkpoint="cvssp/audioldm2")
+    import ambientgen
+
+    result = ambientgen.render("scenes/forest.yaml", "out/", duration="1m")
+    print(result.manifest["integrated_lufs"], result.passed)
+
+    scene = ambientgen.plan_scene("rain on a tin roof with distant thunder")
+    result = ambientgen.render(scene, "out/storm", overwrite=True)
+
+    report = ambientgen.check_file("out/forest.wav")
+
+:func:`render` is the same pipeline as ``ambientgen render`` (preflight, render
+cache, overwrite protection, check report); see :mod:`ambientgen.pipeline`.
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from .errors import AmbientgenError, BackendError, ExportError, SceneError  # noqa: E402
-from .scene import Layer, ModelSettings, Scene, load_scene, scene_from_dict  # noqa: E402
+from ._version import __version__
+from .backends import Backend, BackendSpec, register
+from .errors import AmbientgenError, BackendError, ExportError, SceneError, UsageError
+from .pipeline import RenderInterrupted, RenderResult, render
+from .progress import ProgressEvent
+from .scene import Layer, ModelSettings, Scene, load_scene, scene_from_dict
 
 __all__ = [
     "AmbientgenError",
+    "Backend",
     "BackendError",
+    "BackendSpec",
     "ExportError",
     "Layer",
     "ModelSettings",
+    "ProgressEvent",
+    "RenderInterrupted",
+    "RenderResult",
     "Scene",
     "SceneError",
+    "UsageError",
     "__version__",
-    "load_backend",
+    "check_file",
     "load_scene",
+    "plan_scene",
+    "register",
     "render",
     "scene_from_dict",
 ]
 
 
-def load_backend(scene: Scene, *, device: str = "auto"):
-    """Load the backend a scene asks for (``scene.model``; ``auto`` resolves to AudioLDM2 or procedural)."""
-    from .backends import load_backend as _load
+def plan_scene(description: str, *, duration: float | str = "10m", seed: int = 0, name: str | None = None) -> Scene:
+    """Plan a scene from one sentence: one layer per sound source, beds and events, levels and pans.
 
-    return _load(scene.model, device=device)
+    Parameters
+    ----------
+    description : str
+        What it should sound like, e.g. ``"a quiet cabin by the lake at dawn"``.
+    duration : float or str
+        Seconds, or a string such as ``"10m"`` or ``"1h30m"``.
+    seed : int
+        The scene's seed.
+    name : str, optional
+        The scene's name (default: from the description).
 
-
-def render(scene: Scene, out_dir, *, device: str = "auto", backend=None, fmt: str | list[str] = "wav",
-           bit_depth: str = "24", stems: bool = True, session: bool = True, on_progress=None) -> dict:
-    """Render ``scene`` into ``out_dir`` (mix, stems, manifest.json); returns the manifest.
-
-    Layers the backend has no generator for are left out (an error if the scene
-    names that backend explicitly); the manifest lists them.
+    Raises
+    ------
+    SceneError
+        Nothing in the description is a known sound source, or the duration is invalid.
     """
-    from .backends import supported_scene
-    from .engine import render_scene
+    from .planner import plan
 
-    backend = backend if backend is not None else load_backend(scene, device=device)
-    strict = scene.model.backend == getattr(backend, "name", None)
-    scene, skipped = supported_scene(scene, backend, strict=strict)
-    return render_scene(scene, backend, out_dir, fmt=fmt, bit_depth=bit_depth, stems=stems, session=session,
-                        on_progress=on_progress, notes={"skipped_layers": skipped})
+    return plan(description).scene(name=name, duration=duration, seed=seed)
+
+
+def check_file(path, *, preset: str = "ebu-r128", seams_s: list[float] | None = None):
+    """Judge an audio file (loudness, peaks, clipping, gaps, repetition, seams, loop point) against a preset.
+
+    Parameters
+    ----------
+    path : str or Path
+        A WAV, FLAC, Ogg, Opus or MP3 file.
+    preset : str
+        ``ebu-r128``, ``atsc-a85``, ``streaming``, ``podcast``, ``sleep``, ``game-loop`` or ``quality``.
+    seams_s : list of float, optional
+        Seam times (s) to score; without them, splice points are detected.
+
+    Returns
+    -------
+    ambientgen.check.Report
+        ``passed`` and ``failures`` give the verdict.
+    """
+    from .check import check_file as _check
+
+    return _check(path, preset=preset, seams_s=seams_s)

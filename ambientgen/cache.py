@@ -20,7 +20,6 @@ import io
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from .backends.base import ChunkRequest, ProgressCallback
+from .backends.base import Backend, ChunkRequest, ProgressCallback
+from .files import write_atomic
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: entries are (channels, samples)
 
 
 def default_cache_dir() -> Path:
@@ -99,20 +99,13 @@ class RenderCache:
         payload = buffer.getvalue()
         data = hashlib.sha256(payload).hexdigest().encode("ascii") + b"\n" + payload
         path = self.path(key)
-        tmp = None
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
+            write_atomic(path, data)
             self.stats.stored_entries += 1
             self.stats.stored_bytes += len(data)
         except OSError as exc:  # a full or read-only cache slows the next run down, nothing more
             self.writable = False
             self.warn(f"cannot write to the cache {self.root} ({exc.strerror}); continuing without it")
-            if tmp is not None:
-                Path(tmp).unlink(missing_ok=True)
 
 
 def request_key(identity: dict[str, Any], kind: str, **fields: Any) -> str:
@@ -136,7 +129,7 @@ def stream_key(identity: dict[str, Any], *, prompt: str, negative_prompt: str, s
                        loop=loop)
 
 
-class CachedBackend:
+class CachedBackend(Backend):
     """Wraps a backend: every chunk and latent stream is looked up first and stored as soon as it is made.
 
     Chunks are rendered in slices of the backend's batch size and stored after
@@ -144,25 +137,29 @@ class CachedBackend:
     interruption. ``model_calls`` counts chunks actually rendered (cache misses).
     """
 
-    def __init__(self, backend, cache: RenderCache):
+    def __init__(self, backend: Backend, cache: RenderCache):
         self.inner = backend
         self.cache = cache
-        self.name = backend.name
-        self.sample_rate = backend.sample_rate
-        self.max_duration_s = backend.max_duration_s
+        self.spec = backend.spec
         self.stats = backend.stats
-        self.identity = backend.identity() if hasattr(backend, "identity") else {"name": backend.name}
-        if hasattr(backend, "render_stream"):
-            self.render_stream = self._render_stream
+        self.batch_size = backend.batch_size
+        self.steps = backend.steps
+        self.identity_ = backend.identity()
 
-    def __getattr__(self, name: str):  # supports(), describe() and the rest come from the wrapped backend
-        return getattr(self.inner, name)
+    def identity(self) -> dict[str, Any]:
+        return self.identity_
+
+    def supports(self, prompt: str) -> bool:
+        return self.inner.supports(prompt)
+
+    def sources_hint(self) -> str:
+        return self.inner.sources_hint()
 
     def describe(self) -> dict[str, Any]:
         return self.inner.describe()
 
     def chunk_key(self, req: ChunkRequest) -> str:
-        return chunk_key(self.identity, req)
+        return chunk_key(self.identity_, req)
 
     def render(self, requests: Sequence[ChunkRequest], *, on_progress: ProgressCallback | None = None
                ) -> list[np.ndarray]:
@@ -175,7 +172,7 @@ class CachedBackend:
                 missing.append(i)
         if on_progress and len(requests) - len(missing):
             on_progress(len(requests) - len(missing))
-        step = max(1, int(getattr(self.inner, "batch_size", 1)))
+        step = max(1, self.batch_size)
         for s in range(0, len(missing), step):
             idx = missing[s : s + step]
             rendered = self.inner.render([requests[i] for i in idx], on_progress=on_progress)
@@ -184,16 +181,16 @@ class CachedBackend:
                 out[i] = audio
         return out  # type: ignore[return-value]
 
-    def _render_stream(self, *, layer: str, prompt: str, negative_prompt: str, seeds: Sequence[int],
-                       duration_s: float, window_s: float, overlap_s: float, loop: bool,
-                       on_progress: ProgressCallback | None = None) -> tuple[np.ndarray, list[float]]:
-        key = stream_key(self.identity, prompt=prompt, negative_prompt=negative_prompt, seeds=seeds,
+    def render_stream(self, *, layer: str, prompt: str, negative_prompt: str, seeds: Sequence[int],
+                      duration_s: float, window_s: float, overlap_s: float, loop: bool,
+                      on_progress: ProgressCallback | None = None) -> tuple[np.ndarray, list[float]]:
+        key = stream_key(self.identity_, prompt=prompt, negative_prompt=negative_prompt, seeds=seeds,
                          duration_s=duration_s, window_s=window_s, overlap_s=overlap_s, loop=loop)
         seams_key = key + "-seams"
         audio, seams = self.cache.get(key), self.cache.get(seams_key)
         if audio is not None and seams is not None:
             if on_progress:
-                on_progress(getattr(self.inner, "steps", 1))
+                on_progress(self.steps)
             return audio, [float(t) for t in seams]
         audio, seams = self.inner.render_stream(layer=layer, prompt=prompt, negative_prompt=negative_prompt,
                                                 seeds=seeds, duration_s=duration_s, window_s=window_s,

@@ -344,35 +344,3 @@ def verdict(r: Report, p: Preset) -> list[str]:
         if r.loop["rank"] > 0.99 and not (r.loop["click_db"] > 6 or jump):
             out.append(f"the loop point stands out (rank {r.loop['rank']:.2f} among ordinary moments)")
     return out
-
-
-def write_render_report(out_dir: str | Path, manifest: dict[str, Any]) -> list[str]:
-    """Check a render's mix against its own scene and write ``NAME.check.json`` and ``NAME.check.png``."""
-    import json
-    import os
-
-    from .picture import draw
-
-    out_dir = Path(out_dir)
-    mix = next(f for f in manifest["files"] if f["kind"] == "mix")
-    seams = sorted({t for layer in manifest["layers"] for t in layer["seams_s"] if t > 0})
-    preset = scene_preset(manifest["target_lufs"], manifest["true_peak_dbtp"], loop=bool(manifest["loop"]))
-    report = check_file(out_dir / mix["path"], preset=preset, seams_s=seams)
-    # silence inside the scene's own fades (a fade-in, a sleep-timer fade-out) is intended, not a gap
-    end = manifest["duration_s"]
-    fades = [(0.0, manifest.get("fade_in_s") or 0.0), (end - (manifest.get("fade_out_s") or 0.0), end)]
-    report.gaps_s = [g for g in report.gaps_s if not any(b > a and a - 0.01 <= g[0] and g[1] <= b + 0.01
-                                                         for a, b in fades)]
-    report.failures = verdict(report, preset)
-    name = manifest["name"]
-    written = []
-    for suffix in (".check.json", ".check.png"):
-        final = out_dir / f"{name}{suffix}"
-        partial = final.with_name(final.name + ".partial")
-        if suffix == ".check.json":
-            partial.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
-        else:
-            draw(report, partial, seams_s=seams, preset=preset)
-        os.replace(partial, final)
-        written.append(final.name)
-    return written

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from contextlib import nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -29,30 +29,40 @@ app = typer.Typer(
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
 
-DEVICES = ("auto", "cpu", "cuda", "mps")
-BACKENDS = ("auto", "audioldm2", "procedural")
-# scene fields that command-line options override, so errors can name the option
-OPTION_FOR_FIELD = {
-    "duration": "--duration",
-    "seed": "--seed",
-    "target_lufs": "--lufs",
-    "model.steps": "--steps",
-    "model.checkpoint": "--checkpoint",
-    "model.backend": "--backend",
-    "model.variety": "--variety",
-    "fade_in": "--fade-in",
-    "fade_out": "--fade-out",
+# library fields -> the options that set them, so errors name what the user typed
+FLAG_FOR_FIELD = {
+    "duration": "--duration", "seed": "--seed", "target_lufs": "--lufs", "model.steps": "--steps",
+    "model.checkpoint": "--checkpoint", "model.backend": "--backend", "model.variety": "--variety",
+    "fade_in": "--fade-in", "fade_out": "--fade-out", "formats": "--format", "bit_depth": "--bit-depth",
+    "output": "--output", "cache_dir": "--cache-dir", "cache": "--no-cache", "executor": "--executor",
+    "workers": "--workers", "worker_threads": "--worker-threads", "device": "--device", "ray_address": "--ray-address",
+    "preset": "--preset", "manifest": "--manifest",
 }
 
 
+def for_cli(message: str) -> str:
+    """A library message with field names turned into the options that set them."""
+    parts = []
+    for part in message.split("; "):
+        field, sep, rest = part.partition(": ")
+        parts.append(f"{FLAG_FOR_FIELD[field]}{sep}{rest}" if sep and field in FLAG_FOR_FIELD else part)
+    return "; ".join(parts).replace("pass overwrite=True", "pass --overwrite")
+
+
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", soft_wrap=True, markup=True)
+    err.print(f"[red]error:[/red] {for_cli(message)}", soft_wrap=True, markup=True)
     return typer.Exit(code)
 
 
-def _choice(option: str, value: str | None, choices: tuple[str, ...]) -> None:
-    if value is not None and value not in choices:
-        raise UsageError(f"{option}: must be one of {', '.join(choices)}, got {value!r}")
+@contextmanager
+def _errors():
+    """Library errors as one red line: exit 2 for a bad option value, 1 for anything else."""
+    try:
+        yield
+    except UsageError as exc:
+        raise _fail(str(exc), 2) from None
+    except AmbientgenError as exc:
+        raise _fail(str(exc)) from None
 
 
 def _quiet_libraries() -> None:
@@ -60,45 +70,11 @@ def _quiet_libraries() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
-    import warnings
-
-    warnings.filterwarnings("ignore", category=FutureWarning)
-    warnings.filterwarnings("ignore", category=UserWarning, module="diffusers")
-    from diffusers.utils import logging as diffusers_logging
-    from transformers.utils import logging as transformers_logging
-
-    diffusers_logging.disable_progress_bar()
-    transformers_logging.disable_progress_bar()
 
 
-def apply_overrides(scene, **overrides):
-    """A new, validated scene with command-line overrides (``None`` = keep the scene's value)."""
-    from .scene import scene_from_dict
-
-    data = scene.to_dict()
-    for key, value in overrides.items():
-        if value is None:
-            continue
-        if "." in key:
-            section, field = key.split(".")
-            data[section][field] = value
-        else:
-            data[key] = value
-    try:
-        return scene_from_dict(data)
-    except SceneError as exc:
-        problems = []
-        for p in exc.problems:
-            field = p.split(":", 1)[0]
-            option = OPTION_FOR_FIELD.get(field)
-            problems.append(f"{option}{p[len(field):]}" if option and overrides.get(field) is not None else p)
-        raise UsageError("; ".join(problems)) from None
-
-
-def is_description(argument: str) -> bool:
-    """A render argument is a description unless it looks like a path (an existing file, .yaml/.yml, a slash)."""
-    text = argument.strip()
-    return not (Path(text).exists() or text.lower().endswith((".yaml", ".yml")) or "/" in text or "\\" in text)
+def _say(level: str, text: str) -> None:
+    colour = {"warning": "[yellow]warning:[/yellow] ", "hint": "[cyan]hint:[/cyan] "}.get(level, "")
+    err.print(f"{colour}{text}")
 
 
 @app.command()
@@ -111,29 +87,22 @@ def plan(
     """Plan a scene from one sentence: print the layers (and write the scene file with -o)."""
     from rich.table import Table
 
+    from .files import write_atomic
     from .planner import plan as plan_scene
 
-    try:
+    with _errors():
         planned = plan_scene(description)
         try:
             sc = planned.scene(duration=duration, seed=seed)
         except SceneError as exc:
-            raise UsageError("; ".join(p.replace("duration", "--duration", 1) if p.startswith("duration") else p
-                                       for p in exc.problems)) from None
+            raise UsageError("; ".join(exc.problems)) from None
         if output is not None:
             if output.is_dir():
-                raise UsageError(f"--output: '{output}' is a directory; give a file name such as scene.yaml")
-            partial = output.with_name(output.name + ".partial")
+                raise UsageError(f"output: '{output}' is a directory; give a file name such as scene.yaml")
             try:
-                partial.write_text(planned.scene_text(sc), encoding="utf-8")
-                os.replace(partial, output)
+                write_atomic(output, planned.scene_text(sc).encode("utf-8"))
             except OSError as exc:
-                partial.unlink(missing_ok=True)
-                raise AmbientgenError(f"--output: cannot write {output} ({exc.strerror})") from None
-    except UsageError as exc:
-        raise _fail(str(exc), 2) from None
-    except AmbientgenError as exc:
-        raise _fail(str(exc)) from None
+                raise AmbientgenError(f"output: cannot write {output} ({exc.strerror})") from None
     for warning in planned.warnings:
         err.print(f"[yellow]warning:[/yellow] {warning}")
     table = Table(title=f"{sc.name}: {len(sc.layers)} layers", title_justify="left")
@@ -153,10 +122,8 @@ def validate(scene: Annotated[Path, typer.Argument(help="scene file (YAML)")]) -
     """Check a scene file and list every problem; no model is loaded."""
     from .scene import load_scene
 
-    try:
+    with _errors():
         sc = load_scene(scene)
-    except AmbientgenError as exc:
-        raise _fail(str(exc)) from None
     layers = ", ".join(layer.name for layer in sc.layers)
     out.print(f"{scene}: ok — '{sc.name}', {sc.duration:g} s, {len(sc.layers)} layers ({layers})")
 
@@ -199,148 +166,68 @@ def render(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
 ) -> None:
     """Render a scene file, or a description (planned first), to a loopable mix, stems and manifest.json."""
-    from .scene import load_scene
-
-    try:
-        _choice("--device", device, DEVICES)
-        _choice("--backend", backend, BACKENDS)
-        _choice("--executor", executor, ("local", "ray"))
-        if executor == "ray" and no_cache:
-            raise UsageError("--no-cache: the ray executor passes results through the render cache; drop --no-cache")
-        if workers is not None and workers < 1:
-            raise UsageError(f"--workers: must be at least 1, got {workers}")
-        if worker_threads is not None and worker_threads < 1:
-            raise UsageError(f"--worker-threads: must be at least 1, got {worker_threads}")
-        planned = None
-        if is_description(scene):
-            from .planner import plan as plan_scene
-
-            planned = plan_scene(scene)
-            for warning in planned.warnings:
-                err.print(f"[yellow]warning:[/yellow] {warning}")
-            sc = planned.scene()
-        else:
-            sc = load_scene(scene)
-        sc = apply_overrides(sc, duration=duration, seed=seed, target_lufs=lufs, fade_in=fade_in, fade_out=fade_out,
-                             **{"model.steps": steps, "model.checkpoint": checkpoint, "model.backend": backend,
-                                "model.variety": variety})
-        from .formats import parse_formats
-        from .preflight import check_outputs, estimate_bytes, output_names
-
-        formats = parse_formats(fmt, sample_rate=sc.sample_rate, bit_depth=bit_depth)
-        if cache_dir is not None and cache_dir.exists() and not cache_dir.is_dir():
-            raise UsageError(f"--cache-dir: '{cache_dir}' exists and is not a directory")
-        # preflight, before any model work: writable, room enough, nothing replaced unasked
-        layers = [layer.name for layer in sc.layers]
-        frames = round(sc.duration * sc.sample_rate)
-        check_outputs(output, output_names(sc.name, formats, layers, stems=not no_stems, session=not no_session,
-                                           report=not no_report),
-                      needed_bytes=estimate_bytes(frames=frames, formats=formats, bit_depth=bit_depth,
-                                                  stems=0 if no_stems else len(layers), sample_rate=sc.sample_rate),
-                      overwrite=overwrite)
-    except UsageError as exc:
-        raise _fail(str(exc), 2) from None
-    except AmbientgenError as exc:
-        raise _fail(str(exc)) from None
+    from .pipeline import RenderInterrupted
+    from .pipeline import render as run
 
     _quiet_libraries()
-    from .backends import choose_backend, load_backend, supported_scene
-    from .cache import RenderCache, default_cache_dir
-    from .engine import render_scene
-
-    cache = None if no_cache else RenderCache(cache_dir or default_cache_dir(),
-                                              warn=lambda m: err.print(f"[yellow]warning:[/yellow] {m}"))
-    cluster = None
-    try:
-        choice = choose_backend(sc.model)
-        if executor == "ray":
-            from .executors import ClusterBackend, RayExecutor
-
-            with err.status("starting Ray workers", spinner="dots") if not quiet else nullcontext():
-                cluster = RayExecutor(model=sc.model, device=device, choice=choice, cache_dir=str(cache.root),
-                                      workers=workers, address=ray_address, threads=worker_threads)
-                info = cluster.info([layer.prompt for layer in sc.layers])
-            be = ClusterBackend(info)
-        else:
-            with err.status(f"loading {choice.backend}", spinner="dots") if not quiet else nullcontext():
-                be = load_backend(sc.model, device=device, choice=choice)
-        if choice.automatic:
-            fell_back = choice.backend == "audioldm2" and be.name != "audioldm2"
-            why = f"{sc.model.checkpoint} failed to load" if fell_back else choice.reason
-            err.print(f"backend: {be.name} ({why})")
-        sc, skipped = supported_scene(sc, be, strict=not choice.automatic)
-        for name in skipped:
-            err.print(f"[yellow]warning:[/yellow] layer '{name}' left out: the {be.name} backend has no generator "
-                      "for its prompt")
-        notes = {"backend_choice": {"backend": be.name, "reason": choice.reason, "automatic": choice.automatic},
-                 "skipped_layers": skipped}
-        if planned is not None:
-            notes["plan"] = {"description": planned.description, "layers": planned.explain(),
-                             "warnings": planned.warnings}
-        with _progress(quiet) as on_progress:
-            if cluster is not None:
-                from .engine import ProgressEvent
-
-                pieces = cluster.plan_pieces(sc, info, cache)
-                report = cluster.render_pieces(pieces, on_progress=(lambda done, total: on_progress(
-                    ProgressEvent("render", f"ray: {cluster.workers} workers", done, total, "pieces")))
-                    if on_progress else None)
-                notes["cluster"] = report.as_dict()
-            manifest = render_scene(sc, be, output, fmt=fmt, bit_depth=bit_depth, stems=not no_stems,
-                                    session=not no_session, on_progress=on_progress, notes=notes, cache=cache)
-        reports = [] if no_report else _write_report(output, manifest)
-    except KeyboardInterrupt:
-        if cache is not None and cache.stats.stored_bytes:
-            kept = (f"{cache.stats.stored_entries} rendered pieces kept in the cache ({cache.root}): "
-                    "run the same command again to resume")
-        else:
-            kept = "nothing rendered was kept" + (" (--no-cache)" if cache is None else "")
-        raise _fail(f"interrupted; no output was written; {kept}", 130) from None
-    except AmbientgenError as exc:
-        raise _fail(str(exc)) from None
-    finally:
-        if cluster is not None:
-            cluster.shutdown()
-    _summary(manifest, output, reports)
+    with _errors(), _progress(quiet) as on_progress:
+        try:
+            result = run(scene, output, duration=duration, seed=seed, backend=backend, checkpoint=checkpoint,
+                         steps=steps, lufs=lufs, variety=variety, fade_in=fade_in, fade_out=fade_out, device=device,
+                         formats=fmt, bit_depth=bit_depth, stems=not no_stems, session=not no_session,
+                         report=not no_report, cache=False if no_cache else (cache_dir or True), overwrite=overwrite,
+                         executor=executor, ray_address=ray_address, workers=workers, worker_threads=worker_threads,
+                         on_progress=on_progress, on_message=_say)
+        except RenderInterrupted as exc:
+            raise _fail(exc.message, 130) from None
+    _summary(result)
 
 
 class _progress:
-    """Rich progress bars on stderr, one per layer, with ETA."""
+    """Rich progress bars on stderr with ETA: one per layer (model work), then the assembly passes."""
+
+    STAGES = {"analyse": "measuring mix", "limit": "limiting", "write": "writing"}
+    WAITS = {"load": "loading {unit}", "check": "checking the mix"}
 
     def __init__(self, quiet: bool):
         self.quiet = quiet
         self.tasks: dict[str, int] = {}
+        self.waiting: int | None = None
+        self.progress = None
 
     def __enter__(self):
-        if self.quiet:
-            return None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self.progress = Progress(
-            TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[unit]}"),
-            TimeRemainingColumn(), console=err, transient=False,
-        )
-        self.progress.start()
-        return self.update
-
-    STAGES = {"analyse": "measuring mix", "limit": "limiting", "write": "writing"}
+        return None if self.quiet else self.update
 
     def update(self, event) -> None:
+        if self.progress is None:  # started by the first event: an early error prints alone
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.progress = Progress(
+                TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.fields[unit]}"), TimeRemainingColumn(), console=err, transient=False,
+            )
+            self.progress.start()
+        if self.waiting is not None:  # a stage of unknown length ends when the next event comes
+            self.progress.remove_task(self.waiting)
+            self.waiting = None
+        if event.stage in self.WAITS:
+            self.waiting = self.progress.add_task(self.WAITS[event.stage].format(unit=event.unit), total=None,
+                                                  unit="")
+            return
         if event.stage in self.STAGES:  # assembly: seconds of audio done
-            key = self.STAGES[event.stage]
-            if key not in self.tasks:
-                self.tasks[key] = self.progress.add_task(key, total=max(event.total, 1), unit="s of audio")
-            self.progress.update(self.tasks[key], completed=event.done)
+            key, unit = self.STAGES[event.stage], "s of audio"
+        elif event.stage == "render":
+            key, unit = event.layer, event.unit
+        else:
             return
-        if event.stage != "render":
-            return
-        key = event.layer
         if key not in self.tasks:
-            self.tasks[key] = self.progress.add_task(key, total=max(event.total, 1), unit=event.unit)
+            self.tasks[key] = self.progress.add_task(key, total=max(event.total, 1), unit=unit)
         self.progress.update(self.tasks[key], completed=event.done)
 
     def __exit__(self, *exc):
-        if not self.quiet:
+        if self.progress is not None:
+            if self.waiting is not None:
+                self.progress.remove_task(self.waiting)
             self.progress.stop()
         return False
 
@@ -360,18 +247,15 @@ def check(
 
     from .check import PRESETS, check_file
 
-    try:
-        _choice("--preset", preset, tuple(PRESETS))
+    with _errors():
+        if preset not in PRESETS:
+            raise UsageError(f"preset: must be one of {', '.join(PRESETS)}, got {preset!r}")
         seams = _manifest_seams(manifest) if manifest else None
         report = check_file(file, preset=preset, seams_s=seams)
         if png:
             from .picture import draw
 
             draw(report, png, seams_s=[seam["time_s"] for seam in report.seams])
-    except UsageError as exc:
-        raise _fail(str(exc), 2) from None
-    except AmbientgenError as exc:
-        raise _fail(str(exc)) from None
     if json_out is not None:
         text = jsonlib.dumps(report.to_json(), indent=2)
         if str(json_out) == "-":
@@ -391,7 +275,7 @@ def _manifest_seams(path: Path) -> list[float]:
         data = jsonlib.loads(path.read_text(encoding="utf-8"))
         return sorted({t for layer in data["layers"] for t in layer["seams_s"] if t > 0})
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise AmbientgenError(f"--manifest: {path} is not an AmbientGen manifest ({type(exc).__name__})") from None
+        raise AmbientgenError(f"manifest: {path} is not an AmbientGen manifest ({type(exc).__name__})") from None
 
 
 def _print_report(report) -> None:
@@ -427,18 +311,11 @@ def _print_report(report) -> None:
             out.print(f"[red]FAIL[/red] {reason}")
 
 
-def _write_report(output: Path, manifest: dict) -> list[str]:
-    from .check import write_render_report
-
-    with err.status("checking the mix", spinner="dots"):
-        return write_render_report(output, manifest)
-
-
-def _summary(manifest: dict, output: Path, reports: list[str] = ()) -> None:
-    stats = manifest["stats"]
+def _summary(result) -> None:
+    manifest, stats = result.manifest, result.manifest["stats"]
     out.print(
-        f"wrote {len(manifest['files'])} files to {output}/: {manifest['duration_s']:.3f} s, "
-        f"{manifest['sample_rate']} Hz, {manifest['integrated_lufs']:.1f} LUFS, "
+        f"wrote {len(result.files)} files to {result.output}/ in {result.seconds:.1f} s: "
+        f"{manifest['duration_s']:.3f} s, {manifest['sample_rate']} Hz, {manifest['integrated_lufs']:.1f} LUFS, "
         f"true peak {'' if manifest.get('true_peak_exact', True) else '<= '}"
         f"{manifest['measured_true_peak_dbtp']:.1f} dBTP, {stats['model_calls']} chunk renders "
         f"{'' if stats['rendered_now'] == stats['model_calls'] else '(' + str(stats['rendered_now']) + ' run now) '}"
@@ -453,11 +330,13 @@ def _summary(manifest: dict, output: Path, reports: list[str] = ()) -> None:
         out.print(f"  cache: {cache['hits']} hits, {cache['misses']} misses, {stats['rendered_now']} model calls run "
                   f"now ({cache['dir']})" + (f", {cache['corrupt']} corrupt entries rendered again"
                                              if cache["corrupt"] else ""))
-    for f in manifest["files"]:
-        out.print(f"  {f['path']}")
-    out.print("  manifest.json")
-    for name in reports:
-        out.print(f"  {name}")
+    for path in result.files:
+        out.print(f"  {path.relative_to(result.output).as_posix()}")
+    if result.report is not None:
+        if result.report.passed:
+            out.print(f"[green]check: PASS[/green] ({result.report.preset})")
+        else:
+            out.print(f"[yellow]check: FAIL[/yellow] ({result.report.preset}): {'; '.join(result.report.failures)}")
 
 
 def main() -> None:

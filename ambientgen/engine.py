@@ -1,118 +1,43 @@
-"""From a validated scene to finished files, in numbered steps.
+"""Rendering the layers of a plan: model work, seams, loop closure, placement, ready to stream.
 
-1. plan: what each layer renders. A bed layer short enough to render whole
-   (at most ``variety`` chunks) is one consecutive stream; a longer bed renders
-   a *pool* of ``variety`` chunks that :mod:`ambientgen.arrange` arranges into
-   the duration; an event layer renders a few short variations that are
-   scheduled at random times;
-2. render: chunks (or latent windows) through the backend, in batches;
-3. stitch: seams joined seamlessly (latent continuation or seam-aware
+For each layer of a :class:`~ambientgen.plan.Plan`:
+
+1. render: chunks (or latent windows) through the backend, in batches;
+2. stitch: seams joined seamlessly (latent continuation or seam-aware
    crossfades); with ``loop`` the end flows into the start;
-4. place: each layer resampled to the output rate, gained, panned, widened;
-5. assemble: :mod:`ambientgen.assemble` streams the mix block by block,
-   measures it, masters it (loudness target, true-peak ceiling) and writes the
-   mix, stems and manifest atomically, in memory bounded by the pools.
+3. place: resampled to the output rate, gained, panned, widened, as a
+   :class:`~ambientgen.streams.LayerStream` (a whole array, a pool of tiles and
+   its arrangement, or scheduled events) that the mastering pass
+   (:mod:`ambientgen.assemble`) reads block by block.
+
+Audio is ``(channels, samples)`` throughout: a mono backend's layers are
+``(1, n)`` until placement makes them stereo; a stereo backend's keep their
+two channels (see :func:`ambientgen.mix.place`).
 """
 
 from __future__ import annotations
 
-import math
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .arrange import arrange, schedule_events
-from .streams import Animation, ArrayStream, EventStream, LayerStream, PoolStream, tile_features, trim_event
-from .backends.base import Backend, ChunkRequest, chunk_seed
+from .backends.base import Backend, ChunkRequest, as_channels, chunk_seed
 from .mix import place, resample
-from .scene import Animate, Events, Scene
+from .plan import LayerPlan, Plan
+from .progress import ProgressEvent, ProgressFn
+from .scene import Scene
 from .stitch import close_loop, splice_chunks
-
+from .streams import Animation, ArrayStream, EventStream, LayerStream, PoolStream, tile_features, trim_event
 
 MIN_RECURRENCE_S = 90.0  # a pool tile never starts again sooner (the check fails >= 5 s recurring within 60 s)
-
-
-@dataclass(frozen=True)
-class ProgressEvent:
-    """Progress of a render: ``stage`` is 'render', 'mix' or 'export'; ``unit`` what ``done`` counts."""
-
-    stage: str
-    layer: str | None
-    done: int
-    total: int
-    unit: str = "chunks"
-
-
-ProgressFn = Callable[[ProgressEvent], None]
-
-
-@dataclass(frozen=True)
-class LayerPlan:
-    name: str
-    prompt: str
-    negative_prompt: str
-    seeds: tuple[int, ...]
-    chunk_s: float
-    overlap_s: float
-    gain_db: float
-    pan: float
-    width: float
-    continuity: str  # "auto", "latent" or "crossfade"
-    kind: str = "stream"  # "stream" (rendered whole), "pool" (arranged from a pool) or "events"
-    events: Events | None = None
-    animate: Animate | None = None
-    seed_offset: int = 0
-
-
-@dataclass(frozen=True)
-class Plan:
-    scene: Scene
-    duration_s: float
-    loop: bool
-    layers: tuple[LayerPlan, ...]
-
-    @property
-    def total_chunks(self) -> int:
-        return sum(len(layer.seeds) for layer in self.layers)
-
-
-def chunk_count(*, duration_s: float, chunk_s: float, overlap_s: float, loop: bool) -> int:
-    """Chunks needed so the stitched layer covers ``duration_s`` (plus one overlap to close a loop)."""
-    hop = chunk_s - overlap_s
-    needed = duration_s if loop else max(duration_s - overlap_s, 1e-9)
-    return max(1, math.ceil(needed / hop - 1e-9))
-
-
-def make_plan(scene: Scene, *, max_chunk_s: float) -> Plan:
-    """What every layer renders; seeds come from (scene seed, layer, chunk index)."""
-    chunk_s = min(scene.model.chunk_s, max_chunk_s)
-    overlap_s = min(scene.model.overlap_s, chunk_s / 2)
-    layers = []
-    for layer in scene.layers:
-        n = chunk_count(duration_s=scene.duration, chunk_s=chunk_s, overlap_s=overlap_s, loop=scene.loop)
-        variety = layer.variety or scene.model.variety
-        if layer.role == "events":
-            kind, n = "events", layer.events.variations
-        elif n <= variety:
-            kind = "stream"
-        else:
-            kind, n = "pool", variety
-        seeds = tuple(chunk_seed(scene.seed, layer.name, layer.seed_offset, k) for k in range(n))
-        negative = layer.negative_prompt if layer.negative_prompt is not None else scene.model.negative_prompt
-        layers.append(LayerPlan(layer.name, layer.prompt, negative, seeds, chunk_s, overlap_s, layer.gain_db, layer.pan,
-                                layer.width, layer.continuity or scene.model.continuity, kind, layer.events,
-                                layer.animate, layer.seed_offset))
-    return Plan(scene=scene, duration_s=scene.duration, loop=scene.loop, layers=tuple(layers))
 
 
 @dataclass
 class LayerResult:
     plan: LayerPlan
-    audio: np.ndarray  # (1, samples) at the backend rate, exactly the scene duration
+    audio: np.ndarray  # (channels, samples) at the backend rate, exactly the scene duration
     sample_rate: int
     seams_s: list[float]
     model_calls: int
@@ -136,17 +61,16 @@ def _seam_report(stream: np.ndarray, sr: int, seams_s: list[float], *, loop: boo
 
 def render_layer(layer: LayerPlan, backend: Backend, *, duration_s: float, loop: bool,
                  on_progress: ProgressFn | None = None) -> LayerResult:
-    """Render one layer into a mono stream of exactly ``duration_s``, seamless and (with ``loop``) looping.
+    """Render one layer into ``(channels, samples)`` of exactly ``duration_s``, seamless and (with ``loop``) looping.
 
-    ``latent`` continuity (backends with ``render_stream``: AudioLDM2) denoises
+    ``latent`` continuity (backends whose spec declares ``latent_stream``: AudioLDM2) denoises
     one long latent; otherwise chunks are rendered and joined with seam-aware
     crossfades. ``latent`` asked of a backend without latents falls back to
     crossfades (the manifest records the method used).
     """
     sr = backend.sample_rate
     length = round(duration_s * sr)
-    use_latent = layer.continuity in ("auto", "latent") and hasattr(backend, "render_stream")
-    if use_latent:
+    if _uses_latent(layer, backend):
         done = 0
 
         def step(n: int) -> None:
@@ -158,20 +82,25 @@ def render_layer(layer: LayerPlan, backend: Backend, *, duration_s: float, loop:
         stream, seams = backend.render_stream(
             layer=layer.name, prompt=layer.prompt, negative_prompt=layer.negative_prompt, seeds=layer.seeds,
             duration_s=duration_s, window_s=layer.chunk_s, overlap_s=layer.overlap_s, loop=loop, on_progress=step)
+        stream = as_channels(stream, channels=backend.channels, backend=backend.name)
         calls, method = len(layer.seeds), "latent"
-        extra = len(stream) - length  # under one latent frame (40 ms): folded into the loop, or cut
-        stream = close_loop(stream, length=length, overlap=extra) if loop and extra > 0 else stream[:length]
+        extra = stream.shape[-1] - length  # under one latent frame (40 ms): folded into the loop, or cut
+        stream = close_loop(stream, length=length, overlap=extra) if loop and extra > 0 else stream[:, :length]
         seams = ([0.0] if loop else []) + [round(t, 6) for t in seams if 0 < t < duration_s]
     else:
         stream, seams, calls = _render_chunks(layer, backend, duration_s=duration_s, loop=loop,
                                               on_progress=on_progress)
         method = "crossfade"
     report = _seam_report(stream, sr, seams, loop=loop, method=method)
-    return LayerResult(layer, stream[None, :], sr, seams, calls, method, report)
+    return LayerResult(layer, stream, sr, seams, calls, method, report)
+
+
+def _uses_latent(layer: LayerPlan, backend: Backend) -> bool:
+    return layer.continuity in ("auto", "latent") and backend.spec.latent_stream
 
 
 def _render_layer_chunks(layer: LayerPlan, backend: Backend, on_progress: ProgressFn | None) -> list[np.ndarray]:
-    """One chunk per seed of the layer, rendered by the backend in its batches, with progress per layer."""
+    """One ``(channels, samples)`` chunk per seed of the layer, rendered in the backend's batches, with progress."""
     requests = [ChunkRequest(layer.name, k, layer.prompt, layer.negative_prompt, seed, layer.chunk_s)
                 for k, seed in enumerate(layer.seeds)]
     done = 0
@@ -182,16 +111,16 @@ def _render_layer_chunks(layer: LayerPlan, backend: Backend, on_progress: Progre
         if on_progress:
             on_progress(ProgressEvent("render", layer.name, done, len(requests)))
 
-    return backend.render(requests, on_progress=tick)
+    n = round(layer.chunk_s * backend.sample_rate)
+    return [as_channels(c, channels=backend.channels, backend=backend.name)[:, :n]
+            for c in backend.render(requests, on_progress=tick)]
 
 
 def _render_chunks(layer: LayerPlan, backend: Backend, *, duration_s: float, loop: bool,
                    on_progress: ProgressFn | None) -> tuple[np.ndarray, list[float], int]:
     sr = backend.sample_rate
     chunks = _render_layer_chunks(layer, backend, on_progress)
-    chunk_n = round(layer.chunk_s * sr)
     overlap = round(layer.overlap_s * sr)
-    chunks = [np.asarray(c, dtype=np.float32).reshape(-1)[:chunk_n] for c in chunks]
     stream, positions = splice_chunks(chunks, overlap=overlap, sample_rate=sr)
     length = round(duration_s * sr)
     seams = [p / sr for p in positions]
@@ -199,7 +128,7 @@ def _render_chunks(layer: LayerPlan, backend: Backend, *, duration_s: float, loo
         stream = close_loop(stream, length=length, overlap=overlap)
         seams = [0.0] + seams
     else:
-        stream = stream[:length]
+        stream = stream[:, :length]
     return stream, [round(s, 6) for s in seams if s < duration_s], len(chunks)
 
 
@@ -229,7 +158,8 @@ def _animation(scene: Scene, layer: LayerPlan, total: int) -> Animation | None:
 
 
 def _to_output_rate(audio: np.ndarray, sr_in: int, sr_out: int, seconds: float, *, loop: bool) -> np.ndarray:
-    return resample(audio.reshape(1, -1), sr_in, sr_out, length=round(seconds * sr_out), loop=loop)[0]
+    """``(channels, n)`` at ``sr_in`` -> ``(channels, round(seconds * sr_out))``."""
+    return resample(audio, sr_in, sr_out, length=round(seconds * sr_out), loop=loop)
 
 
 def render_stream_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
@@ -237,8 +167,8 @@ def render_stream_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
     """A layer rendered whole (consecutive chunks or one latent), placed in stereo and held in memory."""
     res = render_layer(layer, backend, duration_s=scene.duration, loop=scene.loop, on_progress=on_progress)
     total = round(scene.duration * scene.sample_rate)
-    mono = _to_output_rate(res.audio, res.sample_rate, scene.sample_rate, scene.duration, loop=scene.loop)
-    stereo = place(mono, gain_db=layer.gain_db, pan=layer.pan, width=layer.width, seed=layer.seeds[0],
+    audio = _to_output_rate(res.audio, res.sample_rate, scene.sample_rate, scene.duration, loop=scene.loop)
+    stereo = place(audio, gain_db=layer.gain_db, pan=layer.pan, width=layer.width, seed=layer.seeds[0],
                    loop=scene.loop)
     stream = ArrayStream(layer.name, stereo, _animation(scene, layer, total))
     return LayerOutput(layer, stream, res.seams_s, res.model_calls, res.method, res.seam_report,
@@ -247,14 +177,13 @@ def render_stream_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
 
 def _render_tiles(layer: LayerPlan, backend: Backend, *, on_progress: ProgressFn | None
                   ) -> tuple[list[np.ndarray], float, str, int]:
-    """The pool of a bed layer: (mono tiles at the backend rate, tile seconds, method, model calls).
+    """The pool of a bed layer: (``(channels, n)`` tiles at the backend rate, tile seconds, method, model calls).
 
     With latent continuity each tile is two windows denoised as one latent (a
     latent seam inside every tile); otherwise each tile is one chunk.
     """
     sr = backend.sample_rate
-    use_latent = layer.continuity in ("auto", "latent") and hasattr(backend, "render_stream")
-    if use_latent and len(layer.seeds) >= 4:
+    if _uses_latent(layer, backend) and len(layer.seeds) >= 4:
         tile_s = 2 * layer.chunk_s - layer.overlap_s
         tiles = []
         pairs = [layer.seeds[k : k + 2] for k in range(0, len(layer.seeds) - 1, 2)]
@@ -262,13 +191,12 @@ def _render_tiles(layer: LayerPlan, backend: Backend, *, on_progress: ProgressFn
             audio, _ = backend.render_stream(layer=layer.name, prompt=layer.prompt,
                                              negative_prompt=layer.negative_prompt, seeds=seeds, duration_s=tile_s,
                                              window_s=layer.chunk_s, overlap_s=layer.overlap_s, loop=False)
-            tiles.append(np.asarray(audio, dtype=np.float32)[: round(tile_s * sr)])
+            tiles.append(as_channels(audio, channels=backend.channels, backend=backend.name)[:, : round(tile_s * sr)])
             if on_progress:
                 on_progress(ProgressEvent("render", layer.name, j + 1, len(pairs), "tiles"))
         return tiles, tile_s, "latent", 2 * len(pairs)
     chunks = _render_layer_chunks(layer, backend, on_progress)
-    n = round(layer.chunk_s * sr)
-    return [np.asarray(c, dtype=np.float32).reshape(-1)[:n] for c in chunks], layer.chunk_s, "crossfade", len(chunks)
+    return chunks, layer.chunk_s, "crossfade", len(chunks)
 
 
 def render_pool_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
@@ -279,9 +207,9 @@ def render_pool_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
     raw, tile_s, method, calls = _render_tiles(layer, backend, on_progress=on_progress)
     tiles, features = [], []
     for k, tile in enumerate(raw):
-        mono = _to_output_rate(tile, backend.sample_rate, sr, tile_s, loop=False)
-        features.append(tile_features(mono))
-        tiles.append(place(mono, gain_db=layer.gain_db, pan=layer.pan, width=layer.width, seed=layer.seeds[k],
+        audio = _to_output_rate(tile, backend.sample_rate, sr, tile_s, loop=False)
+        features.append(tile_features(audio))
+        tiles.append(place(audio, gain_db=layer.gain_db, pan=layer.pan, width=layer.width, seed=layer.seeds[k],
                            loop=True))
     overlap = round(layer.overlap_s * sr)
     fade = max(min(overlap, round(0.05 * sr)), overlap // 2)
@@ -307,8 +235,8 @@ def render_event_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
     sr = scene.sample_rate
     total = round(scene.duration * sr)
     clips = _render_layer_chunks(layer, backend, on_progress)
-    variations = [trim_event(_to_output_rate(np.asarray(c, dtype=np.float32), backend.sample_rate, sr,
-                                             layer.chunk_s, loop=False), sr) for c in clips]
+    variations = [trim_event(_to_output_rate(c, backend.sample_rate, sr, layer.chunk_s, loop=False), sr)
+                  for c in clips]
     lo, hi = layer.events.wait_range_s()
     events, met = schedule_events(total=total, sample_rate=sr, min_wait_s=lo, max_wait_s=hi,
                                   variations=len(variations), loop=scene.loop, rng=_layer_rng(scene, layer, "events"),
@@ -320,7 +248,7 @@ def render_event_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
         "kind": "events",
         "wait_s": [lo, hi],
         "waits_met": met,
-        "variation_s": [round(len(v) / sr, 3) for v in variations],
+        "variation_s": [round(v.shape[-1] / sr, 3) for v in variations],
         "events": [e.to_dict(sr) for e in events],
     }
     return LayerOutput(layer, stream, [], len(clips), "events", [], details)
@@ -337,30 +265,3 @@ def render_layers(scene: Scene, plan: Plan, backend: Backend, *,
         out.rendered = backend.stats.model_calls - before
         outputs.append(out)
     return outputs
-
-
-def render_scene(scene: Scene, backend: Backend, out_dir: str | Path, *, fmt: str | list[str] = "wav",
-                 bit_depth: str = "24", stems: bool = True, session: bool = True, on_progress: ProgressFn | None = None,
-                 notes: dict[str, Any] | None = None, cache=None) -> dict[str, Any]:
-    """Render ``scene`` with ``backend`` into ``out_dir``; returns the manifest (also written as manifest.json).
-
-    ``notes`` are added to the manifest as they are (e.g. how the backend was chosen). With ``cache`` (a
-    :class:`~ambientgen.cache.RenderCache`) every chunk is looked up first and stored as soon as it is made.
-    """
-    from .export import export_render
-    from .formats import parse_formats
-
-    parse_formats(fmt, sample_rate=scene.sample_rate, bit_depth=bit_depth)  # checked before any model work
-    started = time.perf_counter()
-    if cache is not None:
-        from .cache import CachedBackend
-
-        backend = CachedBackend(backend, cache)
-    plan = make_plan(scene, max_chunk_s=backend.max_duration_s)
-    layers = render_layers(scene, plan, backend, on_progress=on_progress)
-    render_s = time.perf_counter() - started
-    notes = dict(notes or {})
-    if cache is not None:
-        notes["cache"] = {"dir": str(cache.root), **cache.stats.as_dict()}
-    return export_render(plan, layers, backend, Path(out_dir), fmt=fmt, bit_depth=bit_depth, stems=stems,
-                         session=session, render_s=render_s, notes=notes, on_progress=on_progress)

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from .backends.base import BackendStats
+from .backends.base import Backend, BackendStats
 from .errors import AmbientgenError, BackendError
 
 ATTEMPTS = 3
@@ -67,18 +67,18 @@ def _check_reachable(address: str, timeout: float = 5.0) -> None:
         raise AmbientgenError(f"--ray-address: cannot connect to Ray at {address}: {exc.strerror or exc}") from None
 
 
-def _quiet_noise(n: int) -> np.ndarray:
+def _quiet_noise(channels: int, n: int) -> np.ndarray:
     """Stand-in audio for the dry run (never written anywhere)."""
-    return (np.random.default_rng(n).standard_normal(n) * 1e-3).astype(np.float32)
+    return (np.random.default_rng(n).standard_normal((channels, n)) * 1e-3).astype(np.float32)
 
 
-class _Described:
-    """A backend as the workers described it (``RenderActor.info``): its figures and identity, no model."""
+class _Described(Backend):
+    """A backend as the workers described it (``RenderActor.info``): its spec, figures and identity, no model."""
 
     def __init__(self, info: dict[str, Any]):
-        self.name = info["name"]
-        self.sample_rate = info["sample_rate"]
-        self.max_duration_s = info["max_duration_s"]
+        from .backends import get_spec
+
+        self.spec = get_spec(info["name"])
         self.batch_size = info["batch_size"]
         self.steps = info.get("steps", 1)
         self._identity = info["identity"]
@@ -95,8 +95,6 @@ class _Recorder(_Described):
         super().__init__(info)
         self.pieces: list[Piece] = []
         self.cache = cache
-        if info.get("streams"):
-            self.render_stream = self._render_stream
 
     def render(self, requests, *, on_progress=None):
         from .cache import chunk_key
@@ -104,16 +102,16 @@ class _Recorder(_Described):
         missing = [r for r in requests if not self.cache.path(chunk_key(self._identity, r)).exists()]
         for s in range(0, len(missing), max(1, self.batch_size)):
             self.pieces.append(Piece("chunks", missing[s].layer, list(missing[s : s + self.batch_size])))
-        return [_quiet_noise(round(r.duration_s * self.sample_rate)) for r in requests]
+        return [_quiet_noise(self.channels, round(r.duration_s * self.sample_rate)) for r in requests]
 
-    def _render_stream(self, **kwargs):
+    def render_stream(self, **kwargs):
         from .cache import stream_key
 
         key = stream_key(self._identity, **kwargs)
         if not (self.cache.path(key).exists() and self.cache.path(key + "-seams").exists()):
             kwargs = {k: (list(v) if k == "seeds" else v) for k, v in kwargs.items() if k != "on_progress"}
             self.pieces.append(Piece("stream", kwargs["layer"], kwargs))
-        return _quiet_noise(round(kwargs["duration_s"] * self.sample_rate)), []
+        return _quiet_noise(self.channels, round(kwargs["duration_s"] * self.sample_rate)), []
 
 
 class ClusterBackend(_Described):
@@ -126,11 +124,13 @@ class ClusterBackend(_Described):
         super().__init__(info)
         self._describe = info["describe"]
         self._supports = dict(zip(info.get("prompts", []), info.get("supports", [])))
-        if info.get("streams"):
-            self.render_stream = self._missing
+        self._sources_hint = info.get("sources_hint", "")
 
     def supports(self, prompt: str) -> bool:
         return self._supports.get(prompt, True)
+
+    def sources_hint(self) -> str:
+        return self._sources_hint
 
     def describe(self) -> dict[str, Any]:
         return self._describe
@@ -138,7 +138,10 @@ class ClusterBackend(_Described):
     def render(self, requests, *, on_progress=None):
         return self._missing()
 
-    def _missing(self, *args, **kwargs):
+    def render_stream(self, **kwargs):
+        return self._missing()
+
+    def _missing(self):
         raise BackendError("a piece of the render is missing from the cache after the cluster rendered it; "
                            "is --cache-dir on a file system every worker shares?")
 
@@ -151,7 +154,7 @@ def _remote_actor_class():
         """Loads the backend once; renders pieces through the shared render cache."""
 
         def __init__(self, model: dict, device: str, choice: dict, cache_dir: str, threads: int | None):
-            if threads and choice["backend"] == "audioldm2":
+            if threads:
                 import torch  # CPU results depend on the thread count: use the count a local render would
 
                 torch.set_num_threads(threads)
@@ -164,13 +167,9 @@ def _remote_actor_class():
 
         def info(self, prompts: list[str]) -> dict[str, Any]:
             b = self.backend
-            supports = getattr(b, "supports", None)
-            return {"name": b.name, "sample_rate": b.sample_rate, "max_duration_s": b.max_duration_s,
-                    "batch_size": int(getattr(b, "batch_size", 1)), "steps": int(getattr(b, "steps", 1)),
-                    "identity": self.cached.identity, "describe": b.describe(),
-                    "streams": hasattr(b, "render_stream"),
-                    "prompts": list(prompts), "supports": [bool(supports(p)) if supports else True for p in prompts],
-                    "pid": os.getpid()}
+            return {"name": b.name, "batch_size": b.batch_size, "steps": b.steps, "identity": self.cached.identity(),
+                    "describe": b.describe(), "sources_hint": b.sources_hint(), "prompts": list(prompts),
+                    "supports": [bool(b.supports(p)) for p in prompts], "pid": os.getpid()}
 
         def render(self, piece: Piece) -> dict[str, int]:
             before = self.backend.stats.model_calls
@@ -206,6 +205,8 @@ class RayExecutor:
 
     def __init__(self, *, model, device: str, choice, cache_dir: str, workers: int | None = None,
                  address: str | None = None, gpus_per_worker: float | None = None, threads: int | None = None):
+        from .backends import get_spec
+
         try:
             import ray
         except ImportError:
@@ -231,7 +232,7 @@ class RayExecutor:
             gpus_per_worker = 1.0 if gpus and device in ("auto", "cuda") else 0.0
         self.workers = workers or max(1, gpus if gpus_per_worker else int(resources.get("CPU", 1)))
         self.options = {"num_gpus": gpus_per_worker, "num_cpus": 1}
-        if threads is None and choice.backend == "audioldm2":
+        if threads is None and not get_spec(choice.backend).offline:
             import torch
 
             threads = torch.get_num_threads()  # what this machine's local render uses: same numerics, same bytes
@@ -249,14 +250,15 @@ class RayExecutor:
         try:
             return self.ray.get(self.actors[0].info.remote(prompts))
         except self.ray.exceptions.RayTaskError as exc:
-            cause = exc.cause if hasattr(exc, "cause") else exc
+            cause = getattr(exc, "cause", exc)
             if isinstance(cause, AmbientgenError):
                 raise cause from None
             raise AmbientgenError(f"a Ray worker could not load the backend: {cause}") from None
 
     def plan_pieces(self, scene, info: dict[str, Any], cache) -> list[Piece]:
         """Every piece of model work the render needs and the cache lacks (by a dry run of the engine)."""
-        from .engine import make_plan, render_layers
+        from .engine import render_layers
+        from .plan import make_plan
 
         recorder = _Recorder(info, cache)
         plan = make_plan(scene, max_chunk_s=recorder.max_duration_s)

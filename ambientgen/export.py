@@ -9,73 +9,28 @@ no more memory than a minute.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-from contextlib import contextmanager
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import soundfile as sf
 
-from . import __version__
-from .errors import ExportError
-from .formats import Format, add_vorbis_loop, add_wav_loop, parse_formats
+from ._version import __version__
+from .errors import AmbientgenError, ExportError
+from .files import MANIFEST, atomic_outputs, mix_name, session_name, sha256_file, stem_name
+from .formats import Format, add_vorbis_loop, add_wav_loop, parse_formats, subtype
+from .plan import chunk_count
+from .progress import ProgressEvent
 
 if TYPE_CHECKING:
     from .assemble import MasterReport
     from .backends.base import Backend
-    from .engine import LayerOutput, Plan
+    from .engine import LayerOutput
+    from .plan import Plan
 
 STEM_FORMAT = ("WAV", "PCM_24")
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-class AtomicOutputs:
-    """Collects files written as ``NAME.partial`` and publishes them together."""
-
-    def __init__(self, out_dir: Path):
-        self.out_dir = out_dir
-        self.pending: list[tuple[Path, Path]] = []
-
-    def path(self, relative: str) -> Path:
-        final = self.out_dir / relative
-        partial = final.with_name(final.name + ".partial")
-        partial.parent.mkdir(parents=True, exist_ok=True)
-        self.pending.append((partial, final))
-        return partial
-
-    def commit(self) -> None:
-        for partial, final in self.pending:
-            os.replace(partial, final)
-        self.pending.clear()
-
-    def discard(self) -> None:
-        for partial, _ in self.pending:
-            partial.unlink(missing_ok=True)
-        self.pending.clear()
-
-
-@contextmanager
-def atomic_outputs(out_dir: Path):
-    outputs = AtomicOutputs(out_dir)
-    try:
-        yield outputs
-        outputs.commit()
-    except OSError as exc:
-        outputs.discard()
-        raise ExportError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
-    except BaseException:
-        outputs.discard()
-        raise
 
 
 def _file_entry(out_dir: Path, final: Path, partial: Path, kind: str, layer: str | None = None) -> dict[str, Any]:
@@ -154,8 +109,6 @@ class _M4aSink(_SoundFileSink):
 
 
 def _sink(path: Path, fmt: Format, sample_rate: int, bit_depth: str) -> _SoundFileSink:
-    from .formats import subtype
-
     if fmt.name == "m4a":
         return _M4aSink(path, sample_rate)
     return _SoundFileSink(path, sample_rate, container=fmt.container, subtype=subtype(fmt, bit_depth))
@@ -164,24 +117,25 @@ def _sink(path: Path, fmt: Format, sample_rate: int, bit_depth: str) -> _SoundFi
 def export_render(plan: Plan, layers: list[LayerOutput], backend: Backend, out_dir: Path, *,
                   fmt: str | list[str] = "wav", bit_depth: str = "24", stems: bool = True, session: bool = True,
                   render_s: float = 0.0, notes: dict[str, Any] | None = None, on_progress=None) -> dict[str, Any]:
-    """Assemble and write the mix (one file per format), stems, a REAPER session and ``manifest.json``."""
-    import time
+    """Master the rendered layers and write the mix (one file per format), stems, a REAPER session and
+    ``manifest.json``, all or nothing; returns the manifest.
 
+    Raises
+    ------
+    ExportError
+        An output cannot be written (nothing is left half-written).
+    AmbientgenError
+        The mix cannot be mastered (it is silent).
+    """
     from .assemble import assemble
-    from .streams import Mix
-    from .engine import ProgressEvent
-    from .errors import AmbientgenError
     from .session import write_reaper_session
+    from .streams import Mix
 
     scene = plan.scene
     sr = scene.sample_rate
     loopable = scene.loopable
     formats = parse_formats(fmt, sample_rate=sr, bit_depth=bit_depth)
-    total = round(scene.duration * sr)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ExportError(f"cannot create output directory {out_dir}: {exc.strerror or exc}") from None
+    total = plan.frames
     files = []
     mix = Mix([layer.stream for layer in layers], total, scene.loop, round(scene.fade_in * sr),
               round(scene.fade_out * sr))
@@ -192,8 +146,8 @@ def export_render(plan: Plan, layers: list[LayerOutput], backend: Backend, out_d
 
     started = time.perf_counter()
     with atomic_outputs(out_dir) as outputs:
-        mix_paths = [(f, f"{scene.name}.{f.name}", outputs.path(f"{scene.name}.{f.name}")) for f in formats]
-        stem_paths = {layer.plan.name: f"stems/{layer.plan.name}.wav" for layer in layers} if stems else {}
+        mix_paths = [(f, mix_name(scene.name, f.name), outputs.path(mix_name(scene.name, f.name))) for f in formats]
+        stem_paths = {layer.plan.name: stem_name(layer.plan.name) for layer in layers} if stems else {}
         stem_partials = {name: outputs.path(rel) for name, rel in stem_paths.items()}
         sinks: list[_SoundFileSink] = []
         stem_sinks: list[_SoundFileSink] = []
@@ -232,14 +186,14 @@ def export_render(plan: Plan, layers: list[LayerOutput], backend: Backend, out_d
             entry["integrated_lufs"] = round(report.layer_lufs.get(name, float("nan")), 3)
             files.append(entry)
         if stems and session:
-            rel = f"{scene.name}.RPP"
+            rel = session_name(scene.name)
             write_reaper_session(outputs.path(rel), plan, stem_paths, sample_rate=sr, frames=total)
             files.append({"path": rel, "kind": "session", "format": "reaper",
                           "sha256": sha256_file(outputs.pending[-1][0])})
         manifest = build_manifest(plan, layers, report, backend, files, stem_paths, render_s=render_s,
                                   assemble_s=assemble_s)
         manifest.update(notes or {})
-        with open(outputs.path("manifest.json"), "w", encoding="utf-8") as fh:
+        with open(outputs.path(MANIFEST), "w", encoding="utf-8") as fh:
             json.dump(manifest, fh, indent=2)
             fh.write("\n")
     return manifest
@@ -256,7 +210,7 @@ def build_manifest(plan: Plan, layers: list[LayerOutput], report: MasterReport, 
                    assemble_s: float = 0.0) -> dict[str, Any]:
     scene = plan.scene
     sr = scene.sample_rate
-    n = round(scene.duration * sr)
+    n = plan.frames
     loopable = scene.loopable
     entries = []
     for res in layers:
@@ -327,6 +281,4 @@ def build_manifest(plan: Plan, layers: list[LayerOutput], report: MasterReport, 
 
 def _naive_calls(plan: Plan, lp) -> int:
     """Chunks a plain consecutive render of this layer would need (for comparison)."""
-    from .engine import chunk_count
-
     return chunk_count(duration_s=plan.duration_s, chunk_s=lp.chunk_s, overlap_s=lp.overlap_s, loop=plan.loop)

@@ -62,17 +62,42 @@ def decorrelate(mono: np.ndarray, *, seed: int, loop: bool) -> np.ndarray:
     return oaconvolve(mono, h)[: len(mono)].astype(np.float32)
 
 
-def place(mono: np.ndarray, *, gain_db: float, pan: float, width: float = 0.0, seed: int = 0,
+def place(audio: np.ndarray, *, gain_db: float, pan: float, width: float = 0.0, seed: int = 0,
           loop: bool = False) -> np.ndarray:
-    """A mono layer ``(1, n)`` or ``(n,)`` placed in stereo ``(2, n)``: width, then gain and constant-power pan.
+    """A layer placed in stereo ``(2, n)``: width, then gain and constant-power pan.
 
-    Width puts a decorrelated copy of the layer in the side channel only
-    (L = M + wS, R = M - wS, scaled by 1/sqrt(1 + w^2) to keep the power), so
-    the mono fold-down L + R is the layer itself, scaled: no comb filtering.
+    Parameters
+    ----------
+    audio : ndarray
+        ``(1, n)`` or ``(n,)`` mono, or ``(2, n)`` stereo (left, right).
+    gain_db : float
+        Layer gain in dB.
+    pan : float
+        -1 (left) .. 1 (right); for a stereo source, a balance with the same law.
+    width : float
+        0 .. 1. Mono: the share of a decorrelated copy put in the side channel
+        (L = M + wS, R = M - wS, scaled by 1/sqrt(1 + w^2) to keep the power), so
+        the mono fold-down L + R is the layer itself, scaled: no comb filtering.
+        Stereo: the recorded side signal is scaled by ``2 * width`` (0.5, the
+        default, keeps the source's own image; 0 folds it to mono; 1 doubles it).
+    seed : int
+        Seed of the decorrelation filter (mono sources).
+    loop : bool
+        Filter circularly, so a looping layer stays seamless at its wrap.
+
+    Returns
+    -------
+    ndarray
+        ``(2, n)`` float32.
     """
-    mono = mono.reshape(-1).astype(np.float32)
+    audio = np.asarray(audio, dtype=np.float32)
     left, right = pan_gains(pan)
     g = db_to_gain(gain_db)
+    if audio.ndim == 2 and audio.shape[0] == 2:
+        mid = 0.5 * (audio[0] + audio[1])
+        side = 0.5 * (audio[0] - audio[1]) * np.float32(2.0 * width)
+        return np.stack([(mid + side) * (g * left), (mid - side) * (g * right)]).astype(np.float32)
+    mono = audio.reshape(-1)
     if width <= 0:
         return np.stack([mono * (g * left), mono * (g * right)]).astype(np.float32)
     side = decorrelate(mono, seed=seed, loop=loop) * width

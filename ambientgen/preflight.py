@@ -21,19 +21,6 @@ FLAC_RATIO = 0.7  # FLAC of noise-like ambience compresses little; estimate high
 MARGIN_BYTES = 16 << 20
 
 
-def output_names(scene_name: str, formats: list[Format], layers: list[str], *, stems: bool, session: bool,
-                 report: bool) -> list[str]:
-    """Every file a render writes into its output folder (relative paths)."""
-    names = [f"{scene_name}.{f.name}" for f in formats] + ["manifest.json"]
-    if stems:
-        names += [f"stems/{layer}.wav" for layer in layers]
-        if session:
-            names.append(f"{scene_name}.RPP")
-    if report:
-        names += [f"{scene_name}.check.json", f"{scene_name}.check.png"]
-    return names
-
-
 def estimate_bytes(*, frames: int, formats: list[Format], bit_depth: str, stems: int, sample_rate: int) -> int:
     """About how many bytes a render writes (mix in every format, 24-bit stereo stems), erring high."""
     pcm = frames * 2 * BYTES_PER_SAMPLE[bit_depth]
@@ -60,25 +47,25 @@ def _size(n: float) -> str:
 def check_outputs(out_dir: Path, names: list[str], *, needed_bytes: int, overwrite: bool) -> None:
     """Raise a one-line error if ``out_dir`` cannot take the render (nothing is created here)."""
     if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"--output: '{out_dir}' exists and is not a directory")
+        raise UsageError(f"output: '{out_dir}' exists and is not a directory")
     # the folder itself, or the nearest existing folder above it, must let us create files
     probe_dir = out_dir.resolve()
     while not probe_dir.exists():
         probe_dir = probe_dir.parent
     if not probe_dir.is_dir():
-        raise UsageError(f"--output: '{probe_dir}' is not a directory, so '{out_dir}' cannot be created in it")
+        raise UsageError(f"output: '{probe_dir}' is not a directory, so '{out_dir}' cannot be created in it")
     try:
         fd, probe = tempfile.mkstemp(dir=probe_dir, prefix=".ambientgen-probe-")
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise AmbientgenError(f"--output: cannot write to {probe_dir} ({exc.strerror or exc})") from None
+        raise AmbientgenError(f"output: cannot write to {probe_dir} ({exc.strerror or exc})") from None
     existing = [name for name in names if (out_dir / name).exists()] if out_dir.is_dir() else []
     if existing and not overwrite:
         more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
-        raise AmbientgenError(f"{out_dir / existing[0]} already exists{more}: pass --overwrite to replace it, "
-                              "or choose another --output")
+        raise AmbientgenError(f"output: {out_dir / existing[0]} already exists{more}: pass overwrite=True to replace "
+                              "it, or choose another output folder")
     free = shutil.disk_usage(probe_dir).free
     if needed_bytes > free:
-        raise AmbientgenError(f"not enough disk space in {out_dir}: this render writes about {_size(needed_bytes)}, "
+        raise AmbientgenError(f"output: not enough disk space in {out_dir}: this render writes about {_size(needed_bytes)}, "
                               f"{_size(free)} is free")

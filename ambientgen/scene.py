@@ -21,9 +21,6 @@ from .errors import SceneError
 MAX_DURATION_S = 24 * 3600.0
 DEFAULT_VARIETY = 36  # chunks rendered for a bed layer's pool
 SAMPLE_RATES = (16000, 22050, 32000, 44100, 48000, 88200, 96000)
-SCHEDULERS = ("dpmsolver++", "ddim", "unipc")
-BACKENDS = ("auto", "audioldm2", "procedural")
-DEFAULT_CHECKPOINT = "cvssp/audioldm2"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 
 _DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
@@ -65,27 +62,68 @@ class _Strict(BaseModel):
 
 
 class ModelSettings(_Strict):
-    """How chunks are rendered."""
+    """How layers are rendered: the backend, the windowing every backend shares, and the backend's own keys.
 
-    backend: Literal["auto", "audioldm2", "procedural"] = "auto"
-    checkpoint: str = Field(DEFAULT_CHECKPOINT, min_length=1)
-    steps: int = Field(25, ge=1, le=1000)
-    guidance: float = Field(3.0, ge=0.0, le=30.0)
-    scheduler: Literal["dpmsolver++", "ddim", "unipc"] = "dpmsolver++"
+    Keys other than the fields below (``checkpoint``, ``steps``, ``guidance``,
+    ...) belong to backends and are validated by their settings models
+    (:attr:`BackendSpec.settings <ambientgen.backends.base.BackendSpec>`): by the
+    named backend's (with ``auto``, the neural default's, since that is what
+    ``auto`` loads when it can) where it has the key, else by the backend that
+    declares it; a key no backend declares is an error.
+    :meth:`settings_for` gives one backend's settings typed, with defaults.
+    """
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+
+    backend: str = "auto"
     negative_prompt: str = "Low quality."
     chunk_s: float = Field(10.24, gt=1.0, le=60.0)
     overlap_s: float = Field(1.5, ge=0.05, le=10.0)
-    batch_size: int = Field(4, ge=1, le=64)
     continuity: Literal["auto", "latent", "crossfade"] = "auto"
     variety: int = Field(DEFAULT_VARIETY, ge=2, le=400)
 
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        from .backends import AUTO, backend_names
+
+        if value != AUTO and value not in backend_names():
+            raise ValueError(f"must be one of {', '.join((AUTO, *backend_names()))}, got {value!r}")
+        return value
+
     @model_validator(mode="after")
-    def _overlap_fits(self) -> ModelSettings:
+    def _backend_keys(self) -> ModelSettings:
         if self.overlap_s * 2 > self.chunk_s:
             raise ValueError(
                 f"overlap_s must be at most half of chunk_s ({self.chunk_s / 2:g}), got {self.overlap_s:g}"
             )
+        from .backends import backend_names, get_spec
+
+        primary = self._settings_backend()
+        self.settings_for(primary)  # a ValidationError locates each bad value at model.<key>
+        known = get_spec(primary).settings.model_fields
+        for key, value in (self.model_extra or {}).items():
+            if key not in known:  # another backend's setting (kept for when that one renders), or unknown
+                owner = next((n for n in backend_names() if key in get_spec(n).settings.model_fields), primary)
+                get_spec(owner).settings.model_validate({key: value})
         return self
+
+    def _settings_backend(self) -> str:
+        from .backends import AUTO, NEURAL_DEFAULT
+
+        return NEURAL_DEFAULT if self.backend == AUTO else self.backend
+
+    def settings_for(self, backend: str) -> Any:
+        """The backend's own settings from this section, with its defaults where unset.
+
+        Keys that belong to other backends are ignored here, so one scene can
+        carry settings for the neural backend and still render offline.
+        """
+        from .backends import get_spec
+
+        settings = get_spec(backend).settings
+        return settings.model_validate({k: v for k, v in (self.model_extra or {}).items()
+                                        if k in settings.model_fields})
 
 
 def _duration_or_zero(value: Any) -> float:
@@ -254,6 +292,15 @@ def _model_for(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     return model
 
 
+def _unknown_model_key(where: str, key: str, common: list[str]) -> str:
+    from .backends import backend_names, get_spec
+
+    valid = sorted(set(common) | {k for name in backend_names() for k in get_spec(name).settings.model_fields})
+    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+    hint = f" (did you mean '{close[0]}'?)" if close else f" (valid keys: {', '.join(valid)})"
+    return f"{where}: unknown key{hint}"
+
+
 def _describe(err: dict[str, Any]) -> str:
     loc = tuple(err["loc"])
     kind = err["type"]
@@ -262,6 +309,8 @@ def _describe(err: dict[str, Any]) -> str:
     if kind == "extra_forbidden":
         model = _model_for(loc)
         valid = sorted(model.model_fields) if model else []
+        if model is ModelSettings:
+            return _unknown_model_key(where, str(loc[-1]), valid)
         close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.6)
         hint = f" (did you mean '{close[0]}'?)" if close else f" (valid keys: {', '.join(valid)})"
         return f"{where}: unknown key{hint}"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .engine import Plan
+    from .plan import Plan
 
 
 def _guid(*parts: str) -> str:

@@ -122,7 +122,10 @@ class ArrayStream:
 
 
 def tile_features(tile: np.ndarray) -> np.ndarray:
-    """Per :data:`FEATURE_FRAME` frame of a mono tile: power in 16 log-spaced bands, then total power."""
+    """Per :data:`FEATURE_FRAME` frame of a tile (``(n,)`` or ``(channels, n)``, channels averaged): power in 16
+    log-spaced bands, then total power."""
+    if tile.ndim == 2:
+        tile = tile[0] if tile.shape[0] == 1 else tile.mean(axis=0)
     frames = len(tile) // FEATURE_FRAME
     x = tile[: frames * FEATURE_FRAME].reshape(frames, FEATURE_FRAME).astype(np.float64)
     spec = np.abs(np.fft.rfft(x * np.hanning(FEATURE_FRAME), axis=1)) ** 2
@@ -244,35 +247,41 @@ class PoolStream:
 
 def trim_event(clip: np.ndarray, sample_rate: int, *, pre_s: float = 0.5, floor_db: float = 35.0,
                fade_s: float = 0.05) -> np.ndarray:
-    """The event inside a rendered clip: from just before its loudest moment until it decays ``floor_db`` under it.
+    """The event inside a rendered clip ``(channels, n)``: from just before its loudest moment until it decays
+    ``floor_db`` under it.
 
-    Levels are 50 ms RMS frames; the clip is cut ``pre_s`` before the first
+    Levels are 50 ms RMS frames of the channels' mean; the clip is cut ``pre_s`` before the first
     frame within 20 dB of the peak and after the last frame above the floor,
     with short raised-cosine fades so the cut never clicks.
     """
+    clip = np.atleast_2d(clip)
+    mono = clip[0] if clip.shape[0] == 1 else clip.mean(axis=0)
     hop = max(1, round(0.05 * sample_rate))
-    frames = len(clip) // hop
+    frames = len(mono) // hop
     if frames < 2:
         return clip.astype(np.float32)
-    rms = np.sqrt(np.mean(clip[: frames * hop].reshape(frames, hop).astype(np.float64) ** 2, axis=1)) + 1e-12
+    rms = np.sqrt(np.mean(mono[: frames * hop].reshape(frames, hop).astype(np.float64) ** 2, axis=1)) + 1e-12
     level = 20 * np.log10(rms / rms.max())
     first = int(np.argmax(level > -20))
     loud = np.nonzero(level > -floor_db)[0]
     last = int(loud[-1]) + 1 if len(loud) else frames
     a = max(0, first * hop - round(pre_s * sample_rate))
-    b = min(len(clip), last * hop)
-    out = clip[a:b].astype(np.float32, copy=True)
-    f = min(round(fade_s * sample_rate), len(out) // 2)
+    b = min(len(mono), last * hop)
+    out = clip[:, a:b].astype(np.float32, copy=True)
+    f = min(round(fade_s * sample_rate), out.shape[1] // 2)
     if f:
         ramp = (0.5 - 0.5 * np.cos(np.linspace(0, np.pi, f))).astype(np.float32)
-        out[:f] *= ramp
-        out[-f:] *= ramp[::-1]
+        out[:, :f] *= ramp
+        out[:, -f:] *= ramp[::-1]
     return out
 
 
 @dataclass
 class EventStream:
-    """Sparse events: short variations (mono) placed at scheduled times with their own gain and pan."""
+    """Sparse events: short variations ``(channels, n)`` placed at scheduled times with their own gain and pan.
+
+    A mono variation is panned; a stereo one keeps its channels under the same balance law.
+    """
 
     name: str
     variations: list[np.ndarray]
@@ -284,11 +293,12 @@ class EventStream:
     placed: list[tuple[int, int, int, float, float]] = field(init=False, repr=False)  # t0, t1, var, gl, gr
 
     def __post_init__(self) -> None:
+        self.variations = [np.atleast_2d(v) for v in self.variations]  # (n,) is mono
         placed = []
         for e in self.events:
             left, right = pan_gains(e.pan)
             g = db_to_gain(self.gain_db + e.gain_db)
-            length = len(self.variations[e.variation])
+            length = self.variations[e.variation].shape[-1]
             for shift in (0, -self.total) if self.loop else (0,):
                 t0 = e.start + shift
                 if t0 + length > 0 and t0 < self.total:
@@ -302,9 +312,9 @@ class EventStream:
             lo, hi = max(t0, start), min(t1, start + n)
             if lo >= hi:
                 continue
-            clip = self.variations[var][lo - t0 : hi - t0]
-            target[0, lo - start : hi - start] += clip * gl
-            target[1, lo - start : hi - start] += clip * gr
+            clip = self.variations[var][:, lo - t0 : hi - t0]
+            target[0, lo - start : hi - start] += clip[0] * gl
+            target[1, lo - start : hi - start] += clip[-1] * gr
         if self.animation is not None:
             out += target * self.animation.gains(start, n)
 

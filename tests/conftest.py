@@ -77,3 +77,14 @@ def small_scene(**overrides):
         else:
             data[key] = value
     return scene_from_dict(data)
+
+
+def render_manifest(scene, backend, out_dir, *, fmt="wav", cache=False, report=False, **options):
+    """Render through the public pipeline with a loaded backend; returns the manifest.
+
+    Tests that are not about the report or the cache leave both off (faster); every render may replace the last.
+    """
+    from ambientgen import render
+
+    return render(scene, out_dir, backend=backend, formats=fmt, cache=False if cache is None else cache,
+                  report=report, overwrite=True, **options).manifest

@@ -177,8 +177,10 @@ def test_trim_event_keeps_the_event_and_cuts_the_silence():
     burst = np.hanning(SR * 2).astype(np.float32) * 0.5
     clip[SR * 6 : SR * 8] = burst
     out = trim_event(clip, SR)
-    assert SR * 1.5 < len(out) < SR * 3
-    assert out[0] == 0 and out[-1] == 0 and np.abs(out).max() == pytest.approx(0.5, rel=1e-3)
+    assert out.shape[0] == 1 and SR * 1.5 < out.shape[1] < SR * 3  # (channels, samples)
+    assert out[0, 0] == 0 and out[0, -1] == 0 and np.abs(out).max() == pytest.approx(0.5, rel=1e-3)
+    stereo = trim_event(np.stack([clip, 0.5 * clip]), SR)
+    assert stereo.shape == (2, out.shape[1]) and np.abs(stereo[1]).max() == pytest.approx(0.25, rel=1e-3)
 
 
 def test_animation_is_smooth_bounded_and_loops():

@@ -28,7 +28,7 @@ def test_loads_through_from_pretrained(tiny_backend):
 
 def test_render_shapes_levels_and_determinism(tiny_backend, tiny_checkpoint):
     out = tiny_backend.render(requests(n=3))
-    assert [o.shape for o in out] == [(81920,)] * 3 and all(o.dtype == np.float32 for o in out)
+    assert [o.shape for o in out] == [(1, 81920)] * 3 and all(o.dtype == np.float32 for o in out)
     assert all(0.01 < float(np.sqrt(np.mean(o**2))) < 0.5 for o in out)
     assert not np.allclose(out[0], out[1])  # each chunk has its own seed
     # a chunk does not depend on the batch it lands in
@@ -64,7 +64,7 @@ def test_gpt2_lm_head_model_renders(tiny_checkpoint_lmhead):
     backend = AudioLDM2Backend.load(str(tiny_checkpoint_lmhead), device="cpu", steps=TEST_STEPS)
     assert type(backend.pipe.language_model).__name__ == "GPT2LMHeadModel"
     out = backend.render(requests(n=1))
-    assert out[0].shape == (81920,) and np.isfinite(out[0]).all()
+    assert out[0].shape == (1, 81920) and np.isfinite(out[0]).all()
 
 
 def test_our_language_model_loop_matches_diffusers(tiny_checkpoint_lmhead):
@@ -151,7 +151,7 @@ def test_windows_share_their_overlap_at_every_step(tiny_backend, monkeypatch):
     monkeypatch.setattr(tiny_backend, "_guided_eps", spy)
     audio, seams = tiny_backend.render_stream(layer="x", prompt="rain", negative_prompt="", seeds=[1, 2, 3],
                                               duration_s=12, window_s=5.12, overlap_s=1.0, loop=True)
-    assert audio.shape == (12 * 16000,) and len(seen) == TEST_STEPS
+    assert audio.shape == (1, 12 * 16000) and len(seen) == TEST_STEPS
     w = plan_windows(300, size=128, overlap=25, multiple=tiny_backend.unet_multiple, loop=True)
     for views in seen:
         for k in range(len(w.starts)):
@@ -173,6 +173,7 @@ def test_latent_seams_and_loop_look_ordinary(tiny_checkpoint):
         audio, seams = backend.render_stream(layer="x", prompt="rain", negative_prompt="Low quality.",
                                              seeds=[10 * seed + k for k in range(3)], duration_s=20, window_s=10.24,
                                              overlap_s=1.5, loop=True)
+        audio = audio[0]
         report, loop_point = seam_report(audio, 16000, [round(t * 16000) for t in seams], loop=True)
         seam_ranks += [r.rank for r in report]
         loop_ranks.append(loop_point.rank)

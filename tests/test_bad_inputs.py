@@ -52,7 +52,7 @@ CASES = [
     ("layer-without-prompt", {"s.yaml": "name: x\nlayers:\n  - {name: rain}\n"}, ["render", "{tmp}/s.yaml"], 1,
      "layers[0].prompt: required field is missing"),
     ("unknown-backend", {"s.yaml": GOOD.replace("procedural", "magic")}, ["render", "{tmp}/s.yaml"], 1,
-     "model.backend: must be 'auto', 'audioldm2' or 'procedural', got 'magic'"),
+     "model.backend: must be one of auto, audioldm2, procedural, got 'magic'"),
     ("loud-target", {"s.yaml": GOOD + "target_lufs: 3\n"}, ["render", "{tmp}/s.yaml"], 1,
      "target_lufs: must be less than or equal to -5, got 3"),
     ("quiet-target", {"s.yaml": GOOD + "target_lufs: -80\n"}, ["render", "{tmp}/s.yaml"], 1,
@@ -113,7 +113,7 @@ CASES = [
     ("checkpoint-offline", {"s.yaml": GOOD}, ["render", "{tmp}/s.yaml", "--backend", "audioldm2", "--checkpoint",
                                               "cvssp/audioldm2"], 1, "checkpoint: cannot load 'cvssp/audioldm2'"),
     ("procedural-unknown-sound", {"s.yaml": GOOD.replace("steady rain on leaves", "a choir singing")},
-     ["render", "{tmp}/s.yaml"], 1, "backend procedural: no generator for layer(s) 'rain'; its sources are"),
+     ["render", "{tmp}/s.yaml"], 1, "layers: backend procedural has no generator for layer(s) 'rain'; its sources are"),
     # check
     ("check-not-audio", {"n.wav": "this is text"}, ["check", "{tmp}/n.wav"], 1, "not an audio file soundfile can read"),
     ("check-missing", {}, ["check", "{tmp}/missing.wav"], 1, "missing.wav: no such file"),
@@ -177,7 +177,7 @@ def test_not_enough_disk_space(tmp_path, monkeypatch):
     (tmp_path / "s.yaml").write_text(GOOD)
     result = runner.invoke(cli.app, ["render", str(tmp_path / "s.yaml"), "-o", str(tmp_path / "o"), "-q"])
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"error: not enough disk space in {tmp_path / 'o'}: this render writes about ")
+    assert result.stderr.startswith(f"error: --output: not enough disk space in {tmp_path / 'o'}: this render writes about ")
     assert "1.0 MB is free" in result.stderr and not (tmp_path / "o").exists()
 
 

@@ -15,7 +15,7 @@ from ambientgen import cli
 from ambientgen.backends.base import ChunkRequest
 from ambientgen.backends.procedural import ProceduralBackend
 from ambientgen.cache import CachedBackend, RenderCache, request_key
-from ambientgen.engine import render_scene
+from tests.conftest import render_manifest
 from ambientgen.scene import dump_scene, scene_from_dict
 
 from .conftest import ROOT, TEST_STEPS
@@ -58,7 +58,7 @@ def test_an_unwritable_cache_warns_once_and_the_render_goes_on(tmp_path):
     for k in range(3):
         cache.put(f"{k:064x}", np.zeros(10, dtype=np.float32))
     assert len(warnings) == 1 and "continuing without it" in warnings[0]
-    manifest = render_scene(scene(), ProceduralBackend(), tmp_path / "out", cache=cache, stems=False)
+    manifest = render_manifest(scene(), ProceduralBackend(), tmp_path / "out", cache=cache, stems=False)
     assert manifest["stats"]["rendered_now"] == manifest["stats"]["model_calls"]
 
 
@@ -75,28 +75,28 @@ def test_keys_cover_what_changes_the_audio():
 
 def test_second_render_and_mix_only_changes_render_nothing(tmp_path):
     cache = RenderCache(tmp_path / "cache")
-    first = render_scene(scene(), ProceduralBackend(), tmp_path / "a", cache=cache)
+    first = render_manifest(scene(), ProceduralBackend(), tmp_path / "a", cache=cache)
     assert first["stats"]["rendered_now"] == first["stats"]["model_calls"] > 0
     assert first["cache"]["misses"] == first["stats"]["model_calls"] and first["cache"]["hits"] == 0
-    again = render_scene(scene(), ProceduralBackend(), tmp_path / "b", cache=RenderCache(tmp_path / "cache"))
+    again = render_manifest(scene(), ProceduralBackend(), tmp_path / "b", cache=RenderCache(tmp_path / "cache"))
     assert again["stats"]["rendered_now"] == 0 and again["cache"]["hits"] == first["stats"]["model_calls"]
     assert (tmp_path / "a" / "cached.wav").read_bytes() == (tmp_path / "b" / "cached.wav").read_bytes()
     layers = [{"name": "rain", "prompt": "light rain on a window", "gain_db": -9, "pan": -0.5, "width": 0.9},
               {"name": "birds", "prompt": "songbirds at dawn", "gain_db": 0, "pan": 0.3, "animate": {"period": 20}}]
     mix_only = scene(layers=layers, target_lufs=-18, true_peak_dbtp=-2, fade_out="5s")
-    changed = render_scene(mix_only, ProceduralBackend(), tmp_path / "c", fmt="flac,ogg",
+    changed = render_manifest(mix_only, ProceduralBackend(), tmp_path / "c", fmt="flac,ogg",
                            cache=RenderCache(tmp_path / "cache"))
     assert changed["stats"]["rendered_now"] == 0 and changed["integrated_lufs"] == pytest.approx(-18, abs=0.05)
-    reseeded = render_scene(scene(seed=4), ProceduralBackend(), tmp_path / "d", cache=RenderCache(tmp_path / "cache"))
+    reseeded = render_manifest(scene(seed=4), ProceduralBackend(), tmp_path / "d", cache=RenderCache(tmp_path / "cache"))
     assert reseeded["stats"]["rendered_now"] == reseeded["stats"]["model_calls"]
 
 
 def test_a_pool_layer_renders_nothing_again_when_only_the_duration_changes(tmp_path):
     pooled = dict(model={"backend": "procedural", "variety": 4})
-    first = render_scene(scene(duration=60, **pooled), ProceduralBackend(), tmp_path / "a",
+    first = render_manifest(scene(duration=60, **pooled), ProceduralBackend(), tmp_path / "a",
                          cache=RenderCache(tmp_path / "cache"), stems=False)
     assert {layer["kind"] for layer in first["layers"]} == {"pool"}
-    longer = render_scene(scene(duration=300, **pooled), ProceduralBackend(), tmp_path / "b",
+    longer = render_manifest(scene(duration=300, **pooled), ProceduralBackend(), tmp_path / "b",
                           cache=RenderCache(tmp_path / "cache"), stems=False)
     assert longer["stats"]["rendered_now"] == 0 and longer["frames"] == 300 * 48000
 
@@ -110,10 +110,10 @@ def test_latent_streams_are_cached(tiny_checkpoint, tmp_path):
         return AudioLDM2Backend.load(str(tiny_checkpoint), device="cpu", steps=TEST_STEPS)
 
     sc = small_scene()
-    first = render_scene(sc, backend(), tmp_path / "a", cache=RenderCache(tmp_path / "cache"), stems=False)
+    first = render_manifest(sc, backend(), tmp_path / "a", cache=RenderCache(tmp_path / "cache"), stems=False)
     assert first["layers"][0]["continuity"] == "latent" and first["stats"]["rendered_now"] > 0
     second_backend = backend()
-    again = render_scene(sc, second_backend, tmp_path / "b", cache=RenderCache(tmp_path / "cache"), stems=False)
+    again = render_manifest(sc, second_backend, tmp_path / "b", cache=RenderCache(tmp_path / "cache"), stems=False)
     assert again["stats"]["rendered_now"] == 0 and second_backend.stats.unet_evals == 0
     assert (tmp_path / "a" / "test-scene.wav").read_bytes() == (tmp_path / "b" / "test-scene.wav").read_bytes()
     other = backend()

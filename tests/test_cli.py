@@ -12,8 +12,6 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 from ambientgen import cli
-from ambientgen.engine import render_scene
-
 from .conftest import SCENES, TEST_STEPS
 
 runner = CliRunner()
@@ -147,10 +145,16 @@ def test_unknown_option_is_usage_error():
 
 
 def test_cli_defaults_equal_library_defaults():
+    from ambientgen.pipeline import render
+
     params = inspect.signature(cli.render).parameters
-    lib = inspect.signature(render_scene).parameters
-    assert params["fmt"].default == lib["fmt"].default
-    assert (not params["no_stems"].default) == lib["stems"].default
+    lib = inspect.signature(render).parameters
+    assert params["fmt"].default == lib["formats"].default
+    assert params["output"].default == cli.Path(lib["output"].default)
+    for flag, field in (("no_stems", "stems"), ("no_session", "session"), ("no_report", "report")):
+        assert (not params[flag].default) == lib[field].default
+    for same in ("device", "bit_depth", "executor", "overwrite"):
+        assert params[same].default == lib[same].default
     from ambientgen.backends.audioldm2 import AudioLDM2Backend
 
     assert params["device"].default == inspect.signature(AudioLDM2Backend.load).parameters["device"].default

@@ -5,7 +5,9 @@ import pytest
 
 from ambientgen.assemble import assemble
 from ambientgen.streams import Mix
-from ambientgen.engine import chunk_count, make_plan, render_layer, render_layers, render_scene
+from ambientgen.engine import render_layer, render_layers
+from ambientgen.plan import chunk_count, make_plan
+from tests.conftest import render_manifest
 
 from .conftest import small_scene
 
@@ -75,7 +77,7 @@ def test_mix_lengths_levels_and_stems_sum(tiny_backend):
 
 def test_render_scene_writes_everything(tiny_backend, tmp_path):
     events = []
-    manifest = render_scene(small_scene(), tiny_backend, tmp_path / "out", on_progress=events.append)
+    manifest = render_manifest(small_scene(), tiny_backend, tmp_path / "out", on_progress=events.append)
     names = sorted(f["path"] for f in manifest["files"])
     assert names == ["stems/birds.wav", "stems/rain.wav", "test-scene.RPP", "test-scene.wav"]
     assert (tmp_path / "out" / "manifest.json").is_file()
@@ -93,7 +95,7 @@ def test_public_render_is_the_function_after_the_engine_is_imported():
     import ambientgen
     import ambientgen.engine  # noqa: F401
 
-    assert callable(ambientgen.render) and ambientgen.render.__module__ == "ambientgen"
+    assert callable(ambientgen.render) and ambientgen.render.__module__ == "ambientgen.pipeline"
 
 
 def _procedural_scene(**overrides):
@@ -125,7 +127,7 @@ def test_pool_and_event_layers_render_bounded_calls_and_repeat_exactly(tmp_path)
     from ambientgen.backends.procedural import ProceduralBackend
 
     scene = _procedural_scene()
-    manifest = render_scene(scene, ProceduralBackend(), tmp_path / "a", stems=True)
+    manifest = render_manifest(scene, ProceduralBackend(), tmp_path / "a", stems=True)
     rain, thunder = manifest["layers"]
     assert rain["kind"] == "pool" and rain["model_calls"] == 6 and rain["naive_model_calls"] == 14
     # 6 tiles (~40 s of material) cannot keep a tile 90 s from itself: the manifest says what was kept instead
@@ -146,7 +148,7 @@ def test_pool_and_event_layers_render_bounded_calls_and_repeat_exactly(tmp_path)
     stems = sum(sf.read(tmp_path / "a" / "stems" / f"{n}.wav", dtype="float32")[0] for n in ("rain", "thunder"))
     if manifest["limiter_reduction_db"] == 0:
         np.testing.assert_allclose(stems, mix, atol=2e-4)  # 24-bit stems sum to the 24-bit mix
-    again = render_scene(scene, ProceduralBackend(), tmp_path / "b", stems=False)
+    again = render_manifest(scene, ProceduralBackend(), tmp_path / "b", stems=False)
     assert (tmp_path / "b" / "pool-scene.wav").read_bytes() == (tmp_path / "a" / "pool-scene.wav").read_bytes()
     assert again["layers"][0]["arrangement"] == rain["arrangement"]
 
@@ -156,7 +158,7 @@ def test_fades_make_a_sleep_timer_that_does_not_loop(tmp_path):
     from ambientgen.formats import read_riff_chunks
 
     scene = _procedural_scene(duration=60, fade_in="5s", fade_out="20s")
-    manifest = render_scene(scene, ProceduralBackend(), tmp_path, stems=False)
+    manifest = render_manifest(scene, ProceduralBackend(), tmp_path, stems=False)
     assert manifest["loop"] is False and "fade" in manifest["loop_note"]
     assert manifest["files"][0]["loop"]["loopable"] is False
     assert b"smpl" not in read_riff_chunks(tmp_path / "pool-scene.wav")
@@ -169,7 +171,7 @@ def test_fades_make_a_sleep_timer_that_does_not_loop(tmp_path):
 
 def test_latent_pool_tiles_chain_two_windows(tiny_backend, tmp_path):
     scene = small_scene(duration=30, model={"variety": 4})
-    manifest = render_scene(scene, tiny_backend, tmp_path, stems=False)
+    manifest = render_manifest(scene, tiny_backend, tmp_path, stems=False)
     for layer in manifest["layers"]:
         assert layer["kind"] == "pool" and layer["continuity"] == "latent" and layer["model_calls"] == 4
         assert layer["pool"]["tiles"] == 2 and layer["pool"]["tile_s"] == pytest.approx(2 * 5.12 - 1.0)

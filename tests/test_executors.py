@@ -57,7 +57,7 @@ def test_a_killed_worker_is_replaced_and_the_render_completes_identically(local_
     from ambientgen.backends import choose_backend
     from ambientgen.backends.audioldm2 import AudioLDM2Backend
     from ambientgen.cache import RenderCache
-    from ambientgen.engine import render_scene
+    from tests.conftest import render_manifest
     from ambientgen.executors import ClusterBackend, RayExecutor
 
     sc = small_scene(duration=30, model={"steps": 2, "continuity": "crossfade", "batch_size": 1,
@@ -74,8 +74,8 @@ def test_a_killed_worker_is_replaced_and_the_render_completes_identically(local_
         ex.shutdown()
     assert report.retries >= 1 and report.model_calls >= 16 and report.pieces == 16
     assert ex.plan_pieces(sc, info, cache) == []  # everything reached the cache
-    on_ray = render_scene(sc, ClusterBackend(info), tmp_path / "ray", cache=cache, stems=False)
-    local = render_scene(sc, AudioLDM2Backend.load(str(tiny_checkpoint), device="cpu", steps=2, batch_size=1),
+    on_ray = render_manifest(sc, ClusterBackend(info), tmp_path / "ray", cache=cache, stems=False)
+    local = render_manifest(sc, AudioLDM2Backend.load(str(tiny_checkpoint), device="cpu", steps=2, batch_size=1),
                          tmp_path / "local", stems=False)
     assert on_ray["stats"]["rendered_now"] == 0 and local["stats"]["rendered_now"] == 16
     assert (tmp_path / "ray" / "test-scene.wav").read_bytes() == (tmp_path / "local" / "test-scene.wav").read_bytes()

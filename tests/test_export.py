@@ -9,13 +9,13 @@ import soundfile as sf
 
 import ambientgen.export as export
 from ambientgen.errors import AmbientgenError, ExportError
-from ambientgen.engine import render_scene
+from tests.conftest import render_manifest
 
 from .conftest import small_scene
 
 
 def test_files_read_back(tiny_backend, tmp_path):
-    manifest = render_scene(small_scene(), tiny_backend, tmp_path, fmt="flac")
+    manifest = render_manifest(small_scene(), tiny_backend, tmp_path, fmt="flac")
     mix = sf.info(str(tmp_path / "test-scene.flac"))
     assert (mix.format, mix.subtype, mix.samplerate, mix.channels, mix.frames) == ("FLAC", "PCM_24", 48000, 2, 576000)
     for name in ("rain", "birds"):
@@ -42,14 +42,14 @@ def test_failure_leaves_nothing_half_written(tiny_backend, tmp_path, monkeypatch
 
     monkeypatch.setattr(export._SoundFileSink, "__call__", flaky)
     with pytest.raises(ExportError, match="No space left on device"):
-        render_scene(small_scene(), tiny_backend, tmp_path)
+        render_manifest(small_scene(), tiny_backend, tmp_path)
     assert earlier.read_bytes() == b"an earlier render"
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["test-scene.wav"]
 
 
 def test_unknown_format(tiny_backend, tmp_path):
-    with pytest.raises(AmbientgenError, match="--format: must be a comma-separated list of .*, got 'aiff'"):
-        render_scene(small_scene(), tiny_backend, tmp_path, fmt="aiff")
+    with pytest.raises(AmbientgenError, match="formats: must be a comma-separated list of .*, got 'aiff'"):
+        render_manifest(small_scene(), tiny_backend, tmp_path, fmt="aiff")
 
 
 def test_sinks_write_frames_first_on_disk(tmp_path):

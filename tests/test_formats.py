@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 
 from ambientgen.backends.procedural import ProceduralBackend
-from ambientgen.engine import render_scene
+from tests.conftest import render_manifest
 from ambientgen.errors import UsageError
 from ambientgen.formats import cue_chunks, parse_formats, read_riff_chunks, smpl_chunk
 from ambientgen.mix import db_to_gain
@@ -25,7 +25,7 @@ def rendered(tmp_path_factory):
     scene = small_scene(duration=14, target_lufs=-30, layers=[
         {"name": "rain", "prompt": "rain on leaves", "gain_db": -3, "pan": -0.3, "width": 0.7},
         {"name": "crickets", "prompt": "crickets at night", "gain_db": -9, "pan": 0.5, "width": 0.2}])
-    manifest = render_scene(scene, ProceduralBackend(), out, fmt="wav,flac,ogg,opus,mp3")
+    manifest = render_manifest(scene, ProceduralBackend(), out, fmt="wav,flac,ogg,opus,mp3")
     return out, manifest
 
 
@@ -139,6 +139,6 @@ def test_m4a_without_ffmpeg_is_refused_clearly():
 
 @pytest.mark.parametrize("depth, subtype", [("16", "PCM_16"), ("24", "PCM_24"), ("32f", "FLOAT")])
 def test_wav_bit_depths(tmp_path, depth, subtype):
-    render_scene(small_scene(duration=4, model={"chunk_s": 3.0, "overlap_s": 1.0}), ProceduralBackend(), tmp_path,
+    render_manifest(small_scene(duration=4, model={"chunk_s": 3.0, "overlap_s": 1.0}), ProceduralBackend(), tmp_path,
                  bit_depth=depth, stems=False)
     assert sf.info(str(tmp_path / "test-scene.wav")).subtype == subtype

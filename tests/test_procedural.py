@@ -10,7 +10,7 @@ from scipy.signal import find_peaks, welch
 from typer.testing import CliRunner
 
 from ambientgen import cli, render
-from ambientgen.backends import choose_backend, load_backend, supported_scene
+from ambientgen.backends import choose_backend, load_backend, unsupported_layers
 from ambientgen.backends.base import ChunkRequest
 from ambientgen.backends.procedural import SOURCES, ProceduralBackend, match_source
 from ambientgen.errors import AmbientgenError
@@ -41,7 +41,9 @@ def distance(a, b) -> float:
 
 
 def generate(prompt: str, seconds: float = 20.0, seed: int = 3) -> np.ndarray:
-    return ProceduralBackend().render([ChunkRequest("x", 0, prompt, "", seed, seconds)])[0]
+    out = ProceduralBackend().render([ChunkRequest("x", 0, prompt, "", seed, seconds)])[0]
+    assert out.shape == (1, round(seconds * 48000))  # the channel contract: (channels, samples)
+    return out[0]
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +109,8 @@ def test_auto_picks_procedural_offline_and_audioldm2_for_local_checkpoints(tiny_
     assert (choice.backend, choice.automatic) == ("procedural", True)
     assert "HF_HUB_OFFLINE is set" in choice.reason
     local = small_scene(model={"checkpoint": str(tiny_checkpoint)})
-    assert choose_backend(local.model).backend == "audioldm2"
+    assert choose_backend(local.model) == choose_backend(local.model, device="cpu")  # named: that model, no fallback
+    assert (choose_backend(local.model).backend, choose_backend(local.model).automatic) == ("audioldm2", False)
     assert choose_backend(small_scene(model={"backend": "audioldm2"}).model).automatic is False
 
 
@@ -115,18 +118,17 @@ def test_unsupported_layers_warned_or_refused():
     scene = small_scene(layers=[{"name": "rain", "prompt": "rain on leaves"},
                                 {"name": "engine", "prompt": "a spaceship engine room"}])
     backend = ProceduralBackend()
-    kept, skipped = supported_scene(scene, backend, strict=False)
-    assert [layer.name for layer in kept.layers] == ["rain"] and skipped == ["engine"]
-    with pytest.raises(AmbientgenError, match="backend procedural: no generator for layer\\(s\\) 'engine'"):
-        supported_scene(scene, backend, strict=True)
+    assert unsupported_layers(scene, backend, strict=False) == ["engine"]
+    with pytest.raises(AmbientgenError, match="backend procedural has no generator for layer\\(s\\) 'engine'"):
+        unsupported_layers(scene, backend, strict=True)
     only_unknown = small_scene(layers=[{"name": "engine", "prompt": "a spaceship engine room"}])
     with pytest.raises(AmbientgenError, match="no generator for layer"):
-        supported_scene(only_unknown, backend, strict=False)
+        unsupported_layers(only_unknown, backend, strict=False)
 
 
 def test_render_loops_cleanly_and_meets_loudness(tmp_path):
     scene = small_scene(duration=30, target_lufs=-20)
-    manifest = render(scene, tmp_path, backend=load_backend(scene.model))
+    manifest = render(scene, tmp_path, backend=load_backend(scene.model), report=False).manifest
     x, sr = sf.read(tmp_path / "test-scene.wav")
     assert x.shape == (30 * 48000, 2) and manifest["backend"]["backend"] == "procedural"
     import pyloudnorm
@@ -143,7 +145,7 @@ runner = CliRunner()
 def test_every_bundled_scene_renders_offline(scene, tmp_path):
     result = runner.invoke(cli.app, ["render", str(scene), "-o", str(tmp_path), "--duration", "20", "-q"])
     assert result.exit_code == 0, result.output
-    assert "backend: procedural (cvssp/audioldm2 is not cached and HF_HUB_OFFLINE is set)" in result.stderr
+    assert "backend: procedural (cvssp/audioldm2 is not downloaded and HF_HUB_OFFLINE is set)" in result.stderr
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["backend_choice"]["backend"] == "procedural" and manifest["skipped_layers"] == []
     assert manifest["integrated_lufs"] == pytest.approx(manifest["target_lufs"], abs=0.1)
@@ -156,7 +158,7 @@ def test_explicit_procedural_refuses_unknown_layers(tmp_path):
                      "layers:\n  - {name: engine, prompt: a spaceship engine room}\n")
     result = runner.invoke(cli.app, ["render", str(scene), "-o", str(tmp_path / "o"), "-q"])
     assert result.exit_code == 1
-    assert result.stderr.startswith("error: backend procedural: no generator for layer(s) 'engine'")
+    assert result.stderr.startswith("error: layers: backend procedural has no generator for layer(s) 'engine'")
     assert not (tmp_path / "o").exists()
 
 
@@ -203,7 +205,7 @@ def test_every_bundled_scene_loops_cleanly(tmp_path):
         for seed in range(4):
             scene = load_scene(path).model_copy(update={"duration": 12.0, "seed": seed})
             out = tmp_path / f"{path.stem}-{seed}"
-            render(scene, out, backend=ProceduralBackend(), stems=False, session=False)
+            render(scene, out, backend=ProceduralBackend(), stems=False, session=False, report=False)
             mix, sr = sf.read(out / f"{scene.name}.wav")
             ranks[f"{path.stem}-{seed}"] = seam_report(mix.T, sr, [], loop=True)[1].rank
             mono = mix.mean(axis=1)

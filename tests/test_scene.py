@@ -50,9 +50,10 @@ def test_bundled_scenes_validate():
 def test_defaults():
     scene = scene_from_dict(MINIMAL)
     assert scene.duration == 300 and scene.sample_rate == 48000 and scene.loop
-    assert scene.model.checkpoint == "cvssp/audioldm2" and scene.model.scheduler == "dpmsolver++"
-    assert scene.model.backend == "auto"
-    assert scene.model.steps == 25 and scene.target_lufs == -23 and scene.true_peak_dbtp == -1
+    ldm = scene.model.settings_for("audioldm2")
+    assert ldm.checkpoint == "cvssp/audioldm2" and ldm.scheduler == "dpmsolver++" and ldm.steps == 25
+    assert scene.model.backend == "auto" and scene.model.model_extra == {}  # backend keys only where written
+    assert scene.target_lufs == -23 and scene.true_peak_dbtp == -1
 
 
 def test_round_trip(tmp_path):
@@ -82,7 +83,8 @@ BAD_SCENES = [
     (with_(layers=[{"name": "a", "prompt": "x"}, {"name": "a", "prompt": "y"}]), "layer names must be unique, repeated: a"),
     (with_(model={"steps": 0}), "model.steps: must be greater than or equal to 1, got 0"),
     (with_(model={"scheduler": "euler"}), "model.scheduler: must be 'dpmsolver++', 'ddim' or 'unipc', got 'euler'"),
-    (with_(model={"backend": "stable-audio"}), "model.backend: must be 'auto', 'audioldm2' or 'procedural', got 'stable-audio'"),
+    (with_(model={"backend": "stable-audio"}), "model.backend: must be one of auto, audioldm2, procedural, got 'stable-audio'"),
+    (with_(model={"backend": "procedural", "steps": 0}), "model.steps: must be greater than or equal to 1, got 0"),
     (with_(model={"chunk_s": 10, "overlap_s": 6}), "overlap_s must be at most half of chunk_s (5), got 6"),
     (with_(model={"guidence": 3}), "model.guidence: unknown key (did you mean 'guidance'?)"),
     (with_(duration=2, model={"overlap_s": 1.5}), "a looping scene must last at least twice model.overlap_s"),
@@ -178,3 +180,12 @@ def test_fuzz_loader_only_raises_scene_errors(data):
         scene_from_dict(data)
     except SceneError as exc:
         assert str(exc)
+
+
+def test_backend_settings_live_with_their_backend():
+    # a scene written for the neural backend still renders offline: procedural ignores AudioLDM2's keys
+    scene = scene_from_dict({**MINIMAL, "model": {"backend": "procedural", "steps": 10, "guidance": 2.5}})
+    assert scene.model.settings_for("procedural").model_dump() == {}
+    assert scene.model.settings_for("audioldm2").steps == 10
+    with pytest.raises(SceneError, match=r"model\.steps: must be less than or equal to 1000, got 5000"):
+        scene_from_dict({**MINIMAL, "model": {"steps": 5000}})

@@ -1,8 +1,19 @@
-"""Backends render chunk requests into audio; see :mod:`ambientgen.backends.base`.
+"""The backend registry: the one place backends are looked up by name.
 
-``auto`` (the default) uses AudioLDM2 when its checkpoint is a local folder, is
-in the Hugging Face cache, or can be downloaded, and the offline procedural
-backend otherwise. ``audioldm2`` never falls back.
+Each backend module declares a :class:`~ambientgen.backends.base.BackendSpec`;
+the built-in ones (``audioldm2``, ``procedural``) are registered here, and a
+plug-in (or a test) adds its own with :func:`register`. A scene's
+``model.backend`` names a registered backend or ``auto``.
+
+``auto`` (:func:`choose_backend`) tells the truth about what it picks:
+
+- a checkpoint the user named (in the scene or with ``--checkpoint``) means that
+  model: AudioLDM2, never a quiet fallback;
+- AudioLDM2 when its default checkpoint is already on this machine (a local
+  folder or the Hugging Face cache);
+- otherwise, on a machine with a GPU and network, AudioLDM2 after a download
+  whose size is said first; on a CPU (where the neural render takes hours) or
+  offline, the procedural backend, with one line on how to get the neural one.
 """
 
 from __future__ import annotations
@@ -10,93 +21,179 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from ..errors import AmbientgenError, BackendError
-from ..scene import ModelSettings, Scene
-from .base import Backend, BackendStats, ChunkRequest, chunk_seed
+from ..errors import BackendError, SceneError
+from .base import Backend, BackendSettings, BackendSpec, BackendStats, ChunkRequest, as_channels, chunk_seed
 
-__all__ = ["Backend", "BackendStats", "ChunkRequest", "Choice", "choose_backend", "chunk_seed", "load_backend",
-           "supported_scene"]
+__all__ = ["Backend", "BackendSettings", "BackendSpec", "BackendStats", "ChunkRequest", "Choice", "as_channels",
+           "backend_names", "choose_backend", "chunk_seed", "get_spec", "load_backend", "register", "unregister",
+           "unsupported_layers"]
+
+_REGISTRY: dict[str, BackendSpec] = {}
+AUTO = "auto"
+NEURAL_DEFAULT = "audioldm2"  # what ``auto`` prefers when its weights are at hand
+OFFLINE_DEFAULT = "procedural"  # what ``auto`` uses otherwise
+
+
+def register(spec: BackendSpec) -> BackendSpec:
+    """Add a backend to the registry (a name may be registered once)."""
+    if spec.name == AUTO or not spec.name:
+        raise ValueError(f"a backend cannot be called {spec.name!r}")
+    if spec.name in _REGISTRY and _REGISTRY[spec.name] is not spec:
+        raise ValueError(f"a backend named {spec.name!r} is already registered")
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def unregister(name: str) -> None:
+    """Remove a backend from the registry (plug-ins and tests)."""
+    _REGISTRY.pop(name, None)
+
+
+def backend_names() -> tuple[str, ...]:
+    """Registered backend names, in registration order."""
+    return tuple(_REGISTRY)
+
+
+def get_spec(name: str) -> BackendSpec:
+    """The spec of a registered backend; :class:`BackendError` names the known ones otherwise."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise BackendError(f"backend: must be one of {', '.join((AUTO, *_REGISTRY))}, got {name!r}") from None
+
+
+def settings_error(name: str, data: dict) -> list[str]:
+    """Problems with ``data`` as the settings of backend ``name`` (empty when they are valid)."""
+    from pydantic import ValidationError
+
+    spec = _REGISTRY.get(name)
+    if spec is None:
+        return []
+    try:
+        spec.settings.model_validate(data)
+    except ValidationError as exc:
+        return [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)]
+    return []
 
 
 @dataclass(frozen=True)
 class Choice:
-    backend: str  # "audioldm2" or "procedural"
+    """Which backend a render uses and why.
+
+    ``automatic``: chosen by ``auto`` (not named by the user). ``hint``: one line
+    for the user (how to get the neural backend, or what is about to be downloaded).
+    """
+
+    backend: str
     reason: str
     automatic: bool
+    hint: str = ""
 
 
 def _hub_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
 
 
-def choose_backend(model: ModelSettings) -> Choice:
-    """Resolve ``auto``: AudioLDM2 if its checkpoint is at hand or downloadable, else procedural."""
-    if model.backend != "auto":
+def _has_accelerator(device: str) -> bool:
+    if device == "cpu":
+        return False
+    if device in ("cuda", "mps"):
+        return True
+    import torch
+
+    mps = getattr(torch.backends, "mps", None)
+    return bool(torch.cuda.is_available() or (mps is not None and mps.is_available()))
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.0f} MB"
+
+
+def _neural_hint(spec: BackendSpec, checkpoint: str) -> str:
+    cost = (f"; on a CPU it takes about {spec.cpu_s_per_audio_min / 60:.0f} min of compute per minute of audio per "
+            "layer" if spec.cpu_s_per_audio_min else "")
+    size = f" ({_size(spec.download_bytes)})" if spec.download_bytes else ""
+    return (f"for the neural {spec.name} backend, download its weights{size} with "
+            f"'ambientgen models download {checkpoint}' and render with --backend {spec.name}{cost}")
+
+
+def choose_backend(model, *, device: str = "auto") -> Choice:
+    """Resolve a scene's ``model`` settings to a backend (see the module docstring for ``auto``'s rules).
+
+    Parameters
+    ----------
+    model : ModelSettings
+        The scene's ``model:`` section.
+    device : str
+        ``auto``, ``cpu``, ``cuda`` or ``mps``: ``auto`` on a CPU-only machine
+        never starts a multi-GB download.
+    """
+    if model.backend != AUTO:
+        get_spec(model.backend)
         return Choice(model.backend, "asked for", automatic=False)
-    from .audioldm2 import looks_like_path
+    spec = get_spec(NEURAL_DEFAULT)
+    from .audioldm2 import checkpoint_location
 
-    checkpoint = model.checkpoint
-    if looks_like_path(checkpoint):
-        if os.path.isdir(os.path.expanduser(checkpoint)):
-            return Choice("audioldm2", f"local checkpoint {checkpoint}", True)
-        return Choice("procedural", f"checkpoint folder {checkpoint} not found", True)
-    from huggingface_hub import try_to_load_from_cache
-
-    cached = try_to_load_from_cache(checkpoint, "model_index.json")
-    if isinstance(cached, str):
-        return Choice("audioldm2", f"{checkpoint} is in the Hugging Face cache", True)
+    named = (model.model_extra or {}).get("checkpoint")
+    checkpoint = named or spec.default_checkpoint
+    where = checkpoint_location(checkpoint)
+    if named:  # the user named this model: it is that model or an error, never a procedural render
+        return Choice(NEURAL_DEFAULT, f"checkpoint {checkpoint} was named ({where})", automatic=False)
+    if where in ("local folder", "Hugging Face cache"):
+        return Choice(NEURAL_DEFAULT, f"{checkpoint} is in the {where}", automatic=True)
+    hint = _neural_hint(spec, checkpoint)
     if _hub_offline():
-        return Choice("procedural", f"{checkpoint} is not cached and HF_HUB_OFFLINE is set", True)
+        return Choice(OFFLINE_DEFAULT, f"{checkpoint} is not downloaded and HF_HUB_OFFLINE is set", True, hint)
+    if not _has_accelerator(device):
+        return Choice(OFFLINE_DEFAULT, f"{checkpoint} is not downloaded and this machine has no GPU", True, hint)
     try:
         from huggingface_hub import file_exists
 
-        if file_exists(checkpoint, "model_index.json"):
-            return Choice("audioldm2", f"{checkpoint} will be downloaded from the hub", True)
-        return Choice("procedural", f"{checkpoint} does not exist on the hub", True)
+        reachable = file_exists(checkpoint, "model_index.json")
     except Exception:
-        return Choice("procedural", f"{checkpoint} is not cached and the hub is unreachable", True)
+        reachable = False
+    if not reachable:
+        return Choice(OFFLINE_DEFAULT, f"{checkpoint} is not downloaded and the hub is unreachable", True, hint)
+    size = f" ({_size(spec.download_bytes)})" if spec.download_bytes else ""
+    return Choice(NEURAL_DEFAULT, f"{checkpoint} will be downloaded from the hub", True,
+                  f"downloading {checkpoint}{size} into the Hugging Face cache first")
 
 
-def load_backend(model: ModelSettings, *, device: str = "auto", choice: Choice | None = None) -> Backend:
-    """Load the backend ``choice`` (default: :func:`choose_backend`) names, with the scene's model settings."""
-    choice = choice or choose_backend(model)
-    if choice.backend == "audioldm2":
-        from .audioldm2 import AudioLDM2Backend
+def load_backend(model, *, device: str = "auto", choice: Choice | None = None) -> Backend:
+    """Load the backend ``choice`` (default: :func:`choose_backend`) names, with its settings from ``model``.
 
-        try:
-            return AudioLDM2Backend.load(
-                model.checkpoint,
-                device=device,
-                steps=model.steps,
-                guidance=model.guidance,
-                scheduler=model.scheduler,
-                batch_size=model.batch_size,
-            )
-        except BackendError:
-            if not choice.automatic:
-                raise
-    from .procedural import ProceduralBackend
-
-    return ProceduralBackend()
-
-
-def supported_scene(scene: Scene, backend: Backend, *, strict: bool) -> tuple[Scene, list[str]]:
-    """The scene without layers the backend cannot render, and their names.
-
-    ``strict`` (the user named the backend): an unsupported layer is an error.
+    Raises
+    ------
+    BackendError
+        The backend cannot be loaded (missing weights, unknown device, ...).
     """
-    supports = getattr(backend, "supports", None)
-    if supports is None:
-        return scene, []
-    skipped = [layer.name for layer in scene.layers if not supports(layer.prompt)]
+    choice = choice or choose_backend(model, device=device)
+    spec = get_spec(choice.backend)
+    return spec.factory(model.settings_for(spec.name), device)
+
+
+def unsupported_layers(scene, backend: Backend, *, strict: bool) -> list[str]:
+    """Names of the scene's layers ``backend`` cannot render.
+
+    ``strict`` (the user named the backend): any such layer is an error; so is a
+    scene none of whose layers can be rendered.
+    """
+    if not backend.spec.filters_prompts:
+        return []
+    skipped = [layer.name for layer in scene.layers if not backend.supports(layer.prompt)]
     if skipped and (strict or len(skipped) == len(scene.layers)):
         listed = ", ".join(f"'{name}'" for name in skipped)
-        raise AmbientgenError(
-            f"backend {backend.name}: no generator for layer(s) {listed}; "
-            "its sources are rain, drips, thunder, wind, waves, stream, waterfall, fire, crickets, cicadas, "
-            "birds, frogs, fan/hum, traffic, white/pink/brown noise"
-        )
-    if skipped:
-        kept = [layer for layer in scene.layers if layer.name not in skipped]
-        scene = scene.model_copy(update={"layers": kept})
-    return scene, skipped
+        raise SceneError(f"layers: backend {backend.name} has no generator for layer(s) {listed}; "
+                         f"{backend.sources_hint()}")
+    return skipped
+
+
+def _register_builtins() -> None:
+    from .audioldm2 import SPEC as AUDIOLDM2
+    from .procedural import SPEC as PROCEDURAL
+
+    register(AUDIOLDM2)
+    register(PROCEDURAL)
+
+
+_register_builtins()

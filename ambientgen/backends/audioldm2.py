@@ -19,12 +19,14 @@ import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
+from pydantic import Field
+
 from ..errors import BackendError
-from .base import BackendStats, ChunkRequest, ProgressCallback
+from .base import Backend, BackendSettings, BackendSpec, ChunkRequest, ProgressCallback
 
 COMPONENTS = (
     "feature_extractor",
@@ -40,6 +42,7 @@ COMPONENTS = (
     "vocoder",
 )
 DEVICES = ("auto", "cpu", "cuda", "mps")
+DEFAULT_CHECKPOINT = "cvssp/audioldm2"
 
 
 def resolve_device(device: str) -> str:
@@ -179,10 +182,28 @@ def _first_line(exc: BaseException) -> str:
     return text[0][:200] if text else ""
 
 
-class AudioLDM2Backend:
-    """Renders chunk requests with an AudioLDM2 checkpoint."""
+def checkpoint_location(checkpoint: str) -> str:
+    """Where a checkpoint is: ``local folder``, ``missing folder``, ``Hugging Face cache`` or ``not downloaded``."""
+    if looks_like_path(checkpoint):
+        return "local folder" if Path(checkpoint).expanduser().is_dir() else "missing folder"
+    from huggingface_hub import try_to_load_from_cache
 
-    name = "audioldm2"
+    cached = try_to_load_from_cache(checkpoint, "model_index.json")
+    return "Hugging Face cache" if isinstance(cached, str) else "not downloaded"
+
+
+class AudioLDM2Settings(BackendSettings):
+    """AudioLDM2's keys in a scene's ``model:`` section."""
+
+    checkpoint: str = Field(DEFAULT_CHECKPOINT, min_length=1)
+    steps: int = Field(25, ge=1, le=1000)
+    guidance: float = Field(3.0, ge=0.0, le=30.0)
+    scheduler: Literal["dpmsolver++", "ddim", "unipc"] = "dpmsolver++"
+    batch_size: int = Field(4, ge=1, le=64)
+
+
+class AudioLDM2Backend(Backend):
+    """Renders chunk requests with an AudioLDM2 checkpoint: mono, 16 kHz, 10.24 s windows."""
 
     def __init__(
         self,
@@ -197,6 +218,7 @@ class AudioLDM2Backend:
     ):
         import torch
 
+        super().__init__()
         self.pipe = pipeline
         self.checkpoint = checkpoint
         self.device = device
@@ -205,13 +227,13 @@ class AudioLDM2Backend:
         self.scheduler_name = scheduler
         self.batch_size = batch_size
         self.dtype = next(pipeline.unet.parameters()).dtype
-        self.sample_rate = int(pipeline.vocoder.config.sampling_rate)
+        rate = int(pipeline.vocoder.config.sampling_rate)
+        if rate != self.spec.sample_rate:
+            raise BackendError(f"checkpoint: '{checkpoint}' renders at {rate} Hz; AudioLDM2 is {self.spec.sample_rate} Hz")
         hop = int(np.prod(pipeline.vocoder.config.upsample_rates))
         self.hop_length = hop
         self.vae_scale = 2 ** (len(pipeline.vae.config.block_out_channels) - 1)
         self.unet_multiple = 2 ** (len(pipeline.unet.config.block_out_channels) - 1)
-        self.max_duration_s = 10.24
-        self.stats = BackendStats()
         self._conditioning: dict[tuple[str, str], tuple[Any, Any, Any]] = {}
         self._torch = torch
 
@@ -226,9 +248,15 @@ class AudioLDM2Backend:
         pipe = pipe.to(device)
         return cls(pipe, checkpoint=checkpoint, device=device, **settings)
 
+    @classmethod
+    def from_settings(cls, settings: AudioLDM2Settings, device: str) -> AudioLDM2Backend:
+        """Load the checkpoint ``settings`` names with its steps, guidance, scheduler and batch size."""
+        return cls.load(settings.checkpoint, device=device, steps=settings.steps, guidance=settings.guidance,
+                        scheduler=settings.scheduler, batch_size=settings.batch_size)
+
     def identity(self) -> dict[str, Any]:
         """Everything about this backend that changes its audio (the render cache's key)."""
-        from .. import __version__
+        from .._version import __version__
 
         return {"name": self.name, "checkpoint": self.checkpoint, "revision": checkpoint_fingerprint(self.pipe),
                 "steps": self.steps, "guidance": self.guidance, "scheduler": self.scheduler_name,
@@ -250,6 +278,7 @@ class AudioLDM2Backend:
             "batch_size": self.batch_size,
             "language_model": type(self.pipe.language_model).__name__,
             "sample_rate": self.sample_rate,
+            "channels": self.channels,
             "versions": {"diffusers": diffusers.__version__, "transformers": transformers.__version__,
                          "torch": torch.__version__},
         }
@@ -299,10 +328,9 @@ class AudioLDM2Backend:
                 batch = [requests[i] for i in indices[start : start + self.batch_size]]
                 audio = self._render_batch(batch, prompt, negative, duration_s)
                 for i, wave in zip(indices[start : start + self.batch_size], audio):
-                    results[i] = wave
-                self.stats.model_calls += len(batch)
+                    results[i] = wave[None, :]
                 for req in batch:
-                    self.stats.per_layer[req.layer] = self.stats.per_layer.get(req.layer, 0) + 1
+                    self.stats.count(req.layer, 1)
                 if on_progress:
                     on_progress(len(batch))
         return [results[i] for i in range(len(requests))]
@@ -376,12 +404,11 @@ class AudioLDM2Backend:
                 latents = scheduler.step(eps, t, latents).prev_sample
                 if on_progress:
                     on_progress(1)
-            self.stats.model_calls += len(index)
-            self.stats.per_layer[layer] = self.stats.per_layer.get(layer, 0) + len(index)
+            self.stats.count(layer, len(index))
             audio = self.decode_stream(latents, loop=loop)
         samples = round(length / rate * self.sample_rate)
         seams = [f / rate for f in windows.seams if f < length]
-        return audio[:samples], seams
+        return audio[None, :samples], seams
 
     def _guided_eps(self, views, t, t5, t5_mask, gpt, cfg):
         """Classifier-free-guided noise prediction for a batch of latent windows."""
@@ -432,3 +459,20 @@ class AudioLDM2Backend:
                 waves.append(self.pipe.mel_spectrogram_to_waveform(mel).float().cpu())
         self.stats.decode_calls += 1
         return torch.cat(waves).numpy().astype(np.float32)
+
+
+SPEC = BackendSpec(
+    name="audioldm2",
+    summary="AudioLDM2 (Hugging Face diffusers): text to audio, 16 kHz mono, one long latent per layer",
+    sample_rate=16000,
+    channels=1,
+    max_window_s=10.24,
+    settings=AudioLDM2Settings,
+    factory=AudioLDM2Backend.from_settings,
+    latent_stream=True,
+    licence="CC-BY-NC-SA-4.0 (weights: non-commercial use only)",
+    download_bytes=4_500_000_000,
+    cpu_s_per_audio_min=275.0,  # benchmarks/RESULTS.md: ~40 s per 10.24 s chunk on 2 cores, 8.74 s hop
+    default_checkpoint=DEFAULT_CHECKPOINT,
+)
+AudioLDM2Backend.spec = SPEC

@@ -1,21 +1,78 @@
-"""The backend protocol: what a sound generator must offer the renderer."""
+"""What a backend is: a declared :class:`BackendSpec` and a :class:`Backend` that renders chunk requests.
+
+A backend module declares, once, everything the rest of AmbientGen needs to
+know about it (:class:`BackendSpec`): its name, output rate and channel count,
+its longest window, its capabilities (whether it can render a whole layer as one
+long latent, whether it renders only some prompts), what it costs to get (an
+offline generator, or a download of so many bytes) and its own settings model,
+which validates the backend's keys in a scene's ``model:`` section. The
+registry (:mod:`ambientgen.backends`) is the only place that looks a backend up
+by name; nothing else probes a backend with ``hasattr``.
+
+**The channel contract.** ``render`` returns one ``np.float32`` array of shape
+``(channels, samples)`` per request, where ``channels`` is the spec's (1 or 2)
+and ``samples == round(duration_s * sample_rate)``. ``render_stream`` (only
+where ``spec.latent_stream``) returns ``(channels, samples)`` too.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from ..errors import BackendError
 
 ProgressCallback = Callable[[int], None]
-"""Called with the number of chunks just finished."""
+"""Called with the number of units (chunks, or denoising steps of a stream) just finished."""
+
+
+class BackendSettings(BaseModel):
+    """Base of a backend's own settings (the keys it reads from a scene's ``model:`` section)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=True)
+
+
+class NoSettings(BackendSettings):
+    """A backend with no settings of its own."""
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """Everything declared about a backend, available without loading it.
+
+    ``factory(settings, device)`` loads the backend (``settings`` an instance of
+    ``settings``); it is called only when the backend is used, so declaring a
+    spec imports no model library.
+    """
+
+    name: str
+    summary: str
+    sample_rate: int  # Hz, of what ``render`` returns
+    channels: int  # 1 (mono) or 2 (stereo)
+    max_window_s: float  # longest chunk one ``render`` request may ask for
+    settings: type[BackendSettings]
+    factory: Callable[[Any, str], Backend]
+    latent_stream: bool = False  # renders a whole layer as one long latent (``render_stream``)
+    filters_prompts: bool = False  # renders only some prompts (``supports`` says which)
+    offline: bool = False  # needs nothing downloaded
+    licence: str = ""
+    download_bytes: int | None = None  # size of the default weights, where they must be downloaded
+    cpu_s_per_audio_min: float | None = None  # measured CPU compute per minute of one layer (2 cores)
+    default_checkpoint: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.channels not in (1, 2):
+            raise ValueError(f"backend {self.name}: channels must be 1 or 2, got {self.channels}")
 
 
 @dataclass(frozen=True)
 class ChunkRequest:
-    """One chunk of one layer to render."""
+    """One chunk of one layer to render (``duration_s`` seconds, from its own ``seed``)."""
 
     layer: str
     index: int
@@ -31,29 +88,85 @@ class BackendStats:
 
     model_calls: int = 0  # chunks rendered
     text_encodes: int = 0  # distinct (prompt, negative prompt) conditionings computed
-    unet_evals: int = 0  # UNet forward passes (one per denoising step per batch)
-    decode_calls: int = 0  # VAE + vocoder passes (per batch)
+    unet_evals: int = 0  # denoiser forward passes (one per denoising step per batch)
+    decode_calls: int = 0  # decoder passes (per batch)
     per_layer: dict[str, int] = field(default_factory=dict)
 
+    def count(self, layer: str, n: int) -> None:
+        """Record ``n`` model calls for ``layer``."""
+        self.model_calls += n
+        self.per_layer[layer] = self.per_layer.get(layer, 0) + n
 
-@runtime_checkable
-class Backend(Protocol):
-    """A generator of mono audio chunks.
 
-    ``render`` returns one ``np.float32`` array of shape ``(samples,)`` per
-    request, ``round(duration_s * sample_rate)`` samples long, in request order.
+class Backend:
+    """Base class of every backend: the declared ``spec`` plus the rendering methods.
+
+    Subclasses set ``spec`` and implement :meth:`render` (and
+    :meth:`render_stream` when ``spec.latent_stream``). ``batch_size`` is how
+    many chunks one model call takes; ``steps`` how many progress units one
+    stream reports.
     """
 
-    name: str
-    sample_rate: int
-    max_duration_s: float
-    stats: BackendStats
+    spec: ClassVar[BackendSpec]
+    batch_size: int = 1
+    steps: int = 1
 
-    def render(
-        self, requests: Sequence[ChunkRequest], *, on_progress: ProgressCallback | None = None
-    ) -> list[np.ndarray]: ...
+    def __init__(self) -> None:
+        self.stats = BackendStats()
 
-    def describe(self) -> dict[str, Any]: ...
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def sample_rate(self) -> int:
+        return self.spec.sample_rate
+
+    @property
+    def channels(self) -> int:
+        return self.spec.channels
+
+    @property
+    def max_duration_s(self) -> float:
+        return self.spec.max_window_s
+
+    def supports(self, prompt: str) -> bool:
+        """Whether this backend can render ``prompt`` (always, unless ``spec.filters_prompts``)."""
+        return True
+
+    def sources_hint(self) -> str:
+        """What this backend can render, for errors about prompts it cannot (``spec.filters_prompts``)."""
+        return ""
+
+    def identity(self) -> dict[str, Any]:
+        """Everything about this backend that changes its audio (the render cache's key)."""
+        from .._version import __version__
+
+        return {"name": self.name, "sample_rate": self.sample_rate, "ambientgen": __version__}
+
+    def describe(self) -> dict[str, Any]:
+        """What the manifest records about the backend."""
+        return {"backend": self.name, "sample_rate": self.sample_rate, "channels": self.channels}
+
+    def render(self, requests: Sequence[ChunkRequest], *, on_progress: ProgressCallback | None = None
+               ) -> list[np.ndarray]:
+        """One ``(channels, samples)`` float32 array per request, in request order."""
+        raise NotImplementedError
+
+    def render_stream(self, *, layer: str, prompt: str, negative_prompt: str, seeds: Sequence[int],
+                      duration_s: float, window_s: float, overlap_s: float, loop: bool,
+                      on_progress: ProgressCallback | None = None) -> tuple[np.ndarray, list[float]]:
+        """A whole layer as one long latent: ``(channels, samples)`` audio and its seam times in seconds."""
+        raise BackendError(f"backend {self.name} cannot render a layer as one latent")
+
+
+def as_channels(audio: np.ndarray, *, channels: int, backend: str) -> np.ndarray:
+    """``audio`` as float32 ``(channels, samples)``, or a clear error naming the backend that broke the contract."""
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim != 2 or audio.shape[0] != channels:
+        raise BackendError(f"backend {backend}: returned audio of shape {audio.shape}; the contract is "
+                           f"({channels}, samples)")
+    return audio
 
 
 def chunk_seed(scene_seed: int, layer_name: str, seed_offset: int, chunk_index: int) -> int:

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ..base import BackendStats, ChunkRequest, ProgressCallback
+from ...errors import BackendError
+from ..base import Backend, BackendSpec, ChunkRequest, NoSettings, ProgressCallback
 from . import air, creatures, fire, water
 from .dsp import filt, finish
 
@@ -90,28 +91,27 @@ def is_distant(prompt: str) -> bool:
     return _has(prompt.lower(), "distant", "far", "faraway", "far-off", "far away")
 
 
-class ProceduralBackend:
-    """Renders chunk requests by synthesis; implements the backend protocol."""
-
-    name = "procedural"
-    sample_rate = SAMPLE_RATE
-    max_duration_s = 60.0
+class ProceduralBackend(Backend):
+    """Renders chunk requests by synthesis: 48 kHz mono, any prompt a generator matches."""
 
     def __init__(self) -> None:
-        self.stats = BackendStats()
+        super().__init__()
         self.sources: dict[str, str] = {}
+
+    @classmethod
+    def from_settings(cls, settings: NoSettings, device: str) -> ProceduralBackend:
+        """The procedural backend has no settings and runs on the CPU whatever ``device`` says."""
+        return cls()
 
     def supports(self, prompt: str) -> bool:
         return match_source(prompt) is not None
 
-    def identity(self) -> dict[str, Any]:
-        """What changes this backend's audio (the render cache's key): its code, i.e. the ambientgen version."""
-        from ... import __version__
-
-        return {"name": self.name, "sample_rate": self.sample_rate, "ambientgen": __version__}
+    def sources_hint(self) -> str:
+        return ("its sources are rain, drips, thunder, wind, waves, stream, waterfall, fire, crickets, cicadas, "
+                "birds, frogs, fan/hum, traffic, white/pink/brown noise")
 
     def describe(self) -> dict[str, Any]:
-        return {"backend": self.name, "sample_rate": self.sample_rate, "sources": dict(self.sources)}
+        return {**super().describe(), "sources": dict(self.sources)}
 
     def render(self, requests: Sequence[ChunkRequest], *, on_progress: ProgressCallback | None = None
                ) -> list[np.ndarray]:
@@ -119,8 +119,6 @@ class ProceduralBackend:
         for req in requests:
             found = match_source(req.prompt)
             if found is None:
-                from ...errors import BackendError
-
                 raise BackendError(f"layer '{req.layer}': no procedural generator for prompt {req.prompt!r}")
             source, params = found
             self.sources[req.layer] = source.name + "".join(f" {k}={v}" for k, v in sorted(params.items()))
@@ -128,9 +126,23 @@ class ProceduralBackend:
             audio = source.generate(np.random.default_rng(req.seed), n, self.sample_rate, **params)
             if is_distant(req.prompt):  # air absorbs highs over distance
                 audio = finish(filt(audio, self.sample_rate, high=2500.0, order=1), self.sample_rate)
-            out.append(audio.astype(np.float32))
-            self.stats.model_calls += 1
-            self.stats.per_layer[req.layer] = self.stats.per_layer.get(req.layer, 0) + 1
+            out.append(audio.astype(np.float32)[None, :])
+            self.stats.count(req.layer, 1)
             if on_progress:
                 on_progress(1)
         return out
+
+
+SPEC = BackendSpec(
+    name="procedural",
+    summary="built-in synthesis (noise, filters, stochastic events): offline, 48 kHz mono, no download",
+    sample_rate=SAMPLE_RATE,
+    channels=1,
+    max_window_s=60.0,
+    settings=NoSettings,
+    factory=ProceduralBackend.from_settings,
+    filters_prompts=True,
+    offline=True,
+    licence="Apache-2.0 (part of AmbientGen)",
+)
+ProceduralBackend.spec = SPEC

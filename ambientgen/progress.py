@@ -1,0 +1,25 @@
+"""Progress of a render, reported to a callback as :class:`ProgressEvent` values (the CLI draws bars from them)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """How far one stage of a render has come.
+
+    ``stage``: ``render`` (model work of ``layer``), ``analyse``, ``limit`` or
+    ``write`` (the assembly passes, ``layer`` None). ``done`` of ``total``
+    ``unit`` (chunks, steps, tiles, pieces, or seconds of audio).
+    """
+
+    stage: str
+    layer: str | None
+    done: int
+    total: int
+    unit: str = "chunks"
+
+
+ProgressFn = Callable[[ProgressEvent], None]
