@@ -414,7 +414,7 @@ def _render_layers(plan, be: Backend, store, on_progress: ProgressFn | None):
 def _interrupted(store) -> str:
     if store is not None and store.stats.stored_bytes:
         return (f"interrupted; no output was written; {store.stats.stored_entries} rendered pieces kept in the "
-                f"cache ({store.root}): run the same render again to resume")
+                f"cache ({store.root}): run the same command again to resume")
     return "interrupted; no output was written; nothing rendered was kept" + ("" if store else " (cache off)")
 
 

@@ -1,0 +1,183 @@
+"""The one render pipeline: the library and the CLI give the same files; plug-in backends; the stereo contract."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+from pydantic import Field
+from typer.testing import CliRunner
+
+import ambientgen
+from ambientgen import cli
+from ambientgen.backends import BackendSettings, BackendSpec, register, unregister
+from ambientgen.backends.base import Backend
+from ambientgen.errors import AmbientgenError, BackendError, SceneError
+
+runner = CliRunner()
+
+
+class StereoSettings(BackendSettings):
+    tilt: float = Field(0.5, ge=0.0, le=1.0)  # how much the right channel is low-passed
+
+
+class StereoNoise(Backend):
+    """A test-only stereo backend: left and right are different seeded noises (right one smoothed by ``tilt``)."""
+
+    def __init__(self, settings: StereoSettings):
+        super().__init__()
+        self.tilt = settings.tilt
+
+    def render(self, requests, *, on_progress=None):
+        out = []
+        for req in requests:
+            rng = np.random.default_rng(req.seed)
+            n = round(req.duration_s * self.sample_rate)
+            left, right = 0.1 * rng.standard_normal((2, n))
+            right = (1 - self.tilt) * right + self.tilt * np.convolve(right, np.ones(8) / 8, mode="same")
+            if "thunder" in req.prompt:  # an event: a decaying burst in the middle
+                env = np.zeros(n)
+                k = n // 3
+                env[k:] = np.exp(-np.arange(n - k) / (0.3 * self.sample_rate))
+                left, right = left * env, right * env
+            out.append(np.stack([left, right]).astype(np.float32))
+            self.stats.count(req.layer, 1)
+            if on_progress:
+                on_progress(1)
+        return out
+
+
+STEREO = BackendSpec(name="test-stereo", summary="test-only stereo noise", sample_rate=24000, channels=2,
+                     max_window_s=8.0, settings=StereoSettings, factory=lambda s, device: StereoNoise(s),
+                     offline=True)
+StereoNoise.spec = STEREO
+
+
+@pytest.fixture
+def stereo_backend():
+    register(STEREO)
+    yield STEREO
+    unregister(STEREO.name)
+
+
+def stereo_scene(**model):
+    return ambientgen.scene_from_dict({
+        "name": "stereo", "duration": 90, "seed": 3, "loop": True,
+        "model": {"backend": "test-stereo", "overlap_s": 1.5, **model},
+        "layers": [
+            {"name": "bed", "prompt": "noise", "width": 0.5},  # 90 s in 8 s chunks: 14 chunks, rendered whole
+            {"name": "pooled", "prompt": "noise", "variety": 4, "pan": -0.3},  # a pool of 4 arranged over 90 s
+            {"name": "thunder", "prompt": "thunder", "role": "events", "events": {"wait": ["10s", "20s"],
+                                                                                   "variations": 3}},
+        ],
+    })
+
+
+def test_a_backend_registered_from_a_test_renders_every_layer_kind_in_stereo(stereo_backend, tmp_path):
+    result = ambientgen.render(stereo_scene(tilt=0.8), tmp_path, report=False, cache=False)
+    kinds = {layer["name"]: layer["kind"] for layer in result.manifest["layers"]}
+    assert kinds == {"bed": "stream", "pooled": "pool", "thunder": "events"}
+    assert result.manifest["backend"]["channels"] == 2 and result.manifest["backend_choice"]["backend"] == "test-stereo"
+    for name in kinds:
+        stem = result.audio(name)
+        assert stem.shape == (2, 90 * 48000)
+        left, right = stem
+        active = np.abs(left) + np.abs(right) > 1e-4
+        assert active.mean() > (0.05 if name == "thunder" else 0.99)
+        # the two channels stay distinct (different noises), not a mono source panned
+        corr = np.corrcoef(left[active], right[active])[0, 1]
+        assert abs(corr) < 0.5, (name, corr)
+        assert not np.allclose(left, right * (np.abs(left).max() / max(np.abs(right).max(), 1e-9)), atol=1e-3)
+    mix = result.audio()
+    assert mix.shape == (2, 90 * 48000)
+    # looped: the wrap steps no further than ordinary neighbouring samples do
+    steps = np.abs(np.diff(mix[0]))
+    assert abs(mix[0, -1] - mix[0, 0]) <= np.percentile(steps, 99.9)
+
+
+def test_width_scales_a_stereo_source_side_signal(stereo_backend, tmp_path):
+    scene = stereo_scene()
+    folded = scene.model_copy(update={"layers": [scene.layers[0].model_copy(update={"width": 0.0})]})
+    result = ambientgen.render(folded, tmp_path, report=False, cache=False, stems=False)
+    left, right = result.audio()
+    np.testing.assert_allclose(left, right, atol=2e-4)  # width 0 folds a stereo source to mono (24-bit file)
+
+
+def test_scene_model_section_is_validated_by_the_chosen_backend(stereo_backend):
+    assert stereo_scene(tilt=0.2).model.settings_for("test-stereo").tilt == 0.2
+    with pytest.raises(SceneError, match=r"model\.tilt: must be less than or equal to 1"):
+        stereo_scene(tilt=3)
+    with pytest.raises(SceneError, match=r"model\.tlit: unknown key \(did you mean 'tilt'\?\)"):
+        stereo_scene(tlit=0.3)
+
+
+def test_unregistered_backends_are_unknown(stereo_backend):
+    unregister("test-stereo")
+    with pytest.raises(SceneError, match="model.backend: must be one of auto, audioldm2, procedural, got 'test-stereo'"):
+        stereo_scene()
+    register(STEREO)
+
+
+def test_a_backend_that_breaks_the_channel_contract_is_named(stereo_backend, tmp_path):
+    class Flat(StereoNoise):
+        def render(self, requests, *, on_progress=None):
+            return [a.reshape(-1) for a in super().render(requests)]
+
+    with pytest.raises(BackendError, match=r"backend test-stereo: returned audio of shape \(\d+,\); the contract is "
+                                           r"\(2, samples\)"):
+        ambientgen.render(stereo_scene(), tmp_path, backend=Flat(StereoSettings()), report=False, cache=False)
+    assert not any(tmp_path.iterdir())  # nothing written
+
+
+def _digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_library_and_cli_give_the_same_render(tmp_path, monkeypatch):
+    monkeypatch.setenv("AMBIENTGEN_CACHE", str(tmp_path / "cache"))
+    description = "rain on a tin roof with distant thunder"
+    lib = ambientgen.render(description, tmp_path / "lib", duration="20s")
+    result = runner.invoke(cli.app, ["render", description, "-o", str(tmp_path / "cli"), "--duration", "20s", "-q"])
+    assert result.exit_code == 0, result.output
+    name = lib.scene.name
+    assert _digest(tmp_path / "lib" / f"{name}.wav") == _digest(tmp_path / "cli" / f"{name}.wav")
+    for out in ("lib", "cli"):  # both write the check report
+        assert json.loads((tmp_path / out / f"{name}.check.json").read_text())["preset"]
+        assert (tmp_path / out / f"{name}.check.png").stat().st_size > 1000
+    # both used the cache: the library rendered, the CLI found every piece there
+    assert lib.manifest["cache"]["misses"] > 0
+    assert json.loads((tmp_path / "cli" / "manifest.json").read_text())["cache"]["misses"] == 0
+    assert lib.report is not None and lib.passed == lib.report.passed
+    assert sorted(p.relative_to(tmp_path / "lib").as_posix() for p in lib.files) == sorted(
+        p.relative_to(tmp_path / "lib").as_posix() for p in (tmp_path / "lib").rglob("*") if p.is_file())
+    # both refuse an occupied output without overwrite, and neither touched it
+    before = _digest(tmp_path / "lib" / f"{name}.wav")
+    with pytest.raises(AmbientgenError, match=r"output: .* already exists .*: pass overwrite=True"):
+        ambientgen.render(description, tmp_path / "lib", duration="20s")
+    again = runner.invoke(cli.app, ["render", description, "-o", str(tmp_path / "lib"), "--duration", "20s", "-q"])
+    assert again.exit_code == 1 and "pass --overwrite to replace it" in again.stderr
+    assert _digest(tmp_path / "lib" / f"{name}.wav") == before
+    replaced = ambientgen.render(description, tmp_path / "lib", duration="20s", overwrite=True)
+    assert _digest(replaced.mix_path) == before  # same seed, same bytes
+
+
+def test_library_errors_name_fields_and_the_cli_names_flags(tmp_path):
+    with pytest.raises(ambientgen.UsageError, match="^formats: must be a comma-separated list"):
+        ambientgen.render("scenes/forest.yaml", tmp_path, formats="aiff")
+    with pytest.raises(ambientgen.UsageError, match="^duration: must be greater than 0 seconds"):
+        ambientgen.render("scenes/forest.yaml", tmp_path, duration=-3)
+    result = runner.invoke(cli.app, ["render", "scenes/forest.yaml", "-o", str(tmp_path), "--format", "aiff"])
+    assert result.exit_code == 2 and result.stderr.startswith("error: --format: must be a comma-separated list")
+    assert not any(tmp_path.iterdir())
+
+
+def test_render_result_reads_back_audio_and_names_missing_stems(tmp_path):
+    result = ambientgen.render("scenes/forest.yaml", tmp_path, duration=12, backend="procedural", report=False)
+    wav, sr = sf.read(result.mix_path, dtype="float32", always_2d=True)
+    np.testing.assert_array_equal(result.audio(), wav.T)
+    assert result.audio("wind").shape == (2, 12 * sr)
+    with pytest.raises(AmbientgenError, match="layer: no stem for 'rain' in this render \\(stems: wind, stream, birds"):
+        result.audio("rain")
