@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from .loudness import OVERSAMPLE, _oversampled_abs_peaks, limiter_gain
+from .loudness import OVERSAMPLE, oversampled_abs_peaks, limiter_gain
 from .meter import LoudnessMeter
-from .mix import db_to_gain
+from .mix import db_to_gain, gain_to_db
 from .streams import Mix
 
 
@@ -121,10 +121,6 @@ def _sub_peaks(block: np.ndarray) -> np.ndarray:
     return np.maximum.reduceat(both, edges) if n else np.zeros(0)
 
 
-def _db(x: float) -> float:
-    return 20 * math.log10(x) if x > 0 else -math.inf
-
-
 @dataclass
 class _Limiter:
     """The look-ahead true-peak limiter applied block by block with context (equals a whole-track run)."""
@@ -146,7 +142,7 @@ class _Limiter:
         ext = self.mix.block(start - m, n + 2 * m) * gain
         curve = limiter_gain(ext, self.sample_rate, ceiling_dbtp=self.ceiling_dbtp, lookahead_s=self.lookahead_s,
                              release_s=self.release_s)[m : m + n]
-        self.reduction = max(self.reduction, -_db(float(curve.min())))
+        self.reduction = max(self.reduction, -gain_to_db(float(curve.min())))
         return ext[:, m : m + n] * curve, curve
 
 
@@ -245,7 +241,7 @@ def assemble(mix: Mix, *, sample_rate: int, target_lufs: float, ceiling_dbtp: fl
         n = min(PEAK_BLOCK, total - s)
         ctx = 64
         ext = mix.block(s - ctx, n + 2 * ctx)
-        return _oversampled_abs_peaks(ext)[ctx : ctx + n]
+        return oversampled_abs_peaks(ext)[ctx : ctx + n]
 
     ceiling = db_to_gain(ceiling_dbtp)
     # the limiter is needed only if some block's true peak, at this gain, passes the ceiling
@@ -314,10 +310,10 @@ def assemble(mix: Mix, *, sample_rate: int, target_lufs: float, ceiling_dbtp: fl
             n = min(PEAK_BLOCK, total - s)
             ctx = 64
             ext = limiter.block(s - ctx, n + 2 * ctx, gain)[0]
-            return _oversampled_abs_peaks(ext)[ctx : ctx + n]
+            return oversampled_abs_peaks(ext)[ctx : ctx + n]
 
         tp = true_peak_search(out_peaks, limited_block)
     timings["final_true_peak_s"] = time.perf_counter() - t0
     layer_lufs = {name: lm.integrated_lufs + gain_db for name, lm in zip(layer_names, layer_meters)}
-    return MasterReport(measured, gain_db, integrated, _db(sample_peak), _db(tp.linear), tp.exact,
+    return MasterReport(measured, gain_db, integrated, gain_to_db(sample_peak), gain_to_db(tp.linear), tp.exact,
                         limiter.reduction if limiter else 0.0, limited, layer_lufs, timings)

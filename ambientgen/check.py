@@ -22,8 +22,9 @@ from scipy.ndimage import uniform_filter1d
 
 from .analysis import SIDE_S, discontinuity, percentile_rank, prepare
 from .errors import AmbientgenError
-from .loudness import _oversampled_abs_peaks
+from .loudness import oversampled_abs_peaks
 from .meter import LoudnessMeter
+from .mix import gain_to_db
 
 
 @dataclass(frozen=True)
@@ -85,10 +86,6 @@ class Report:
         return data
 
 
-def _db(x: float) -> float:
-    return 20 * math.log10(x) if x > 0 else -math.inf
-
-
 def _band_edges(n_fft: int, sample_rate: int, bands: int = 32) -> np.ndarray:
     freqs = np.geomspace(60.0, min(16000.0, sample_rate * 0.45), bands + 1)
     return np.unique(np.clip((freqs / sample_rate * n_fft).astype(int), 1, n_fft // 2))
@@ -115,7 +112,7 @@ class _Pass:
     def add(self, block: np.ndarray) -> None:  # block: (channels, samples)
         self.meter.add(block)
         self.peak = max(self.peak, float(np.max(np.abs(block))) if block.size else 0.0)
-        self.true_peak = max(self.true_peak, float(_oversampled_abs_peaks(block).max()) if block.size else 0.0)
+        self.true_peak = max(self.true_peak, float(oversampled_abs_peaks(block).max()) if block.size else 0.0)
         self.clipped += int(np.sum(np.abs(block) >= CLIP_LEVEL))
         self.sums += block.sum(axis=1)
         self.n += block.shape[1]
@@ -308,7 +305,7 @@ def check_file(path: str | Path, *, preset: str | Preset = "ebu-r128", seams_s: 
     report = Report(
         path=str(path), preset=p.name, sample_rate=sr, channels=channels, duration_s=gathered.n / sr,
         integrated_lufs=round(gathered.meter.integrated_lufs, 2), loudness_range_lu=round(gathered.meter.loudness_range_lu, 2),
-        sample_peak_dbfs=round(_db(gathered.peak), 2), true_peak_dbtp=round(_db(gathered.true_peak), 2),
+        sample_peak_dbfs=round(gain_to_db(gathered.peak), 2), true_peak_dbtp=round(gain_to_db(gathered.true_peak), 2),
         clipped_samples=gathered.clipped, dc_offset=[round(float(v), 6) for v in gathered.sums / gathered.n],
         gaps_s=_gaps(frame_db, hop_s), loop=loop, seams=seams,
         repetition=find_repetition(features, hop_s),

@@ -339,6 +339,51 @@ def _summary(result) -> None:
             out.print(f"[yellow]check: FAIL[/yellow] ({result.report.preset}): {'; '.join(result.report.failures)}")
 
 
+models_app = typer.Typer(help="List backends and checkpoints; download a checkpoint.", no_args_is_help=False,
+                         invoke_without_command=True, add_completion=False)
+app.add_typer(models_app, name="models")
+
+
+@models_app.callback()
+def models(ctx: typer.Context) -> None:
+    """List the backends (rate, channels, what they need, licence) and the checkpoints in the Hugging Face cache."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from rich.table import Table
+
+    from .models import backend_table, cached_checkpoints
+
+    table = Table(title="backends", title_justify="left")
+    for column in ("backend", "rate", "ch", "window", "needs", "licence"):
+        table.add_column(column)
+    for row in backend_table():
+        table.add_row(str(row["backend"]), f"{row['sample_rate']} Hz", str(row["channels"]), f"{row['window_s']:g} s",
+                      str(row["needs"]), str(row["licence"]))
+    out.print(table)
+    cached = cached_checkpoints()
+    if not cached:
+        out.print("no checkpoints in the Hugging Face cache; get one with  ambientgen models download cvssp/audioldm2")
+        return
+    table = Table(title="checkpoints in the Hugging Face cache", title_justify="left")
+    for column in ("checkpoint", "pipeline", "size", "folder"):
+        table.add_column(column)
+    for c in cached:
+        table.add_row(c.repo_id, c.pipeline, f"{c.size_bytes / 1e6:.1f} MB", str(c.path))
+    out.print(table)
+
+
+@models_app.command("download")
+def models_download(checkpoint: Annotated[str, typer.Argument(help="hub id, e.g. cvssp/audioldm2")]) -> None:
+    """Download a checkpoint into the Hugging Face cache, with a progress bar (resumes a partial download)."""
+    from .models import download
+
+    _quiet_libraries()
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "0"
+    with _errors():
+        path = download(checkpoint)
+    out.print(f"downloaded {checkpoint} to {path}")
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

@@ -41,7 +41,13 @@ def pan_gains(pan: float) -> tuple[float, float]:
 
 
 def db_to_gain(db: float) -> float:
+    """Amplitude gain of ``db`` decibels."""
     return 10.0 ** (db / 20.0)
+
+
+def gain_to_db(gain: float) -> float:
+    """Decibels of an amplitude ``gain`` (``-inf`` for 0)."""
+    return 20 * math.log10(gain) if gain > 0 else -math.inf
 
 
 def decorrelation_filter(seed: int, *, length: int = 1024) -> np.ndarray:

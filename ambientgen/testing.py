@@ -110,17 +110,20 @@ def build_tiny_audioldm2(*, language_model: str = "GPT2Model", seed: int = 0):
     clap_dim, t5_dim, gpt_dim = 16, 32, 16
 
     torch.manual_seed(seed)
+    # Four levels like the real UNet (so latents are multiples of 8 frames, as there), with attention only at
+    # the lowest resolution: a 10.24 s window is 32 x 2 tokens there instead of 128 x 8 one level up, which is
+    # what makes a tiny-model render take seconds rather than minutes.
     unet = AudioLDM2UNet2DConditionModel(
-        block_out_channels=(32, 64),
+        block_out_channels=(8, 16, 16, 32),
         layers_per_block=1,
         norm_num_groups=8,
         sample_size=32,
         in_channels=8,
         out_channels=8,
         attention_head_dim=8,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=([None, gpt_dim, t5_dim], [None, gpt_dim, t5_dim]),
+        down_block_types=("DownBlock2D", "DownBlock2D", "DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D", "UpBlock2D", "UpBlock2D"),
+        cross_attention_dim=([None, gpt_dim, t5_dim],) * 4,
     )
     vae = AutoencoderKL(
         block_out_channels=[8, 16, 16],
@@ -132,6 +135,7 @@ def build_tiny_audioldm2(*, language_model: str = "GPT2Model", seed: int = 0):
         up_block_types=["UpDecoderBlock2D"] * 3,
         latent_channels=8,
         scaling_factor=VAE_SCALING_FACTOR,
+        mid_block_add_attention=False,  # its attention would run over every latent frame x bin (4,096 per window)
     )
     text_config = ClapTextConfig(
         bos_token_id=0,
@@ -224,10 +228,27 @@ def _calibrate_level(vae, vocoder, target_rms: float = 0.1) -> None:
 
 def save_tiny_audioldm2(path: str | Path, *, language_model: str = "GPT2Model", seed: int = 0) -> Path:
     """Write a tiny AudioLDM2 checkpoint directory loadable with ``from_pretrained``."""
+    from transformers.utils import logging as transformers_logging
+
     path = Path(path)
     pipe = build_tiny_audioldm2(language_model=language_model, seed=seed)
+    transformers_logging.disable_progress_bar()  # no "Writing model shards" bars for a 7 MB model
     pipe.save_pretrained(path)
     return path
+
+
+def install_in_hub_cache(checkpoint: str | Path, repo_id: str, cache_dir: str | Path,
+                         revision: str = "0" * 40) -> Path:
+    """Lay a checkpoint folder out as the Hugging Face cache holds a downloaded repository
+    (``models--OWNER--NAME/snapshots/REVISION`` and ``refs/main``), so loading by hub id finds it offline."""
+    import shutil
+
+    repo = Path(cache_dir) / f"models--{repo_id.replace('/', '--')}"
+    snapshot = repo / "snapshots" / revision
+    shutil.copytree(checkpoint, snapshot, dirs_exist_ok=True)
+    (repo / "refs").mkdir(parents=True, exist_ok=True)
+    (repo / "refs" / "main").write_text(revision)
+    return snapshot
 
 
 def main(argv: list[str] | None = None) -> int:

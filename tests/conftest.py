@@ -88,3 +88,19 @@ def render_manifest(scene, backend, out_dir, *, fmt="wav", cache=False, report=F
 
     return render(scene, out_dir, backend=backend, formats=fmt, cache=False if cache is None else cache,
                   report=report, overwrite=True, **options).manifest
+
+
+def master(audio, sample_rate, *, target_lufs, ceiling_dbtp):
+    """``(channels, n)`` audio mastered by the real (streaming) mastering path: gain to the target, true-peak
+    limiting under the ceiling. Returns (mastered audio, :class:`~ambientgen.assemble.MasterReport`)."""
+    from ambientgen.assemble import assemble
+    from ambientgen.streams import ArrayStream, Mix
+
+    audio = np.asarray(audio, dtype=np.float32)
+    # mono as (x, silence): BS.1770 sums channel powers, so that pair measures (and limits) as x alone
+    stereo = audio if audio.shape[0] == 2 else np.concatenate([audio, np.zeros_like(audio)])
+    blocks = []
+    report = assemble(Mix([ArrayStream("x", stereo)], stereo.shape[1], False), sample_rate=sample_rate,
+                      target_lufs=target_lufs, ceiling_dbtp=ceiling_dbtp, sinks=[blocks.append])
+    out = np.concatenate(blocks, axis=1)
+    return (out if audio.shape[0] == 2 else out[:1]), report

@@ -9,10 +9,9 @@ from typer.testing import CliRunner
 
 from ambientgen import cli
 from ambientgen.check import check_file
-from ambientgen.loudness import normalize
 from ambientgen.stitch import close_loop
 
-from .conftest import DATA
+from .conftest import DATA, master
 
 CLEAN = ["rain_redeclipse", "river_stk", "waterfall_stk", "birds_stk", "cafe_stk", "cicadas_redeclipse"]
 runner = CliRunner()
@@ -23,7 +22,7 @@ def clean_loop(name: str, path):
     x, sr = sf.read(DATA / f"{name}.ogg")
     x = np.atleast_2d(x.T).astype(np.float32)
     y = close_loop(x, length=x.shape[1] - sr // 2, overlap=sr // 2)
-    y, _ = normalize(y, sr, target_lufs=-23, ceiling_dbtp=-1)
+    y, _ = master(y, sr, target_lufs=-23, ceiling_dbtp=-1)
     sf.write(path, y.T, sr, subtype="PCM_24")
     return y.T.astype(np.float64), sr
 

@@ -114,7 +114,7 @@ BAD_OPTIONS = [
     (["--steps", "0"], 2, "error: --steps: must be greater than or equal to 1, got 0"),
     (["--seed", "-4"], 2, "error: --seed: must be greater than or equal to 0, got -4"),
     (["--checkpoint", "./no/such/dir", "--backend", "audioldm2"], 1,
-     "error: checkpoint: './no/such/dir' is not a directory"),
+     "error: --checkpoint: './no/such/dir' is not a directory"),
 ]
 
 

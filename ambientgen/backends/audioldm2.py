@@ -109,12 +109,12 @@ def _check_local_checkpoint(checkpoint: str) -> Path:
     """The checkpoint folder, after checking it holds every AudioLDM2 component (errors quote the user's text)."""
     path = Path(checkpoint).expanduser()
     if not path.is_dir():
-        raise BackendError(f"checkpoint: '{checkpoint}' is not a directory (expected an AudioLDM2 checkpoint folder)")
+        raise BackendError(f"model.checkpoint: '{checkpoint}' is not a directory (expected an AudioLDM2 checkpoint folder)")
     if not (path / "model_index.json").is_file():
-        raise BackendError(f"checkpoint: '{checkpoint}' has no model_index.json (not a diffusers AudioLDM2 checkpoint)")
+        raise BackendError(f"model.checkpoint: '{checkpoint}' has no model_index.json (not a diffusers AudioLDM2 checkpoint)")
     missing = [c for c in COMPONENTS if not (path / c).is_dir()]
     if missing:
-        raise BackendError(f"checkpoint: '{checkpoint}' is missing component folder(s): {', '.join(missing)}")
+        raise BackendError(f"model.checkpoint: '{checkpoint}' is missing component folder(s): {', '.join(missing)}")
     return path
 
 
@@ -133,7 +133,7 @@ def load_pipeline(checkpoint: str, *, dtype, revision: str | None = None):
         try:
             return cls.from_pretrained(str(local), dtype=dtype)
         except Exception as exc:  # corrupt weights, wrong classes, ...
-            raise BackendError(f"checkpoint: cannot load '{checkpoint}': {type(exc).__name__}: {_first_line(exc)}") from None
+            raise BackendError(f"model.checkpoint: cannot load '{checkpoint}': {type(exc).__name__}: {_first_line(exc)}") from None
     offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
     errors = []
     for local_only in (True,) if offline else (True, False):
@@ -146,8 +146,9 @@ def load_pipeline(checkpoint: str, *, dtype, revision: str | None = None):
     tried = "the local Hugging Face cache" + ("" if offline else " and the hub")
     why = " (HF_HUB_OFFLINE is set)" if offline else " (no network, or no such repository)"
     raise BackendError(
-        f"checkpoint: cannot load '{checkpoint}' from {tried}{why}; cache is {HF_HUB_CACHE}. "
-        f"Download it where there is network (hf download {checkpoint}) and pass --checkpoint /path/to/folder"
+        f"model.checkpoint: cannot load '{checkpoint}' from {tried}{why}; cache is {HF_HUB_CACHE}. "
+        f"Download it with 'ambientgen models download {checkpoint}' (where there is network), or point "
+        "model.checkpoint at a local checkpoint folder"
     )
 
 
@@ -229,7 +230,7 @@ class AudioLDM2Backend(Backend):
         self.dtype = next(pipeline.unet.parameters()).dtype
         rate = int(pipeline.vocoder.config.sampling_rate)
         if rate != self.spec.sample_rate:
-            raise BackendError(f"checkpoint: '{checkpoint}' renders at {rate} Hz; AudioLDM2 is {self.spec.sample_rate} Hz")
+            raise BackendError(f"model.checkpoint: '{checkpoint}' renders at {rate} Hz; AudioLDM2 is {self.spec.sample_rate} Hz")
         hop = int(np.prod(pipeline.vocoder.config.upsample_rates))
         self.hop_length = hop
         self.vae_scale = 2 ** (len(pipeline.vae.config.block_out_channels) - 1)
