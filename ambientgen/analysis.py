@@ -21,6 +21,8 @@ import numpy as np
 from scipy.linalg import solve_toeplitz
 from scipy.signal import lfilter
 
+from .bands import band_db, log_bin_edges
+
 SIDE_S = 0.08
 CLICK_S = 0.001
 NOISE_PEAK_DB = 10.0  # a Gaussian peak over a few dozen samples sits about 3 sigma (~10 dB) above the RMS
@@ -32,11 +34,8 @@ def _mono(audio: np.ndarray) -> np.ndarray:
 
 
 def _log_spectrum(segment: np.ndarray) -> np.ndarray:
-    spec = np.abs(np.fft.rfft(segment * np.hanning(len(segment)))) ** 2
     # 24 log-spaced bands: robust to the fine structure of noise
-    edges = np.unique(np.geomspace(1, len(spec) - 1, 25).astype(int))
-    bands = np.add.reduceat(spec, edges)[:-1]
-    return 10 * np.log10(bands + 1e-12)
+    return band_db(segment, log_bin_edges(len(segment) // 2 + 1, 24))
 
 
 LPC_ORDER = 16

@@ -21,6 +21,7 @@ import soundfile as sf
 from scipy.ndimage import uniform_filter1d
 
 from .analysis import SIDE_S, discontinuity, percentile_rank, prepare
+from .bands import band_db, hz_bin_edges
 from .errors import AmbientgenError
 from .loudness import oversampled_abs_peaks
 from .meter import LoudnessMeter
@@ -86,11 +87,6 @@ class Report:
         return data
 
 
-def _band_edges(n_fft: int, sample_rate: int, bands: int = 32) -> np.ndarray:
-    freqs = np.geomspace(60.0, min(16000.0, sample_rate * 0.45), bands + 1)
-    return np.unique(np.clip((freqs / sample_rate * n_fft).astype(int), 1, n_fft // 2))
-
-
 class _Pass:
     """Everything gathered in the one streaming pass."""
 
@@ -104,7 +100,7 @@ class _Pass:
         self.n = 0
         self.hop = max(1, round(FEATURE_HOP_S * sample_rate))
         self.n_fft = 1 << max(6, int(math.log2(2 * self.hop)))
-        self.edges = _band_edges(self.n_fft, sample_rate)
+        self.edges = hz_bin_edges(self.n_fft, sample_rate, 32)
         self.features: list[np.ndarray] = []
         self.frame_db: list[np.ndarray] = []
         self.tail = np.zeros(0)
@@ -121,9 +117,7 @@ class _Pass:
         if frames > 0:
             idx = np.arange(self.n_fft)[None, :] + self.hop * np.arange(frames)[:, None]
             seg = mono[idx]
-            spec = np.abs(np.fft.rfft(seg * np.hanning(self.n_fft), axis=1)) ** 2
-            bands = np.add.reduceat(spec, self.edges, axis=1)[:, :-1]
-            self.features.append((10 * np.log10(bands + 1e-12)).astype(np.float32))
+            self.features.append(band_db(seg, self.edges).astype(np.float32))
             rms = np.sqrt(np.mean(mono[idx[:, : self.hop]] ** 2, axis=1))
             self.frame_db.append(20 * np.log10(rms + 1e-12))
             self.tail = mono[frames * self.hop :]

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from .bands import band_db, log_bin_edges
 from .check import PRESETS, Report
 
 
@@ -16,14 +17,13 @@ def _spectrogram(path: Path, *, columns: int = 1200, bins: int = 96):
         sr, n = f.samplerate, f.frames
         n_fft = 2048
         starts = np.linspace(0, max(0, n - n_fft), min(columns, max(1, n // 256))).astype(int)
-        edges = np.unique(np.geomspace(3, n_fft // 2, bins + 1).astype(int))
+        edges = log_bin_edges(n_fft // 2 + 1, bins, first=3)
         image = []
         for s in starts:
             f.seek(int(s))
             seg = f.read(n_fft, dtype="float64", always_2d=True).mean(axis=1)
             seg = np.pad(seg, (0, n_fft - len(seg)))
-            spec = np.abs(np.fft.rfft(seg * np.hanning(n_fft))) ** 2
-            image.append(10 * np.log10(np.add.reduceat(spec, edges)[:-1] + 1e-12))
+            image.append(band_db(seg, edges))
         freqs = edges[:-1] * sr / n_fft
     return np.array(image).T, starts / sr, freqs
 

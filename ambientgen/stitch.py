@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .bands import band_db, log_bin_edges
+
 
 def equal_power_fades(n: int) -> tuple[np.ndarray, np.ndarray]:
     """(fade_in, fade_out) of ``n`` samples with ``fade_in**2 + fade_out**2 == 1``."""
@@ -59,9 +61,7 @@ def close_loop(audio: np.ndarray, *, length: int, overlap: int) -> np.ndarray:
 
 
 def _band_levels(segment: np.ndarray) -> np.ndarray:
-    spec = np.abs(np.fft.rfft(segment * np.hanning(len(segment)))) ** 2
-    edges = np.unique(np.geomspace(1, len(spec) - 1, 17).astype(int))
-    return 10 * np.log10(np.add.reduceat(spec, edges)[:-1] + 1e-12)
+    return band_db(segment, log_bin_edges(len(segment) // 2 + 1, 16))
 
 
 def best_fade(a: np.ndarray, b: np.ndarray, *, fade: int, candidates: int = 24) -> int:

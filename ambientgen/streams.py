@@ -18,6 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from .arrange import Arrangement, EventTime
+from .bands import band_power, log_bin_edges
 from .mix import db_to_gain, pan_gains
 from .stitch import equal_power_fades
 
@@ -128,9 +129,7 @@ def tile_features(tile: np.ndarray) -> np.ndarray:
         tile = tile[0] if tile.shape[0] == 1 else tile.mean(axis=0)
     frames = len(tile) // FEATURE_FRAME
     x = tile[: frames * FEATURE_FRAME].reshape(frames, FEATURE_FRAME).astype(np.float64)
-    spec = np.abs(np.fft.rfft(x * np.hanning(FEATURE_FRAME), axis=1)) ** 2
-    edges = np.unique(np.geomspace(1, spec.shape[1] - 1, 17).astype(int))
-    bands = np.add.reduceat(spec, edges, axis=1)[:, :-1]
+    bands = band_power(x, log_bin_edges(FEATURE_FRAME // 2 + 1, 16))
     return np.concatenate([bands, np.mean(x**2, axis=1, keepdims=True)], axis=1)
 
 
