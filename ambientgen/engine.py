@@ -263,5 +263,6 @@ def render_layers(scene: Scene, plan: Plan, backend: Backend, *,
         before = backend.stats.model_calls
         out = render[layer.kind](scene, layer, backend, on_progress=on_progress)
         out.rendered = backend.stats.model_calls - before
+        out.details["source_channels"] = backend.channels
         outputs.append(out)
     return outputs

@@ -80,6 +80,7 @@ def test_a_backend_registered_from_a_test_renders_every_layer_kind_in_stereo(ste
     result = ambientgen.render(stereo_scene(tilt=0.8), tmp_path, report=False, cache=False)
     kinds = {layer["name"]: layer["kind"] for layer in result.manifest["layers"]}
     assert kinds == {"bed": "stream", "pooled": "pool", "thunder": "events"}
+    assert all(layer["source_channels"] == 2 for layer in result.manifest["layers"])
     assert result.manifest["backend"]["channels"] == 2 and result.manifest["backend_choice"]["backend"] == "test-stereo"
     for name in kinds:
         stem = result.audio(name)
