@@ -336,7 +336,24 @@ def _describe(err: dict[str, Any]) -> str:
 
 
 def scene_from_dict(data: Any, *, source: str | None = None) -> Scene:
-    """Validate plain data as a scene, raising :class:`SceneError` listing every problem."""
+    """Validate plain data (a mapping, as read from YAML or JSON) as a scene.
+
+    Parameters
+    ----------
+    data : dict
+        Scene fields; durations may be seconds or strings such as ``"10m"``.
+    source : str, optional
+        Where the data came from, for error messages (a file name).
+
+    Returns
+    -------
+    Scene
+
+    Raises
+    ------
+    SceneError
+        Listing every problem at once, each naming the field (``layers[0].gain_db``), the rule and the value.
+    """
     if not isinstance(data, dict):
         kind = "empty" if data is None else type(data).__name__
         raise SceneError(f"a scene must be a mapping of keys to values, got {kind}", source=source)
@@ -348,7 +365,22 @@ def scene_from_dict(data: Any, *, source: str | None = None) -> Scene:
 
 
 def load_scene(path: str | Path) -> Scene:
-    """Read and validate a YAML scene file."""
+    """Read and validate a YAML scene file (a missing ``name`` comes from the file name).
+
+    Parameters
+    ----------
+    path : str or Path
+        The scene file.
+
+    Returns
+    -------
+    Scene
+
+    Raises
+    ------
+    SceneError
+        The file is missing, unreadable, not YAML, or not a valid scene (every problem listed).
+    """
     path = Path(path)
     source = str(path)
     if path.is_dir():

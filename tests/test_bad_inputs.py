@@ -181,6 +181,7 @@ def test_not_enough_disk_space(tmp_path, monkeypatch):
     assert "1.0 MB is free" in result.stderr and not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
 def test_overwrite_replaces_an_earlier_render(tmp_path):
     (tmp_path / "s.yaml").write_text(GOOD)
     args = ["render", str(tmp_path / "s.yaml"), "-o", str(tmp_path / "o"), "-q", "--no-report"]
@@ -203,6 +204,7 @@ def test_checkpoint_folder_with_a_missing_component(tiny_checkpoint, tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
 def test_corrupt_cache_entry_is_rendered_again(tmp_path):
     (tmp_path / "s.yaml").write_text(GOOD)
     args = ["render", str(tmp_path / "s.yaml"), "-q", "--no-report", "--cache-dir", str(tmp_path / "c")]

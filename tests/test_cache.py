@@ -50,6 +50,7 @@ def test_entries_round_trip_and_corruption_is_caught(tmp_path):
     assert not list(tmp_path.rglob("*.tmp"))  # writes go through a temporary name
 
 
+@pytest.mark.slow
 def test_an_unwritable_cache_warns_once_and_the_render_goes_on(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
@@ -73,6 +74,7 @@ def test_keys_cover_what_changes_the_audio():
     assert request_key(identity, "stream", **base) != key
 
 
+@pytest.mark.slow
 def test_second_render_and_mix_only_changes_render_nothing(tmp_path):
     cache = RenderCache(tmp_path / "cache")
     first = render_manifest(scene(), ProceduralBackend(), tmp_path / "a", cache=cache)
@@ -91,6 +93,7 @@ def test_second_render_and_mix_only_changes_render_nothing(tmp_path):
     assert reseeded["stats"]["rendered_now"] == reseeded["stats"]["model_calls"]
 
 
+@pytest.mark.slow
 def test_a_pool_layer_renders_nothing_again_when_only_the_duration_changes(tmp_path):
     pooled = dict(model={"backend": "procedural", "variety": 4})
     first = render_manifest(scene(duration=60, **pooled), ProceduralBackend(), tmp_path / "a",
@@ -101,6 +104,7 @@ def test_a_pool_layer_renders_nothing_again_when_only_the_duration_changes(tmp_p
     assert longer["stats"]["rendered_now"] == 0 and longer["frames"] == 300 * 48000
 
 
+@pytest.mark.slow
 def test_latent_streams_are_cached(tiny_checkpoint, tmp_path):
     from ambientgen.backends.audioldm2 import AudioLDM2Backend
 
@@ -150,7 +154,8 @@ def test_cached_backend_stores_each_batch_as_it_finishes(tmp_path):
 def _write_scene(tmp_path, duration=60):
     from .conftest import small_scene
 
-    sc = small_scene(duration=duration, model={"continuity": "crossfade", "steps": 6, "batch_size": 2})
+    # many steps, one chunk per batch: long enough (with the cheap tiny model) to be interrupted half-way
+    sc = small_scene(duration=duration, model={"continuity": "crossfade", "steps": 60, "batch_size": 1})
     path = tmp_path / "scene.yaml"
     path.write_text(dump_scene(sc))
     return path
@@ -173,6 +178,7 @@ def _wait_for_entries(cache_dir, proc, timeout=120.0):
 
 
 @pytest.mark.parametrize("how", ["kill", "ctrl-c"])
+@pytest.mark.slow
 def test_an_interrupted_render_resumes_to_identical_files(how, tiny_checkpoint, tmp_path):
     """A real render process is killed (SIGKILL) or interrupted (SIGINT) mid-way; the same command finishes it,
     byte-identical to a render never interrupted."""
@@ -203,6 +209,7 @@ def test_an_interrupted_render_resumes_to_identical_files(how, tiny_checkpoint, 
         assert (tmp_path / "out" / name).read_bytes() == (tmp_path / "clean" / name).read_bytes()
 
 
+@pytest.mark.slow
 def test_cli_reports_cache_statistics(tmp_path, monkeypatch):
     scene_path = tmp_path / "s.yaml"
     scene_path.write_text(dump_scene(scene(duration=20)))

@@ -28,6 +28,7 @@ def clean_loop(name: str, path):
 
 
 @pytest.mark.parametrize("name", CLEAN)
+@pytest.mark.slow
 def test_clean_loops_pass(name, tmp_path):
     clean_loop(name, tmp_path / "x.wav")
     report = check_file(tmp_path / "x.wav")
@@ -47,6 +48,7 @@ def _mono(name: str) -> np.ndarray:
     [("rain_redeclipse", "river_stk", 1.0), ("waterfall_stk", "river_stk", 1.0), ("birds_stk", "cafe_stk", 1.0),
      ("rain_redeclipse", "cicadas_redeclipse", 1.0), ("river_stk", None, 2.0)],
 )
+@pytest.mark.slow
 def test_splices_are_detected_without_a_manifest(first, second, gain, tmp_path):
     """Butt splices between different recordings, and a +6 dB step inside one, are found to within 0.15 s."""
     a = _mono(first)
@@ -62,6 +64,7 @@ def test_splices_are_detected_without_a_manifest(first, second, gain, tmp_path):
     assert abs(report.seams[0]["time_s"] - splice) < 0.15
 
 
+@pytest.mark.slow
 def test_a_recording_with_near_silence_is_reported(tmp_path):
     """storm_redeclipse is not clean as a loop deliverable: it falls near-silent between thunderclaps."""
     clean_loop("storm_redeclipse", tmp_path / "storm.wav")
@@ -77,6 +80,7 @@ def test_a_recording_with_near_silence_is_reported(tmp_path):
      ("cafe_stk", "repeat", "stretch at 2.1 s recurs at 14.2 s"),
      ("river_stk", "clip", "clipped samples")],
 )
+@pytest.mark.slow
 def test_planted_defects_are_found(name, plant, reason, tmp_path):
     y, sr = clean_loop(name, tmp_path / "clean.wav")
     if plant == "click":
@@ -96,6 +100,7 @@ def test_planted_defects_are_found(name, plant, reason, tmp_path):
     assert any(reason in f for f in report.failures), report.failures
 
 
+@pytest.mark.slow
 def test_cli_exit_codes_json_and_picture(tmp_path):
     clean_loop("river_stk", tmp_path / "ok.wav")
     result = runner.invoke(cli.app, ["check", str(tmp_path / "ok.wav"), "--json", str(tmp_path / "r.json"),

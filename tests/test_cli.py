@@ -25,6 +25,7 @@ def render_args(scene, out, checkpoint, *extra):
     return ["render", scene, "-o", out, "--checkpoint", checkpoint, "--steps", TEST_STEPS, "-q", *extra]
 
 
+@pytest.mark.slow
 def test_help_is_fast_and_imports_no_torch():
     code = "import sys; from ambientgen import cli; assert 'torch' not in sys.modules and 'diffusers' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -45,6 +46,7 @@ def test_validate_ok_and_bad(tmp_path):
                     "layers[0].gian_db: unknown key (did you mean 'gain_db'?)")
 
 
+@pytest.mark.slow
 def test_forest_60s_acceptance(tiny_checkpoint, tmp_path):
     """The issue's acceptance render: 60.000 s, 48 kHz stereo, stems of equal length, loudness on target."""
     out = tmp_path / "out"
@@ -63,6 +65,7 @@ def test_forest_60s_acceptance(tiny_checkpoint, tmp_path):
     assert np.abs(mix).max() <= ceiling
 
 
+@pytest.mark.slow
 def test_same_seed_same_bytes_other_seed_other_audio(tiny_checkpoint, tmp_path):
     scene = SCENES / "campfire.yaml"
     for name, seed in (("a", 1), ("b", 1), ("c", 2)):
@@ -76,6 +79,7 @@ def test_same_seed_same_bytes_other_seed_other_audio(tiny_checkpoint, tmp_path):
     assert np.corrcoef(xa[:, 0], xc[:, 0])[0, 1] < 0.5
 
 
+@pytest.mark.slow
 def test_lufs_format_and_no_stems(tiny_checkpoint, tmp_path):
     out = tmp_path / "o"
     result = run(*render_args(SCENES / "summer-night.yaml", out, tiny_checkpoint, "--duration", "8", "--lufs", "-16",
@@ -93,7 +97,7 @@ def test_missing_hub_checkpoint_offline(tmp_path, monkeypatch):
     result = run("render", SCENES / "forest.yaml", "-o", out, "--checkpoint", "cvssp/audioldm2", "--backend",
                  "audioldm2", "-q")
     assert result.exit_code == 1
-    assert result.stderr.startswith("error: checkpoint: cannot load 'cvssp/audioldm2'")
+    assert result.stderr.startswith("error: --checkpoint: cannot load 'cvssp/audioldm2'")
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
     assert not out.exists()
 

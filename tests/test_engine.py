@@ -58,6 +58,7 @@ def test_render_layer_crossfade_path(tiny_backend):
         assert k * 4.12 <= t <= k * 4.12 + 1.0
 
 
+@pytest.mark.slow
 def test_mix_lengths_levels_and_stems_sum(tiny_backend):
     scene = small_scene()
     plan = make_plan(scene, max_chunk_s=tiny_backend.max_duration_s)
@@ -75,6 +76,7 @@ def test_mix_lengths_levels_and_stems_sum(tiny_backend):
         np.testing.assert_allclose(sum(stems.values()), out, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_render_scene_writes_everything(tiny_backend, tmp_path):
     events = []
     manifest = render_manifest(small_scene(), tiny_backend, tmp_path / "out", on_progress=events.append)
@@ -123,6 +125,7 @@ def test_plan_uses_a_pool_when_the_duration_needs_more_chunks_than_the_variety()
     assert short.layers[0].kind == "stream" and len(short.layers[0].seeds) == 5  # 5 chunks <= variety: whole
 
 
+@pytest.mark.slow
 def test_pool_and_event_layers_render_bounded_calls_and_repeat_exactly(tmp_path):
     from ambientgen.backends.procedural import ProceduralBackend
 
@@ -153,6 +156,7 @@ def test_pool_and_event_layers_render_bounded_calls_and_repeat_exactly(tmp_path)
     assert again["layers"][0]["arrangement"] == rain["arrangement"]
 
 
+@pytest.mark.slow
 def test_fades_make_a_sleep_timer_that_does_not_loop(tmp_path):
     from ambientgen.backends.procedural import ProceduralBackend
     from ambientgen.formats import read_riff_chunks
@@ -169,6 +173,7 @@ def test_fades_make_a_sleep_timer_that_does_not_loop(tmp_path):
     assert np.abs(mix[-20 * sr : -19 * sr]).max() > 10 * np.abs(mix[-sr // 2 :]).max()
 
 
+@pytest.mark.slow
 def test_latent_pool_tiles_chain_two_windows(tiny_backend, tmp_path):
     scene = small_scene(duration=30, model={"variety": 4})
     manifest = render_manifest(scene, tiny_backend, tmp_path, stems=False)

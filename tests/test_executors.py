@@ -36,6 +36,7 @@ def _render(path, out, checkpoint, *extra):
                                    "audioldm2", "-q", "--no-report", *extra])
 
 
+@pytest.mark.slow
 def test_ray_render_is_byte_identical_to_local(local_ray, tiny_checkpoint, tmp_path):
     path = _scene_file(tmp_path)
     on_ray = _render(path, tmp_path / "ray", tiny_checkpoint, "--executor", "ray", "--workers", "2",
@@ -53,6 +54,7 @@ def test_ray_render_is_byte_identical_to_local(local_ray, tiny_checkpoint, tmp_p
     assert "ray: 2 pieces, 10 model calls on 2 workers" in on_ray.output  # one latent per layer, in parallel
 
 
+@pytest.mark.slow
 def test_a_killed_worker_is_replaced_and_the_render_completes_identically(local_ray, tiny_checkpoint, tmp_path):
     from ambientgen.backends import choose_backend
     from ambientgen.backends.audioldm2 import AudioLDM2Backend
@@ -81,6 +83,7 @@ def test_a_killed_worker_is_replaced_and_the_render_completes_identically(local_
     assert (tmp_path / "ray" / "test-scene.wav").read_bytes() == (tmp_path / "local" / "test-scene.wav").read_bytes()
 
 
+@pytest.mark.slow
 def test_a_backend_error_on_a_worker_stops_with_its_message(local_ray, tiny_checkpoint, tmp_path):
     from ambientgen.backends import choose_backend
     from ambientgen.backends.base import ChunkRequest

@@ -14,6 +14,7 @@ from tests.conftest import render_manifest
 from .conftest import small_scene
 
 
+@pytest.mark.slow
 def test_files_read_back(tiny_backend, tmp_path):
     manifest = render_manifest(small_scene(), tiny_backend, tmp_path, fmt="flac")
     mix = sf.info(str(tmp_path / "test-scene.flac"))
@@ -28,6 +29,7 @@ def test_files_read_back(tiny_backend, tmp_path):
     assert not list(tmp_path.rglob("*.partial"))
 
 
+@pytest.mark.slow
 def test_failure_leaves_nothing_half_written(tiny_backend, tmp_path, monkeypatch):
     earlier = tmp_path / "test-scene.wav"
     earlier.write_bytes(b"an earlier render")

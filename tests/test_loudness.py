@@ -53,6 +53,7 @@ def test_limiter_holds_ceiling_and_leaves_quiet_audio_alone():
 
 
 @pytest.mark.parametrize("target, ceiling", [(-23, -1), (-14, -1), (-27, -2), (-16, -1)])
+@pytest.mark.slow
 def test_mastering_hits_target_under_ceiling(target, ceiling):
     x = noise(20, SR, seed=4, channels=2)
     x[:, SR * 5 : SR * 5 + 480] *= 15  # a transient that forces the limiter at loud targets

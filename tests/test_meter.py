@@ -43,6 +43,7 @@ def test_standard_filters_within_a_tenth_of_pyloudnorm(name):
 
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("channels", [1, 2])
+@pytest.mark.slow
 def test_synthetic_signals_any_block_size(seed, channels):
     rng = np.random.default_rng(seed)
     sr = 44100
@@ -54,6 +55,7 @@ def test_synthetic_signals_any_block_size(seed, channels):
         assert value == pytest.approx(ref, abs=1e-6)
 
 
+@pytest.mark.slow
 def test_sample_by_sample_equals_one_block():
     rng = np.random.default_rng(5)
     x = rng.standard_normal((2, 8000 * 3)) * 0.1

@@ -76,6 +76,7 @@ def stereo_scene(**model):
     })
 
 
+@pytest.mark.slow
 def test_a_backend_registered_from_a_test_renders_every_layer_kind_in_stereo(stereo_backend, tmp_path):
     result = ambientgen.render(stereo_scene(tilt=0.8), tmp_path, report=False, cache=False)
     kinds = {layer["name"]: layer["kind"] for layer in result.manifest["layers"]}
@@ -99,6 +100,7 @@ def test_a_backend_registered_from_a_test_renders_every_layer_kind_in_stereo(ste
     assert abs(mix[0, -1] - mix[0, 0]) <= np.percentile(steps, 99.9)
 
 
+@pytest.mark.slow
 def test_width_scales_a_stereo_source_side_signal(stereo_backend, tmp_path):
     scene = stereo_scene()
     folded = scene.model_copy(update={"layers": [scene.layers[0].model_copy(update={"width": 0.0})]})
@@ -137,6 +139,7 @@ def _digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.slow
 def test_library_and_cli_give_the_same_render(tmp_path, monkeypatch):
     monkeypatch.setenv("AMBIENTGEN_CACHE", str(tmp_path / "cache"))
     description = "rain on a tin roof with distant thunder"
@@ -175,6 +178,7 @@ def test_library_errors_name_fields_and_the_cli_names_flags(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_render_result_reads_back_audio_and_names_missing_stems(tmp_path):
     result = ambientgen.render("scenes/forest.yaml", tmp_path, duration=12, backend="procedural", report=False)
     wav, sr = sf.read(result.mix_path, dtype="float32", always_2d=True)

@@ -99,13 +99,11 @@ def sources(p):
     return {layer.source: layer.role for layer in p.layers if layer.source}
 
 
-def test_the_table_and_the_ontology_are_large_enough():
-    assert len(CASES) >= 60
-    onto = ontology()
-    assert len(onto.sources) >= 60 and len(onto.environments) >= 10
-    for src in onto.sources.values():
-        assert src.role in ("bed", "events") and src.words and "{adj}" in src.prompt or "noise" in src.name
-        assert src.role == "bed" or src.rate > 0
+def test_every_ontology_source_is_well_formed():
+    for src in ontology().sources.values():
+        assert src.role in ("bed", "events") and src.words, src.name
+        assert "{adj}" in src.prompt or "noise" in src.name, src.name  # modifiers have a place in the prompt
+        assert src.role == "bed" or src.rate > 0, src.name  # events say how often they sound
 
 
 @pytest.mark.parametrize("description, expected, how", CASES, ids=[c[0][:40] for c in CASES])
@@ -182,6 +180,7 @@ def test_plan_yaml_load_round_trip(description, tmp_path):
     assert load_scene(path) == scene
 
 
+@pytest.mark.slow
 def test_cli_plan_writes_a_scene_render_accepts(tmp_path):
     out = tmp_path / "storm.yaml"
     result = runner.invoke(cli.app, ["plan", "rain on a tin roof with distant thunder and crickets", "-o", str(out),
@@ -194,6 +193,7 @@ def test_cli_plan_writes_a_scene_render_accepts(tmp_path):
     assert rendered.exit_code == 0, rendered.output
 
 
+@pytest.mark.slow
 def test_cli_render_takes_a_description(tmp_path):
     import json
 

@@ -57,6 +57,7 @@ def real_features():
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
 @pytest.mark.parametrize("kind", ["rain", "stream", "waterfall", "birds", "cicadas"])
+@pytest.mark.slow
 def test_generators_resemble_their_real_class(kind, seed, real_features):
     got = features(generate(f"field recording of {kind}", seed=seed), 48000)
     ranked = sorted(real_features, key=lambda name: distance(got, real_features[name]))
@@ -64,6 +65,7 @@ def test_generators_resemble_their_real_class(kind, seed, real_features):
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=[s.name for s in SOURCES])
+@pytest.mark.slow
 def test_every_generator_is_clean_and_deterministic(source):
     prompt = f"field recording of {source.keywords[0]}"
     a, b, c = generate(prompt, 60, seed=1), generate(prompt, 60, seed=1), generate(prompt, 60, seed=2)
@@ -126,6 +128,7 @@ def test_unsupported_layers_warned_or_refused():
         unsupported_layers(only_unknown, backend, strict=False)
 
 
+@pytest.mark.slow
 def test_render_loops_cleanly_and_meets_loudness(tmp_path):
     scene = small_scene(duration=30, target_lufs=-20)
     manifest = render(scene, tmp_path, backend=load_backend(scene.model), report=False).manifest
@@ -142,6 +145,7 @@ runner = CliRunner()
 
 
 @pytest.mark.parametrize("scene", sorted(SCENES.glob("*.yaml")), ids=lambda p: p.stem)
+@pytest.mark.slow
 def test_every_bundled_scene_renders_offline(scene, tmp_path):
     result = runner.invoke(cli.app, ["render", str(scene), "-o", str(tmp_path), "--duration", "20", "-q"])
     assert result.exit_code == 0, result.output
@@ -182,6 +186,7 @@ def test_the_judge_hears_real_recordings_in_their_family(file, family):
      ("crickets at night", "animals"), ("cicadas", "animals")],
 )
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
+@pytest.mark.slow
 def test_the_judge_hears_generated_sounds_in_their_family(prompt, family, seed):
     """YAMNet (AudioSet, knows nothing of our code) puts each generator in the right family of sounds."""
     from .yamnet import family_scores
@@ -190,6 +195,7 @@ def test_the_judge_hears_generated_sounds_in_their_family(prompt, family, seed):
     assert max(scores, key=scores.get) == family, {k: round(v, 2) for k, v in scores.items()}
 
 
+@pytest.mark.slow
 def test_every_bundled_scene_loops_cleanly(tmp_path):
     """The wrap point of every scene's mix: never a click, and it ranks like an ordinary moment on average.
 

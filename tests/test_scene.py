@@ -175,6 +175,7 @@ keys = st.sampled_from(["name", "duration", "seed", "sample_rate", "loop", "targ
 
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(keys, values, max_size=8))
+@pytest.mark.slow
 def test_fuzz_loader_only_raises_scene_errors(data):
     try:
         scene_from_dict(data)

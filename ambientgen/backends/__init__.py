@@ -35,7 +35,23 @@ OFFLINE_DEFAULT = "procedural"  # what ``auto`` uses otherwise
 
 
 def register(spec: BackendSpec) -> BackendSpec:
-    """Add a backend to the registry (a name may be registered once)."""
+    """Add a backend to the registry; scenes can then name it in ``model.backend``.
+
+    Parameters
+    ----------
+    spec : BackendSpec
+        The backend's declaration (its ``factory`` loads it).
+
+    Returns
+    -------
+    BackendSpec
+        ``spec``, so a module can write ``SPEC = register(BackendSpec(...))``.
+
+    Raises
+    ------
+    ValueError
+        The name is ``auto``, empty, or already taken by another spec.
+    """
     if spec.name == AUTO or not spec.name:
         raise ValueError(f"a backend cannot be called {spec.name!r}")
     if spec.name in _REGISTRY and _REGISTRY[spec.name] is not spec:
