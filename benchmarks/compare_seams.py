@@ -23,7 +23,7 @@ import numpy as np
 from ambientgen.analysis import seam_report
 from ambientgen.backends.audioldm2 import AudioLDM2Backend
 from ambientgen.backends.base import ChunkRequest, chunk_seed
-from ambientgen.engine import chunk_count
+from ambientgen.plan import chunk_count
 from ambientgen.stitch import close_loop, splice_chunks, stitch_chunks
 from ambientgen.testing import save_tiny_audioldm2
 
@@ -47,6 +47,7 @@ def main() -> None:
         audio, seams = backend.render_stream(layer="x", prompt="field recording of rain", negative_prompt="Low quality.",
                                              seeds=seeds, duration_s=DURATION, window_s=CHUNK, overlap_s=OVERLAP,
                                              loop=True)
+        audio = audio[0]
         rows["latent"]["unet"] += backend.stats.unet_evals - before
         report, wrap = seam_report(audio, SR, [round(t * SR) for t in seams], loop=True)
         rows["latent"]["seams"] += [x.rank for x in report]
@@ -54,7 +55,7 @@ def main() -> None:
         before = backend.stats.unet_evals
         chunks = backend.render([ChunkRequest("x", k, "field recording of rain", "Low quality.", s, CHUNK)
                                  for k, s in enumerate(seeds)])
-        chunks = [c[:chunk_n] for c in chunks]
+        chunks = [c[0, :chunk_n] for c in chunks]  # (channels, samples): the mono channel
         for m in ("seam-aware crossfade", "plain crossfade", "butt splice"):
             rows[m]["unet"] += backend.stats.unet_evals - before
         joined, positions = splice_chunks(chunks, overlap=ov, sample_rate=SR)

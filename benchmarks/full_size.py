@@ -126,7 +126,7 @@ def main() -> None:
 
     from ambientgen.backends.audioldm2 import AudioLDM2Backend, _pipeline_class
     from ambientgen.backends.base import ChunkRequest, chunk_seed
-    from ambientgen.engine import chunk_count, make_plan
+    from ambientgen.plan import chunk_count, make_plan
     from ambientgen.scene import scene_from_dict
 
     torch.set_num_threads(args.threads)
@@ -158,17 +158,17 @@ def main() -> None:
     engine_wall = time.perf_counter() - t0
     engine = meter.snapshot()
 
-    # 3. end to end: a 30 s looping layer through render_scene (latent windows, stitching, assembly, files)
+    # 3. end to end: a 30 s looping layer through the render pipeline (latent windows, stitching, assembly, files)
     import tempfile
 
-    from ambientgen.engine import render_scene
+    from ambientgen import render
 
     meter.reset()
     e2e_scene = scene_from_dict({"name": "e2e", "duration": 30, "model": {"steps": args.steps},
                                  "layers": [{"name": "rain", "prompt": PROMPT}]})
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        e2e_manifest = render_scene(e2e_scene, backend, tmp, session=False)
+        e2e_manifest = render(e2e_scene, tmp, backend=backend, session=False, report=False, cache=False).manifest
     e2e_wall = time.perf_counter() - t0
     e2e = meter.snapshot()
 
@@ -227,7 +227,7 @@ def main() -> None:
     consecutive = chunk_count(duration_s=300, chunk_s=10.24, overlap_s=1.5, loop=True)
     inside = sum(e2e["seconds"].values())
     assemble_s = e2e_manifest["stats"]["assemble_s"]
-    table4 = ["| `render_scene`, 30 s looping layer, latent windows, full size | seconds | share |", "|---|---|---|",
+    table4 = ["| `ambientgen.render`, 30 s looping layer, latent windows, full size | seconds | share |", "|---|---|---|",
               f"| wall time (plan, render, stitch, assemble, write mix + stem + manifest) | {e2e_wall:.1f} | 100 % |"]
     for name in ("unet", "vae decoder", "vocoder"):
         table4.append(f"| {name} forwards ({per(e2e, name, 'calls')}) | {per(e2e, name):.1f} | "

@@ -12,8 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ambientgen import load_scene, render
-from ambientgen.backends.audioldm2 import AudioLDM2Backend
+import ambientgen
 from ambientgen.testing import save_tiny_audioldm2
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,15 +20,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main() -> None:
     out_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("out/example")
-    scene = load_scene(ROOT / "scenes" / "campfire.yaml").model_copy(update={"duration": 30.0})
     with tempfile.TemporaryDirectory() as tmp:
         checkpoint = save_tiny_audioldm2(Path(tmp) / "tiny")
-        backend = AudioLDM2Backend.load(str(checkpoint), device="cpu", steps=4)
-        manifest = render(scene, out_dir, backend=backend,
-                          on_progress=lambda e: print(f"{e.stage} {e.layer or ''} {e.done}/{e.total}", file=sys.stderr))
-    print(f"{manifest['files'][0]['path']}: {manifest['duration_s']} s at {manifest['integrated_lufs']} LUFS")
-    for layer in manifest["layers"]:
-        print(f"  {layer['name']}: {layer['model_calls']} chunks, seams at {layer['seams_s']}")
+        result = ambientgen.render(
+            ROOT / "scenes" / "campfire.yaml", out_dir, duration=30, checkpoint=str(checkpoint), steps=4,
+            overwrite=True, on_progress=lambda e: print(f"{e.stage} {e.layer or ''} {e.done}/{e.total}", file=sys.stderr))
+    print(f"{result.mix_path}: {result.manifest['duration_s']} s at {result.manifest['integrated_lufs']} LUFS, "
+          f"check {'passed' if result.passed else 'failed: ' + '; '.join(result.report.failures)}")
 
 
 if __name__ == "__main__":

@@ -155,7 +155,7 @@ def _write_scene(tmp_path, duration=60):
     from .conftest import small_scene
 
     # many steps, one chunk per batch: long enough (with the cheap tiny model) to be interrupted half-way
-    sc = small_scene(duration=duration, model={"continuity": "crossfade", "steps": 60, "batch_size": 1})
+    sc = small_scene(duration=duration, model={"continuity": "crossfade", "steps": 40, "batch_size": 1})
     path = tmp_path / "scene.yaml"
     path.write_text(dump_scene(sc))
     return path
@@ -182,7 +182,7 @@ def _wait_for_entries(cache_dir, proc, timeout=120.0):
 def test_an_interrupted_render_resumes_to_identical_files(how, tiny_checkpoint, tmp_path):
     """A real render process is killed (SIGKILL) or interrupted (SIGINT) mid-way; the same command finishes it,
     byte-identical to a render never interrupted."""
-    scene_path = _write_scene(tmp_path)
+    scene_path = _write_scene(tmp_path, duration=30)
     cache_dir = tmp_path / "cache"
     env = {**os.environ, "AMBIENTGEN_CACHE": str(cache_dir)}
     proc = subprocess.Popen(_render_cmd(scene_path, tmp_path / "out", tiny_checkpoint), cwd=ROOT, env=env,

@@ -96,3 +96,15 @@ def test_only_the_package_root_and_the_cli_import_the_public_api():
     graph = import_graph()
     importers = sorted(m for m, deps in graph.items() if "ambientgen" in deps)
     assert importers == [], importers  # modules read the version from ambientgen._version
+
+
+def test_backends_are_known_only_to_the_registry():
+    """No module outside ``backends/`` compares backend names or probes a backend with hasattr."""
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        if "backends" in path.relative_to(PACKAGE).parts:
+            continue
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if '"audioldm2"' in line or '"procedural"' in line or "hasattr(" in line:
+                offenders.append(f"{path.name}:{n}: {line.strip()}")
+    assert offenders == []

@@ -186,3 +186,18 @@ def test_render_result_reads_back_audio_and_names_missing_stems(tmp_path):
     assert result.audio("wind").shape == (2, 12 * sr)
     with pytest.raises(AmbientgenError, match="layer: no stem for 'rain' in this render \\(stems: wind, stream, birds"):
         result.audio("rain")
+
+
+@pytest.mark.slow
+def test_the_example_script_runs(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    env = {**os.environ, "AMBIENTGEN_CACHE": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, str(ROOT / "examples" / "render_with_tiny_model.py"), str(tmp_path / "ex")],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "campfire.wav: 30.0 s at -23.0 LUFS" in done.stdout and (tmp_path / "ex" / "campfire.check.json").is_file()
