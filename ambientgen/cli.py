@@ -351,6 +351,7 @@ def models(ctx: typer.Context) -> None:
         return
     from rich.table import Table
 
+    from .files import human_bytes
     from .models import backend_table, cached_checkpoints
 
     table = Table(title="backends", title_justify="left")
@@ -368,7 +369,7 @@ def models(ctx: typer.Context) -> None:
     for column in ("checkpoint", "pipeline", "size", "folder"):
         table.add_column(column)
     for c in cached:
-        table.add_row(c.repo_id, c.pipeline, f"{c.size_bytes / 1e6:.1f} MB", str(c.path))
+        table.add_row(c.repo_id, c.pipeline, human_bytes(c.size_bytes), str(c.path))
     out.print(table)
 
 

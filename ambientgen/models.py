@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .backends import backend_names, get_spec
 from .errors import AmbientgenError
+from .files import human_bytes
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ def backend_table() -> list[dict[str, object]]:
     for name in backend_names():
         spec = get_spec(name)
         needs = "nothing (offline)" if spec.offline else (
-            f"weights, {spec.download_bytes / 1e9:.1f} GB ({spec.default_checkpoint})" if spec.download_bytes
+            f"weights, {human_bytes(spec.download_bytes)} ({spec.default_checkpoint})" if spec.download_bytes
             else "weights")
         rows.append({"backend": name, "sample_rate": spec.sample_rate, "channels": spec.channels,
                      "window_s": spec.max_window_s, "needs": needs, "licence": spec.licence, "summary": spec.summary,

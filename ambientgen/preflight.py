@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from .errors import AmbientgenError, UsageError
+from .files import human_bytes
 from .formats import Format
 
 BYTES_PER_SAMPLE = {"16": 2, "24": 3, "32f": 4}
@@ -34,14 +35,6 @@ def estimate_bytes(*, frames: int, formats: list[Format], bit_depth: str, stems:
             total += COMPRESSED_BYTES_PER_S[f.name] * frames // sample_rate
     total += stems * frames * 2 * 3
     return total + MARGIN_BYTES
-
-
-def _size(n: float) -> str:
-    for unit in ("bytes", "kB", "MB", "GB", "TB"):
-        if n < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
 
 
 def check_outputs(out_dir: Path, names: list[str], *, needed_bytes: int, overwrite: bool) -> None:
@@ -67,5 +60,5 @@ def check_outputs(out_dir: Path, names: list[str], *, needed_bytes: int, overwri
                               "it, or choose another output folder")
     free = shutil.disk_usage(probe_dir).free
     if needed_bytes > free:
-        raise AmbientgenError(f"output: not enough disk space in {out_dir}: this render writes about {_size(needed_bytes)}, "
-                              f"{_size(free)} is free")
+        raise AmbientgenError(f"output: not enough disk space in {out_dir}: this render writes about {human_bytes(needed_bytes)}, "
+                              f"{human_bytes(free)} is free")

@@ -22,6 +22,7 @@ import os
 from dataclasses import dataclass
 
 from ..errors import BackendError, SceneError
+from ..files import human_bytes
 from .base import Backend, BackendSettings, BackendSpec, BackendStats, ChunkRequest, as_channels, chunk_seed
 
 __all__ = ["Backend", "BackendSettings", "BackendSpec", "BackendStats", "ChunkRequest", "Choice", "as_channels",
@@ -78,20 +79,6 @@ def get_spec(name: str) -> BackendSpec:
         raise BackendError(f"backend: must be one of {', '.join((AUTO, *_REGISTRY))}, got {name!r}") from None
 
 
-def settings_error(name: str, data: dict) -> list[str]:
-    """Problems with ``data`` as the settings of backend ``name`` (empty when they are valid)."""
-    from pydantic import ValidationError
-
-    spec = _REGISTRY.get(name)
-    if spec is None:
-        return []
-    try:
-        spec.settings.model_validate(data)
-    except ValidationError as exc:
-        return [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)]
-    return []
-
-
 @dataclass(frozen=True)
 class Choice:
     """Which backend a render uses and why.
@@ -121,14 +108,10 @@ def _has_accelerator(device: str) -> bool:
     return bool(torch.cuda.is_available() or (mps is not None and mps.is_available()))
 
 
-def _size(n: int) -> str:
-    return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.0f} MB"
-
-
 def _neural_hint(spec: BackendSpec, checkpoint: str) -> str:
     cost = (f"; on a CPU it takes about {spec.cpu_s_per_audio_min / 60:.0f} min of compute per minute of audio per "
             "layer" if spec.cpu_s_per_audio_min else "")
-    size = f" ({_size(spec.download_bytes)})" if spec.download_bytes else ""
+    size = f" ({human_bytes(spec.download_bytes)})" if spec.download_bytes else ""
     return (f"for the neural {spec.name} backend, download its weights{size} with "
             f"'ambientgen models download {checkpoint}' and render with --backend {spec.name}{cost}")
 
@@ -170,7 +153,7 @@ def choose_backend(model, *, device: str = "auto") -> Choice:
         reachable = False
     if not reachable:
         return Choice(OFFLINE_DEFAULT, f"{checkpoint} is not downloaded and the hub is unreachable", True, hint)
-    size = f" ({_size(spec.download_bytes)})" if spec.download_bytes else ""
+    size = f" ({human_bytes(spec.download_bytes)})" if spec.download_bytes else ""
     return Choice(NEURAL_DEFAULT, f"{checkpoint} will be downloaded from the hub", True,
                   f"downloading {checkpoint}{size} into the Hugging Face cache first")
 
