@@ -40,29 +40,38 @@ FLAG_FOR_FIELD = {
 }
 
 
-def for_cli(message: str) -> str:
-    """A library message with field names turned into the options that set them."""
+# scene fields an option overrides: named as the option only when that option was given (else the scene set them)
+SCENE_FIELDS = {"duration", "seed", "target_lufs", "model.steps", "model.checkpoint", "model.backend", "model.variety",
+                "fade_in", "fade_out"}
+
+
+def for_cli(message: str, given: frozenset[str] = frozenset()) -> str:
+    """A library message with field names turned into the options that set them.
+
+    Scene fields are renamed only when their option is in ``given``; the others are always options.
+    """
     parts = []
     for part in message.split("; "):
         field, sep, rest = part.partition(": ")
-        parts.append(f"{FLAG_FOR_FIELD[field]}{sep}{rest}" if sep and field in FLAG_FOR_FIELD else part)
+        option = FLAG_FOR_FIELD.get(field) if sep and (field not in SCENE_FIELDS or field in given) else None
+        parts.append(f"{option}{sep}{rest}" if option else part)
     return "; ".join(parts).replace("pass overwrite=True", "pass --overwrite")
 
 
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/red] {for_cli(message)}", soft_wrap=True, markup=True)
+def _fail(message: str, code: int = 1, given: frozenset[str] = frozenset()) -> typer.Exit:
+    err.print(f"[red]error:[/red] {for_cli(message, given)}", soft_wrap=True, markup=True)
     return typer.Exit(code)
 
 
 @contextmanager
-def _errors():
+def _errors(given: frozenset[str] = frozenset()):
     """Library errors as one red line: exit 2 for a bad option value, 1 for anything else."""
     try:
         yield
     except UsageError as exc:
-        raise _fail(str(exc), 2) from None
+        raise _fail(str(exc), 2, given) from None
     except AmbientgenError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(str(exc), 1, given) from None
 
 
 def _quiet_libraries() -> None:
@@ -170,7 +179,9 @@ def render(
     from .pipeline import render as run
 
     _quiet_libraries()
-    with _errors(), _progress(quiet) as on_progress:
+    options = {"duration": duration, "seed": seed, "target_lufs": lufs, "model.steps": steps, "fade_out": fade_out,
+               "model.checkpoint": checkpoint, "model.backend": backend, "model.variety": variety, "fade_in": fade_in}
+    with _errors(frozenset(k for k, v in options.items() if v is not None)), _progress(quiet) as on_progress:
         try:
             result = run(scene, output, duration=duration, seed=seed, backend=backend, checkpoint=checkpoint,
                          steps=steps, lufs=lufs, variety=variety, fade_in=fade_in, fade_out=fade_out, device=device,

@@ -93,3 +93,13 @@ def test_auto_loads_the_default_checkpoint_from_the_hub_cache(tiny_checkpoint, t
     assert "backend: audioldm2 (cvssp/audioldm2 is in the Hugging Face cache)" in rendered.stderr
     manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
     assert manifest["backend"]["backend"] == "audioldm2" and manifest["backend"]["checkpoint"] == "cvssp/audioldm2"
+
+
+def test_errors_name_the_option_only_when_the_option_was_given(tmp_path):
+    scene = tmp_path / "s.yaml"
+    scene.write_text("name: s\nduration: 12\nmodel: {checkpoint: ./no/such/model}\n"
+                     "layers:\n  - {name: rain, prompt: rain}\n")
+    from_file = runner.invoke(cli.app, ["render", str(scene), "-o", str(tmp_path / "o"), "-q"])
+    assert from_file.exit_code == 1 and from_file.stderr.startswith("error: model.checkpoint: './no/such/model' is not")
+    from_flag = runner.invoke(cli.app, ["render", str(scene), "-o", str(tmp_path / "o"), "-q", "--checkpoint", "./x"])
+    assert from_flag.exit_code == 1 and from_flag.stderr.startswith("error: --checkpoint: './x' is not a directory")
