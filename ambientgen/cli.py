@@ -99,7 +99,7 @@ def plan(
     from .files import write_atomic
     from .planner import plan as plan_scene
 
-    with _errors():
+    with _errors(frozenset({"duration"})):  # plan's duration always comes from its option
         planned = plan_scene(description)
         try:
             sc = planned.scene(duration=duration, seed=seed)
