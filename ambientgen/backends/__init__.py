@@ -113,7 +113,7 @@ def _neural_hint(spec: BackendSpec, checkpoint: str) -> str:
             "layer" if spec.cpu_s_per_audio_min else "")
     size = f" ({human_bytes(spec.download_bytes)})" if spec.download_bytes else ""
     return (f"for the neural {spec.name} backend, download its weights{size} with "
-            f"'ambientgen models download {checkpoint}' and render with --backend {spec.name}{cost}")
+            f"'ambientgen models download {checkpoint}'; auto then uses it{cost}")
 
 
 def choose_backend(model, *, device: str = "auto") -> Choice:
