@@ -162,6 +162,8 @@ def resolve_scene(scene: Scene | str | Path, *, say: MessageFn = _default_messag
         for warning in planned.warnings:
             say("warning", warning)
         sc = planned.scene()
+        layers = ", ".join(f"{layer.name} ({layer.role})" for layer in sc.layers)
+        say("info", f"planning from the description '{str(scene).strip()}' (not a file): {layers}")
     return with_overrides(sc, **overrides), planned
 
 

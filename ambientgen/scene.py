@@ -386,7 +386,7 @@ def load_scene(path: str | Path) -> Scene:
     if path.is_dir():
         raise SceneError("is a directory, not a scene file", source=source)
     if not path.exists():
-        raise SceneError("no such scene file", source=source)
+        raise SceneError("no such scene file" + _close_scene_files(path), source=source)
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
@@ -403,6 +403,18 @@ def load_scene(path: str | Path) -> Scene:
     if isinstance(data, dict) and "name" not in data:
         data = {"name": re.sub(r"[^A-Za-z0-9_-]", "-", path.stem)[:64] or "scene", **data}
     return scene_from_dict(data, source=source)
+
+
+def _close_scene_files(path: Path) -> str:
+    """`` (did you mean ...?)`` naming scene files in the same folder whose names are close, or nothing."""
+    folder = path.parent if path.parent.is_dir() else None
+    if folder is None:
+        return ""
+    names = sorted(p.name for p in folder.glob("*.y*ml"))
+    close = difflib.get_close_matches(path.name, names, n=3, cutoff=0.75)
+    if not close:
+        return ""
+    return f" (did you mean {' or '.join(str(folder / name) for name in close)}?)"
 
 
 def dump_scene(scene: Scene) -> str:

@@ -201,3 +201,11 @@ def test_the_example_script_runs(tmp_path):
                           env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "campfire.wav: 30.0 s at -23.0 LUFS" in done.stdout and (tmp_path / "ex" / "campfire.check.json").is_file()
+
+
+def test_a_description_render_says_it_is_planning(tmp_path):
+    said = []
+    result = ambientgen.render("forest", tmp_path, duration=12, report=False, stems=False,
+                               on_message=lambda level, text: said.append((level, text)))
+    names = ", ".join(f"{layer.name} ({layer.role})" for layer in result.scene.layers)
+    assert ("info", f"planning from the description 'forest' (not a file): {names}") in said

@@ -190,3 +190,11 @@ def test_backend_settings_live_with_their_backend():
     assert scene.model.settings_for("audioldm2").steps == 10
     with pytest.raises(SceneError, match=r"model\.steps: must be less than or equal to 1000, got 5000"):
         scene_from_dict({**MINIMAL, "model": {"steps": 5000}})
+
+
+def test_a_missing_scene_file_suggests_close_names(tmp_path):
+    (tmp_path / "forest.yaml").write_text("name: forest\nlayers: [{name: a, prompt: rain}]\n")
+    with pytest.raises(SceneError, match=r"forrest\.yaml: no such scene file \(did you mean .*forest\.yaml\?\)$"):
+        load_scene(tmp_path / "forrest.yaml")
+    with pytest.raises(SceneError, match=r"ocean\.yaml: no such scene file$"):
+        load_scene(tmp_path / "ocean.yaml")
