@@ -73,7 +73,7 @@ def plan_scene(description: str, *, duration: float | str = "10m", seed: int = 0
     return plan(description).scene(name=name, duration=duration, seed=seed)
 
 
-def check_file(path, *, preset: str = "ebu-r128", seams_s: list[float] | None = None):
+def check_file(path, *, preset: str = "ebu-r128", seams_s: list[float] | None = None, manifest=None):
     """Judge an audio file (loudness, peaks, clipping, gaps, repetition, seams, loop point) against a preset.
 
     Parameters
@@ -83,7 +83,10 @@ def check_file(path, *, preset: str = "ebu-r128", seams_s: list[float] | None = 
     preset : str
         ``ebu-r128``, ``atsc-a85``, ``streaming``, ``podcast``, ``sleep``, ``game-loop`` or ``quality``.
     seams_s : list of float, optional
-        Seam times (s) to score; without them, splice points are detected.
+        Seam times (s) to rank; without them (and without a manifest), splice points are detected.
+    manifest : str, Path or dict, optional
+        A render's ``manifest.json`` (as ``ambientgen check --manifest``): its seams are ranked, and detected
+        splices that neither its seams nor its event onsets explain are reported.
 
     Returns
     -------
@@ -92,4 +95,4 @@ def check_file(path, *, preset: str = "ebu-r128", seams_s: list[float] | None = 
     """
     from .check import check_file as _check
 
-    return _check(path, preset=preset, seams_s=seams_s)
+    return _check(path, preset=preset, seams_s=seams_s, manifest=manifest)

@@ -17,7 +17,9 @@ held whole. Mastering (:func:`assemble`):
    context around it to equal a whole-track limiter; one extra analysis pass
    measures what limiting cost, and the gain is corrected for it.
 4. **Write pass**: blocks are generated again, mastered and written to every
-   output (mix formats and stems) as they come.
+   output (mix formats and stems) as they come. When the limiter ran, each
+   written block's true peak is measured there (4x oversampled, with context),
+   so the reported true peak is the file's own figure, never a bound.
 """
 
 from __future__ import annotations
@@ -136,14 +138,26 @@ class _Limiter:
         self.margin = 2 * la + max(la, round(self.release_s * self.sample_rate)) + 128
         self.reduction = 0.0
 
-    def block(self, start: int, n: int, gain: float) -> tuple[np.ndarray, np.ndarray]:
-        """(limited block, the limiter's gain curve) for ``[start, start + n)`` at input gain ``gain``."""
+    def block(self, start: int, n: int, gain: float, *, true_peak: bool = False
+              ) -> tuple[np.ndarray, np.ndarray, float | None]:
+        """(limited block, the limiter's gain curve, its true peak when asked) for ``[start, start + n)`` at input
+        gain ``gain``.
+
+        The true peak is measured on the limited output itself (4x oversampled,
+        with 64 samples of context on each side, inside the margin where the
+        limiter's curve is exact), so it is the written file's, not a bound.
+        """
         m = self.margin
         ext = self.mix.block(start - m, n + 2 * m) * gain
-        curve = limiter_gain(ext, self.sample_rate, ceiling_dbtp=self.ceiling_dbtp, lookahead_s=self.lookahead_s,
-                             release_s=self.release_s)[m : m + n]
+        full = limiter_gain(ext, self.sample_rate, ceiling_dbtp=self.ceiling_dbtp, lookahead_s=self.lookahead_s,
+                            release_s=self.release_s)
+        curve = full[m : m + n]
         self.reduction = max(self.reduction, -gain_to_db(float(curve.min())))
-        return ext[:, m : m + n] * curve, curve
+        peak = None
+        if true_peak:
+            c = 64
+            peak = float(oversampled_abs_peaks(ext[:, m - c : m + n + c] * full[m - c : m + n + c])[c : c + n].max())
+        return ext[:, m : m + n] * curve, curve, peak
 
 
 @dataclass
@@ -272,6 +286,7 @@ def assemble(mix: Mix, *, sample_rate: int, target_lufs: float, ceiling_dbtp: fl
         limiter.reduction = 0.0  # report what the final pass did
     out_meter = LoudnessMeter(sample_rate, 2) if limiter is not None else None
     out_peaks: list[np.ndarray] = []
+    limited_tp = 0.0
     worker = _Worker()
     try:
         for k, s in enumerate(starts):
@@ -281,7 +296,8 @@ def assemble(mix: Mix, *, sample_rate: int, target_lufs: float, ceiling_dbtp: fl
                 out = mix.block(s, n, stems=bufs)
                 out *= np.float32(gain)
             else:
-                out, _ = limiter.block(s, n, gain)
+                out, _, peak = limiter.block(s, n, gain, true_peak=True)
+                limited_tp = max(limited_tp, peak)
                 if bufs is not None:
                     mix.block(s, n, stems=bufs)
             calls = [(sink, out) for sink in sinks] + ([(out_meter.add, out)] if out_meter is not None else [])
@@ -298,22 +314,12 @@ def assemble(mix: Mix, *, sample_rate: int, target_lufs: float, ceiling_dbtp: fl
     sample_peak = float(out_peaks.max()) if len(out_peaks) else 0.0
     timings["write_s"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
     if limiter is None:
         integrated = measured + gain_db  # the output is the measured mix times one gain
         tp = TruePeak(input_tp.linear * gain, input_tp.exact, input_tp.blocks_oversampled)
-    else:
+    else:  # measured on every limited block as it was written
         integrated = out_meter.integrated_lufs
-
-        def limited_block(k: int) -> np.ndarray:
-            s = k * PEAK_BLOCK
-            n = min(PEAK_BLOCK, total - s)
-            ctx = 64
-            ext = limiter.block(s - ctx, n + 2 * ctx, gain)[0]
-            return oversampled_abs_peaks(ext)[ctx : ctx + n]
-
-        tp = true_peak_search(out_peaks, limited_block)
-    timings["final_true_peak_s"] = time.perf_counter() - t0
+        tp = TruePeak(limited_tp, True, len(starts))
     layer_lufs = {name: lm.integrated_lufs + gain_db for name, lm in zip(layer_names, layer_meters)}
     return MasterReport(measured, gain_db, integrated, gain_to_db(sample_peak), gain_to_db(tp.linear), tp.exact,
                         limiter.reduction if limiter else 0.0, limited, layer_lufs, timings)

@@ -36,3 +36,54 @@ def band_power(frames: np.ndarray, edges: np.ndarray) -> np.ndarray:
 def band_db(frames: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """:func:`band_power` in dB (a 1e-12 floor keeps silence finite)."""
     return 10 * np.log10(band_power(frames, edges) + 1e-12)
+
+
+TRACK_HOP_S = 0.025  # the band track: one frame every 25 ms
+TRACK_BANDS = 32
+
+
+class BandTrack:
+    """Log-band energies (dB, :data:`TRACK_BANDS` bands from 60 Hz) of overlapping frames, fed block by block.
+
+    Frame ``k`` covers samples ``[k * hop, k * hop + n_fft)`` of the mono signal
+    (``n_fft`` is the power of two at or under twice the hop). Feeding a signal
+    in any blocks gives the same frames as feeding it whole, so a file is
+    analysed in one streaming pass; the seam measure, repetition and splice
+    detection of :mod:`ambientgen.check` and :mod:`ambientgen.analysis` all read this track.
+    """
+
+    def __init__(self, sample_rate: int):
+        self.sample_rate = sample_rate
+        self.hop = max(1, round(TRACK_HOP_S * sample_rate))
+        self.n_fft = 1 << max(6, int(np.log2(2 * self.hop)))
+        self.edges = hz_bin_edges(self.n_fft, sample_rate, TRACK_BANDS)
+        self._frames: list[np.ndarray] = []
+        self._tail = np.zeros(0)
+
+    def add(self, mono: np.ndarray) -> None:
+        x = np.concatenate([self._tail, np.asarray(mono, dtype=np.float64)])
+        frames = (len(x) - self.n_fft) // self.hop + 1 if len(x) >= self.n_fft else 0
+        if frames > 0:
+            idx = np.arange(self.n_fft)[None, :] + self.hop * np.arange(frames)[:, None]
+            self._frames.append(band_db(x[idx], self.edges).astype(np.float32))
+            self._tail = x[frames * self.hop :]
+        else:
+            self._tail = x
+
+    def features(self) -> np.ndarray:
+        """``(frames, bands)`` so far."""
+        if not self._frames:
+            return np.zeros((0, len(self.edges) - 1), dtype=np.float32)
+        if len(self._frames) > 1:
+            self._frames = [np.concatenate(self._frames)]
+        return self._frames[0]
+
+    def boundary_index(self, position: int) -> int:
+        """The index ``i`` of the boundary between frames ``i - 1`` and ``i`` nearest to sample ``position``."""
+        return int(round((position - self.n_fft / 2 + self.hop / 2) / self.hop))
+
+    @classmethod
+    def of(cls, mono: np.ndarray, sample_rate: int) -> "BandTrack":
+        track = cls(sample_rate)
+        track.add(mono)
+        return track

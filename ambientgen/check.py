@@ -1,17 +1,20 @@
 """``ambientgen check``: is this file clean, on target and loopable? One streaming pass, bounded memory.
 
-The file is read block by block once. That pass feeds the loudness meter
+The file is read block by block, in order (never by seeking: libsndfile's
+seeks in Ogg Vorbis and MP3 are inexact). That pass feeds the loudness meter
 (integrated, short-term, range), the sample and 4x-oversampled true peak,
-clipping, DC offset and silent-gap detectors, and a compact feature track
-(log-band fluctuations every 25 ms) used to find repetition. Seams (from a
-manifest), the loop point and a few hundred ordinary moments are then scored
-with :mod:`ambientgen.analysis` from short segments read by seeking. A verdict
-is given for a delivery preset.
+clipping, DC offset and silent-gap detectors, the band track of
+:class:`~ambientgen.bands.BandTrack` (32 log bands every 25 ms: repetition,
+splice detection and the seam measure's texture/level components), and keeps
+the short segments the seam measure's click component needs around the seams,
+the loop point and a few hundred ordinary moments. Seams (from a manifest, or
+detected) and the loop point are ranked among those ordinary moments by the
+one seam measure of :mod:`ambientgen.analysis`. A verdict is given for a
+delivery preset.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,8 +23,9 @@ import numpy as np
 import soundfile as sf
 from scipy.ndimage import uniform_filter1d
 
-from .analysis import SIDE_S, discontinuity, percentile_rank, prepare
-from .bands import band_db, hz_bin_edges
+from .analysis import (CLICK_SIDE_S, KEEP_AWAY_S, SCALES_S, SEARCH_S, Curves, Ranker, click_db, contrast,
+                       level_step_db, ordinary_positions, percentile_rank, wrap_length)
+from .bands import BandTrack
 from .errors import AmbientgenError
 from .loudness import oversampled_abs_peaks
 from .meter import LoudnessMeter
@@ -75,6 +79,7 @@ class Report:
     short_term_lufs: list[float] = field(repr=False)
     failures: list[str] = field(default_factory=list)
     seams_source: str = "manifest"  # or "detected" (no manifest given: splice points found by detect_seams)
+    unexplained_splices_s: list[float] = field(default_factory=list)  # detected, but no listed seam or event
 
     @property
     def passed(self) -> bool:
@@ -87,10 +92,34 @@ class Report:
         return data
 
 
+class _Segments:
+    """Keeps ``[p - side, p + side)`` of the mono signal for each wanted position ``p``, as blocks stream past."""
+
+    def __init__(self, positions, side: int):
+        self.wanted = sorted(set(int(p) for p in positions))
+        self.side = side
+        self.found: dict[int, np.ndarray] = {}
+        self._k = 0
+        self._buf = np.zeros(0)
+        self._buf_start = 0
+
+    def add(self, mono: np.ndarray, start: int) -> None:
+        buf = np.concatenate([self._buf, mono]) if len(self._buf) else mono
+        buf_start = start - len(self._buf)
+        end = start + len(mono)
+        while self._k < len(self.wanted) and self.wanted[self._k] + self.side <= end:
+            p = self.wanted[self._k]
+            if p - self.side >= buf_start:
+                self.found[p] = buf[p - self.side - buf_start : p + self.side - buf_start].copy()
+            self._k += 1
+        keep = min(len(buf), 2 * self.side)
+        self._buf, self._buf_start = buf[len(buf) - keep :], end - keep
+
+
 class _Pass:
     """Everything gathered in the one streaming pass."""
 
-    def __init__(self, sample_rate: int, channels: int):
+    def __init__(self, sample_rate: int, channels: int, *, positions=(), edge: int = 0):
         self.sr, self.channels = sample_rate, channels
         self.meter = LoudnessMeter(sample_rate, channels)
         self.peak = 0.0
@@ -98,12 +127,14 @@ class _Pass:
         self.clipped = 0
         self.sums = np.zeros(channels)
         self.n = 0
-        self.hop = max(1, round(FEATURE_HOP_S * sample_rate))
-        self.n_fft = 1 << max(6, int(math.log2(2 * self.hop)))
-        self.edges = hz_bin_edges(self.n_fft, sample_rate, 32)
-        self.features: list[np.ndarray] = []
-        self.frame_db: list[np.ndarray] = []
-        self.tail = np.zeros(0)
+        self.track = BandTrack(sample_rate)
+        self.hop = self.track.hop
+        self.levels: list[np.ndarray] = []  # RMS (dBFS) of consecutive hop-long stretches: gaps
+        self._level_tail = np.zeros(0)
+        self.segments = _Segments(positions, round(CLICK_SIDE_S * sample_rate))
+        self.edge = edge  # samples kept from the start and the end: the loop point
+        self.head = np.zeros(0)
+        self.end = np.zeros(0)
 
     def add(self, block: np.ndarray) -> None:  # block: (channels, samples)
         self.meter.add(block)
@@ -111,18 +142,19 @@ class _Pass:
         self.true_peak = max(self.true_peak, float(oversampled_abs_peaks(block).max()) if block.size else 0.0)
         self.clipped += int(np.sum(np.abs(block) >= CLIP_LEVEL))
         self.sums += block.sum(axis=1)
+        mono = block.mean(axis=0)
+        self.track.add(mono)
+        self.segments.add(mono, self.n)
         self.n += block.shape[1]
-        mono = np.concatenate([self.tail, block.mean(axis=0)])
-        frames = (len(mono) - self.n_fft) // self.hop + 1 if len(mono) >= self.n_fft else 0
-        if frames > 0:
-            idx = np.arange(self.n_fft)[None, :] + self.hop * np.arange(frames)[:, None]
-            seg = mono[idx]
-            self.features.append(band_db(seg, self.edges).astype(np.float32))
-            rms = np.sqrt(np.mean(mono[idx[:, : self.hop]] ** 2, axis=1))
-            self.frame_db.append(20 * np.log10(rms + 1e-12))
-            self.tail = mono[frames * self.hop :]
-        else:
-            self.tail = mono
+        x = np.concatenate([self._level_tail, mono])
+        k = len(x) // self.hop
+        if k:
+            rms = np.sqrt(np.mean(x[: k * self.hop].reshape(k, self.hop) ** 2, axis=1))
+            self.levels.append(20 * np.log10(rms + 1e-12))
+        self._level_tail = x[k * self.hop :]
+        if len(self.head) < self.edge:
+            self.head = np.concatenate([self.head, mono[: self.edge - len(self.head)]])
+        self.end = np.concatenate([self.end, mono])[-self.edge :] if self.edge else self.end
 
 
 def _gaps(frame_db: np.ndarray, hop_s: float) -> list[list[float]]:
@@ -178,7 +210,7 @@ DETECT_CONTRAST = 1.5  # within-side standard deviations a band must move, on av
 
 
 def detect_seams(features: np.ndarray, hop_s: float, *, max_seams: int = 20, min_gap_s: float = 2.0,
-                 contrast: float = DETECT_CONTRAST) -> list[float]:
+                 threshold: float = DETECT_CONTRAST) -> list[float]:
     """Times (s) where the file looks spliced: a steady texture before, a different steady texture after.
 
     For every frame, each of the 32 log bands is compared between the second
@@ -187,62 +219,31 @@ def detect_seams(features: np.ndarray, hop_s: float, *, max_seams: int = 20, min
     bands. A splice between two different recordings (or the same one at
     another level) moves every band at once between two steady sides; a natural
     onset (a thunderclap, a bird) moves some bands and leaves a decaying, unsteady
-    side, so its contrast stays lower. Local maxima over ``contrast``, at least
+    side, so its contrast stays lower. Local maxima over ``threshold``, at least
     ``min_gap_s`` apart, strongest first.
     """
     w = max(2, int(round(DETECT_SIDE_S / hop_s)))
     n = len(features)
     if n < 2 * w + 1:
         return []
-    x = features.astype(np.float64)
-    c1 = np.concatenate([np.zeros((1, x.shape[1])), np.cumsum(x, axis=0)])
-    c2 = np.concatenate([np.zeros((1, x.shape[1])), np.cumsum(x**2, axis=0)])
+    score = contrast(features, w)[w : n - w + 1]  # the seam measure's 1 s component (ambientgen.analysis)
     i = np.arange(w, n - w + 1)
-    mean_b, mean_a = (c1[i] - c1[i - w]) / w, (c1[i + w] - c1[i]) / w
-    var_b = np.maximum((c2[i] - c2[i - w]) / w - mean_b**2, 0.0)
-    var_a = np.maximum((c2[i + w] - c2[i]) / w - mean_a**2, 0.0)
-    t = np.abs(mean_a - mean_b) / np.sqrt((var_a + var_b) / 2 + 0.25)  # 0.25 dB^2 floor: silence is not steady
-    score = t.mean(axis=1)
     order = np.argsort(score)[::-1]
     found: list[int] = []
     gap = int(round(min_gap_s / hop_s))
     for k in order:
-        if score[k] < contrast or len(found) >= max_seams:
+        if score[k] < threshold or len(found) >= max_seams:
             break
         if all(abs(k - f) >= gap for f in found):
             found.append(int(k))
     return sorted(round(float(i[k]) * hop_s, 3) for k in found)
 
 
-def _read(f: sf.SoundFile, start: int, frames: int) -> np.ndarray:
-    f.seek(max(0, start))
-    return f.read(frames, dtype="float64", always_2d=True).mean(axis=1)
-
-
-def _level_change(seg: np.ndarray, half: int) -> float:
-    before, after = seg[:half], seg[half:]
-    return 10 * math.log10((np.mean(after**2) + 1e-20) / (np.mean(before**2) + 1e-20))
-
-
-def _score_positions(path: Path, positions: list[int], *, ordinary: int, seed: int = 0) -> dict[str, Any]:
-    """Discontinuity scores and 1 s level changes at ``positions``, the wrap, and random ordinary moments."""
-    with sf.SoundFile(str(path)) as f:
-        sr, n = f.samplerate, f.frames
-        side = round(SIDE_S * sr) + 2
-        half = min(round(LEVEL_S * sr), n // 2)
-        rng = np.random.default_rng(seed)
-        normal = rng.integers(half, max(half + 1, n - half), size=ordinary)
-        scores, levels = [], []
-        for pos in list(positions) + normal.tolist():
-            seg = _read(f, pos - side, 2 * side)
-            scores.append(discontinuity(prepare(seg, sr), side) if len(seg) == 2 * side else float("nan"))
-        for pos in normal.tolist():
-            levels.append(abs(_level_change(_read(f, pos - half, 2 * half), half)))
-        wrapped = np.concatenate([_read(f, n - side, side), _read(f, 0, side)])
-        wrap = discontinuity(prepare(wrapped, sr), side) if len(wrapped) == 2 * side else float("nan")
-        wrap_level = _level_change(np.concatenate([_read(f, n - half, half), _read(f, 0, half)]), half)
-    return {"seams": scores[: len(positions)], "ordinary": [s for s in scores[len(positions) :] if not math.isnan(s)],
-            "ordinary_levels": levels, "wrap": wrap, "wrapped": wrapped, "side": side, "wrap_level": wrap_level}
+def manifest_times(manifest: dict[str, Any]) -> tuple[list[float], list[float]]:
+    """(seam times, event onset times) in seconds that a render's manifest lists."""
+    seams = sorted({t for layer in manifest["layers"] for t in layer["seams_s"] if t > 0})
+    events = sorted({e["start_s"] for layer in manifest["layers"] for e in layer.get("events") or ()})
+    return seams, events
 
 
 def scene_preset(target_lufs: float, ceiling_dbtp: float, *, loop: bool) -> Preset:
@@ -250,13 +251,42 @@ def scene_preset(target_lufs: float, ceiling_dbtp: float, *, loop: bool) -> Pres
     return Preset("scene", target_lufs, 1.0, ceiling_dbtp, loop)
 
 
-def check_file(path: str | Path, *, preset: str | Preset = "ebu-r128", seams_s: list[float] | None = None,
-               block_s: float = 10.0) -> Report:
-    """Analyse an audio file; ``seams_s`` (e.g. from a manifest) are scored as seams.
+def _check_segments(path: Path, positions: list[int], side: int, block: int) -> dict[int, np.ndarray]:
+    """A second sequential pass keeping the click segments around ``positions`` (seams detected after the first)."""
+    keep = _Segments(positions, side)
+    start = 0
+    for b in sf.blocks(str(path), blocksize=block, dtype="float64", always_2d=True):
+        keep.add(b.mean(axis=1), start)
+        start += len(b)
+    return keep.found
 
-    Without ``seams_s`` (None), splice points are detected (:func:`detect_seams`)
-    and scored the same way; they are reported, not failed on.
+
+def load_manifest_times(manifest: str | Path | dict[str, Any]) -> tuple[list[float], list[float]]:
+    """:func:`manifest_times` of a manifest given as a path or a dict; a one-line error if it is not one."""
+    import json
+
+    try:
+        data = manifest if isinstance(manifest, dict) else json.loads(Path(manifest).read_text(encoding="utf-8"))
+        return manifest_times(data)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise AmbientgenError(f"manifest: {manifest} is not an AmbientGen manifest ({type(exc).__name__})") from None
+
+
+def check_file(path: str | Path, *, preset: str | Preset = "ebu-r128", seams_s: list[float] | None = None,
+               events_s: list[float] = (), manifest: str | Path | dict[str, Any] | None = None,
+               block_s: float = 10.0) -> Report:
+    """Analyse an audio file; ``seams_s`` (or a render's ``manifest``'s seams) are ranked as seams.
+
+    Without seams (None, no manifest), splice points are detected
+    (:func:`detect_seams`) and ranked the same way; they are reported, not
+    failed on. With them, detected splices that no listed seam (nor an event
+    onset in ``events_s`` or the manifest) explains are reported as
+    ``unexplained_splices_s``.
     """
+    if manifest is not None:
+        listed, events = load_manifest_times(manifest)
+        seams_s = listed if seams_s is None else seams_s
+        events_s = list(events_s) + events
     path = Path(path)
     if isinstance(preset, str) and preset not in PRESETS:
         raise AmbientgenError(f"--preset: must be one of {', '.join(PRESETS)}, got {preset!r}")
@@ -267,43 +297,74 @@ def check_file(path: str | Path, *, preset: str | Preset = "ebu-r128", seams_s: 
     except (sf.LibsndfileError, RuntimeError):
         raise AmbientgenError(f"{path}: not an audio file soundfile can read (WAV, FLAC, Ogg, MP3)") from None
     sr, channels = info.samplerate, info.channels
-    gathered = _Pass(sr, channels)
-    for block in sf.blocks(str(path), blocksize=max(1, round(block_s * sr)), dtype="float64", always_2d=True):
-        gathered.add(block.T)
+    detected = seams_s is None  # no manifest: look for splices ourselves
+    expected = max(0, info.frames)
+    side = round(CLICK_SIDE_S * sr)
+    block = max(1, round(block_s * sr))
+    margin = round((max(SCALES_S) + SEARCH_S) * sr) + BandTrack(sr).n_fft
+    listed = [round(t * sr) for t in (seams_s or []) if 0 < t < expected / sr]
+    normal = ordinary_positions(expected, sr, margin=margin, count=300, avoid=listed)
+    edge = wrap_length(expected, sr)
+    gathered = _Pass(sr, channels, positions=listed + normal, edge=edge)
+    for b in sf.blocks(str(path), blocksize=block, dtype="float64", always_2d=True):
+        gathered.add(b.T)
     if gathered.n == 0:
         raise AmbientgenError(f"{path}: the file holds no audio")
-    hop_s = gathered.hop / sr
-    features = np.concatenate(gathered.features) if gathered.features else np.zeros((0, 1), dtype=np.float32)
-    frame_db = np.concatenate(gathered.frame_db) if gathered.frame_db else np.zeros(0)
+    n = gathered.n
+    track = gathered.track
+    hop_s = track.hop / sr
+    features = track.features()
+    frame_db = np.concatenate(gathered.levels) if gathered.levels else np.zeros(0)
     p = PRESETS[preset] if isinstance(preset, str) else preset
-    detected = seams_s is None  # no manifest: look for splices ourselves
+    splices = detect_seams(features, hop_s)
+    segments = gathered.segments.found
     if detected:
-        seams_s = detect_seams(features, hop_s)
-    seam_positions = [round(t * sr) for t in (seams_s or []) if 0 < t < gathered.n / sr]
-    scored = _score_positions(path, seam_positions, ordinary=300)
-    ordinary = scored["ordinary"]
-    seams = [{"time_s": round(pos / sr, 3), "score": round(s, 2), "rank": round(percentile_rank(s, ordinary), 3),
-              "source": "detected" if detected else "manifest"}
-             for pos, s in zip(seam_positions, scored["seams"]) if not math.isnan(s)]
-    loop = None
-    if p.loop and not math.isnan(scored["wrap"]):
-        from .analysis import NOISE_PEAK_DB, _click_db
+        positions = [round(t * sr) for t in splices]
+        segments = {**segments, **_check_segments(path, positions, side, block)}
+    else:
+        positions = listed
+    curves = Curves(features, track.hop, track.n_fft, sr)
 
-        side, wrapped = scored["side"], scored["wrapped"]
-        click = _click_db(wrapped[:side], wrapped[: side + 49], side, max(2, round(0.001 * sr))) - NOISE_PEAK_DB
-        level = scored["wrap_level"]
-        loop = {"score": round(scored["wrap"], 2), "rank": round(percentile_rank(scored["wrap"], ordinary), 3),
-                "level_jump_db": round(level, 2),
-                "level_jump_rank": round(percentile_rank(abs(level), scored["ordinary_levels"]), 3),
-                "click_db": round(max(0.0, click), 1)}
+    def components(pos: int, values: np.ndarray, segment: np.ndarray | None) -> np.ndarray | None:
+        if segment is None or len(segment) != 2 * side:
+            return None
+        return np.append(values, click_db(segment, sr))
+
+    normal = [q for q in normal if margin <= q <= n - margin]
+    rows = [c for c in (components(q, curves.at(q), segments.get(q)) for q in normal) if c is not None]
+    seams, loop = [], None
+    if len(rows) >= 10:
+        ranker = Ranker(np.array(rows))
+        for pos in positions:
+            c = components(pos, curves.at(pos), segments.get(pos)) if margin <= pos <= n - margin else None
+            if c is not None:
+                rank, _ = ranker.rank(c)
+                seams.append({"time_s": round(pos / sr, 3), "rank": round(rank, 3),
+                              "level_db": round(curves.level_db(pos), 2), "click_db": round(float(c[-1]), 1),
+                              "source": "detected" if detected else "manifest"})
+        if p.loop and n >= 2 * edge > 0:
+            wrapped = np.concatenate([gathered.end[-edge:], gathered.head[:edge]])
+            wc = Curves.of(BandTrack.of(wrapped, sr))
+            c = components(edge, wc.at(edge), wrapped[edge - side : edge + side])
+            if c is not None:
+                rank, _ = ranker.rank(c)
+                level = wc.level_db(edge)
+                ordinary_levels = [abs(level_step_db(features, curves.index(q), curves.level_frames)) for q in normal]
+                loop = {"rank": round(rank, 3), "level_jump_db": round(level, 2),
+                        "level_jump_rank": round(percentile_rank(abs(level), ordinary_levels), 3),
+                        "click_db": round(float(c[-1]), 1)}
+    explained = [t / sr for t in positions] + list(events_s)
+    unexplained = [] if detected else [t for t in splices if all(abs(t - e) > KEEP_AWAY_S for e in explained)]
     report = Report(
-        path=str(path), preset=p.name, sample_rate=sr, channels=channels, duration_s=gathered.n / sr,
-        integrated_lufs=round(gathered.meter.integrated_lufs, 2), loudness_range_lu=round(gathered.meter.loudness_range_lu, 2),
+        path=str(path), preset=p.name, sample_rate=sr, channels=channels, duration_s=n / sr,
+        integrated_lufs=round(gathered.meter.integrated_lufs, 2),
+        loudness_range_lu=round(gathered.meter.loudness_range_lu, 2),
         sample_peak_dbfs=round(gain_to_db(gathered.peak), 2), true_peak_dbtp=round(gain_to_db(gathered.true_peak), 2),
-        clipped_samples=gathered.clipped, dc_offset=[round(float(v), 6) for v in gathered.sums / gathered.n],
+        clipped_samples=gathered.clipped, dc_offset=[round(float(v), 6) for v in gathered.sums / n],
         gaps_s=_gaps(frame_db, hop_s), loop=loop, seams=seams,
         repetition=find_repetition(features, hop_s),
         short_term_lufs=[round(float(v), 2) for v in gathered.meter.short_term_lufs()[::10]],
+        unexplained_splices_s=unexplained,
     )
     report.seams_source = "detected" if detected else "manifest"
     report.failures = verdict(report, p)

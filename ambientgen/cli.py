@@ -261,8 +261,7 @@ def check(
     with _errors():
         if preset not in PRESETS:
             raise UsageError(f"preset: must be one of {', '.join(PRESETS)}, got {preset!r}")
-        seams = _manifest_seams(manifest) if manifest else None
-        report = check_file(file, preset=preset, seams_s=seams)
+        report = check_file(file, preset=preset, manifest=manifest)
         if png:
             from .picture import draw
 
@@ -277,16 +276,6 @@ def check(
         _print_report(report)
     if not report.passed:
         raise typer.Exit(1)
-
-
-def _manifest_seams(path: Path) -> list[float]:
-    import json as jsonlib
-
-    try:
-        data = jsonlib.loads(path.read_text(encoding="utf-8"))
-        return sorted({t for layer in data["layers"] for t in layer["seams_s"] if t > 0})
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise AmbientgenError(f"manifest: {path} is not an AmbientGen manifest ({type(exc).__name__})") from None
 
 
 def _print_report(report) -> None:
@@ -312,6 +301,8 @@ def _print_report(report) -> None:
                               f"worst {worst['rank']:.2f} at {worst['time_s']:.2f} s"))
     if not report.seams and report.seams_source == "detected":
         rows.append(("seams (detected)", "none found"))
+    if report.unexplained_splices_s:
+        rows.append(("splices not in the manifest", ", ".join(f"{t:.2f} s" for t in report.unexplained_splices_s)))
     for name, value in rows:
         table.add_row(name, value)
     out.print(table)

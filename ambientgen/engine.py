@@ -3,8 +3,8 @@
 For each layer of a :class:`~ambientgen.plan.Plan`:
 
 1. render: chunks (or latent windows) through the backend, in batches;
-2. stitch: seams joined seamlessly (latent continuation or seam-aware
-   crossfades); with ``loop`` the end flows into the start;
+2. stitch: seams joined seamlessly (latent continuation or level-matched
+   crossfades over the whole overlap, :mod:`ambientgen.stitch`); with ``loop`` the end flows into the start;
 3. place: resampled to the output rate, gained, panned, widened, as a
    :class:`~ambientgen.streams.LayerStream` (a whole array, a pool of tiles and
    its arrangement, or scheduled events) that the mastering pass
@@ -24,12 +24,12 @@ import numpy as np
 
 from .arrange import arrange, schedule_events
 from .backends.base import Backend, ChunkRequest, as_channels, chunk_seed
-from .mix import place, resample
+from .mix import place, remove_dc, resample
 from .plan import LayerPlan, Plan
 from .progress import ProgressEvent, ProgressFn
 from .scene import Scene
-from .stitch import close_loop, splice_chunks
-from .streams import Animation, ArrayStream, EventStream, LayerStream, PoolStream, tile_features, trim_event
+from .stitch import close_loop, stitch_chunks
+from .streams import Animation, ArrayStream, EventStream, LayerStream, PoolStream, tile_power, trim_event
 
 MIN_RECURRENCE_S = 90.0  # a pool tile never starts again sooner (the check fails >= 5 s recurring within 60 s)
 
@@ -46,16 +46,15 @@ class LayerResult:
 
 
 def _seam_report(stream: np.ndarray, sr: int, seams_s: list[float], *, loop: bool, method: str) -> list[dict]:
-    """Per seam (and the loop point): time, method, discontinuity score and its rank among ordinary moments."""
+    """Per seam (and the loop point): time, method, rank among ordinary moments, level step and click
+    (:func:`ambientgen.analysis.seam_report`)."""
     from .analysis import seam_report
 
     interior = [s for s in seams_s if s > 0]
     seams, loop_point = seam_report(stream, sr, [round(s * sr) for s in interior], loop=loop)
-    out = [{"time_s": round(r.position / sr, 6), "method": method, "score": round(r.score, 3),
-            "rank": round(r.rank, 3)} for r in seams]
+    out = [{**r.to_dict(sr), "method": method} for r in seams]
     if loop_point is not None:
-        out.insert(0, {"time_s": 0.0, "method": "loop", "score": round(loop_point.score, 3),
-                       "rank": round(loop_point.rank, 3)})
+        out.insert(0, {**loop_point.to_dict(sr), "method": "loop"})
     return out
 
 
@@ -64,7 +63,7 @@ def render_layer(layer: LayerPlan, backend: Backend, *, duration_s: float, loop:
     """Render one layer into ``(channels, samples)`` of exactly ``duration_s``, seamless and (with ``loop``) looping.
 
     ``latent`` continuity (backends whose spec declares ``latent_stream``: AudioLDM2) denoises
-    one long latent; otherwise chunks are rendered and joined with seam-aware
+    one long latent; otherwise chunks are rendered and joined with level-matched
     crossfades. ``latent`` asked of a backend without latents falls back to
     crossfades (the manifest records the method used).
     """
@@ -121,11 +120,12 @@ def _render_chunks(layer: LayerPlan, backend: Backend, *, duration_s: float, loo
     sr = backend.sample_rate
     chunks = _render_layer_chunks(layer, backend, on_progress)
     overlap = round(layer.overlap_s * sr)
-    stream, positions = splice_chunks(chunks, overlap=overlap, sample_rate=sr)
+    stream = stitch_chunks(chunks, overlap=overlap, sample_rate=sr)
     length = round(duration_s * sr)
-    seams = [p / sr for p in positions]
+    hop = chunks[0].shape[-1] - overlap
+    seams = [(k * hop + overlap // 2) / sr for k in range(1, len(chunks))]  # the middle of each fade
     if loop:
-        stream = close_loop(stream, length=length, overlap=overlap)
+        stream = close_loop(stream, length=length, overlap=overlap, sample_rate=sr)
         seams = [0.0] + seams
     else:
         stream = stream[:, :length]
@@ -158,8 +158,9 @@ def _animation(scene: Scene, layer: LayerPlan, total: int) -> Animation | None:
 
 
 def _to_output_rate(audio: np.ndarray, sr_in: int, sr_out: int, seconds: float, *, loop: bool) -> np.ndarray:
-    """``(channels, n)`` at ``sr_in`` -> ``(channels, round(seconds * sr_out))``."""
-    return resample(audio, sr_in, sr_out, length=round(seconds * sr_out), loop=loop)
+    """``(channels, n)`` at ``sr_in`` -> ``(channels, round(seconds * sr_out))``, DC offset removed
+    (:func:`~ambientgen.mix.remove_dc`: a source's offset never reaches the loudness meter or the master)."""
+    return resample(remove_dc(audio, sr_in, loop=loop), sr_in, sr_out, length=round(seconds * sr_out), loop=loop)
 
 
 def render_stream_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
@@ -205,18 +206,17 @@ def render_pool_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
     sr = scene.sample_rate
     total = round(scene.duration * sr)
     raw, tile_s, method, calls = _render_tiles(layer, backend, on_progress=on_progress)
-    tiles, features = [], []
+    tiles, power = [], []
     for k, tile in enumerate(raw):
         audio = _to_output_rate(tile, backend.sample_rate, sr, tile_s, loop=False)
-        features.append(tile_features(audio))
+        power.append(tile_power(audio))
         tiles.append(place(audio, gain_db=layer.gain_db, pan=layer.pan, width=layer.width, seed=layer.seeds[k],
                            loop=True))
     overlap = round(layer.overlap_s * sr)
-    fade = max(min(overlap, round(0.05 * sr)), overlap // 2)
     arrangement = arrange(tiles=len(tiles), tile_length=tiles[0].shape[1], overlap=overlap, total=total,
                           loop=scene.loop, rng=_layer_rng(scene, layer, "arrangement"),
                           min_gap=round(MIN_RECURRENCE_S * sr))
-    stream = PoolStream(layer.name, tiles, arrangement, overlap, fade, features, _animation(scene, layer, total))
+    stream = PoolStream(layer.name, tiles, arrangement, overlap, sr, power, _animation(scene, layer, total))
     seams = ([0.0] if scene.loop else []) + [round(t / sr, 6) for t in stream.seams if t > 0]
     details = {
         "kind": "pool",

@@ -34,6 +34,33 @@ def resample(audio: np.ndarray, sr_in: int, sr_out: int, *, length: int, loop: b
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
+DC_CUTOFF_HZ = 5.0  # the DC-blocking high-pass: far under anything audible, above DC and slow drift
+
+
+def remove_dc(audio: np.ndarray, sample_rate: int, *, loop: bool) -> np.ndarray:
+    """``(channels, samples)`` with its DC offset and sub-audio drift removed: a 2nd-order Butterworth high-pass at
+    :data:`DC_CUTOFF_HZ`, run forwards and backwards (zero phase, so nothing audible moves in time).
+
+    A looping layer is filtered circularly (padded with its own other end), so
+    the loop point stays seamless; other audio is padded by reflection.
+    """
+    from scipy.signal import butter, sosfiltfilt
+
+    n = audio.shape[-1]
+    if n < 16:
+        return audio - audio.mean(axis=-1, keepdims=True)
+    x = audio.astype(np.float64) - audio.mean(axis=-1, keepdims=True)
+    sos = butter(2, DC_CUTOFF_HZ, btype="highpass", fs=sample_rate, output="sos")
+    pad = min(n - 1, sample_rate // 2)
+    if loop:
+        reps = -(-pad // n)
+        tiled = np.concatenate([x] * (2 * reps + 1), axis=-1)
+        out = sosfiltfilt(sos, tiled, axis=-1, padtype=None)[..., reps * n : reps * n + n]
+    else:
+        out = sosfiltfilt(sos, x, axis=-1, padtype="even", padlen=pad)
+    return out.astype(np.float32)
+
+
 def pan_gains(pan: float) -> tuple[float, float]:
     """Constant-power pan law: -1 = left, 0 = centre (-3 dB each side), 1 = right."""
     theta = (pan + 1.0) * math.pi / 4.0

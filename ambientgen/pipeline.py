@@ -422,15 +422,15 @@ def _interrupted(store) -> str:
 
 def _check_report(output: Path, manifest: dict[str, Any], on_progress: ProgressFn | None):
     """Step 7: the mix judged against its own scene (target, ceiling, loop), written as JSON and PNG."""
-    from .check import check_file, scene_preset, verdict
+    from .check import check_file, manifest_times, scene_preset, verdict
     from .picture import draw
 
     if on_progress:
         on_progress(ProgressEvent("check", None, 0, 0, ""))
     mix = next(f for f in manifest["files"] if f["kind"] == "mix")
-    seams = sorted({t for layer in manifest["layers"] for t in layer["seams_s"] if t > 0})
+    seams, events = manifest_times(manifest)
     preset = scene_preset(manifest["target_lufs"], manifest["true_peak_dbtp"], loop=bool(manifest["loop"]))
-    result = check_file(output / mix["path"], preset=preset, seams_s=seams)
+    result = check_file(output / mix["path"], preset=preset, seams_s=seams, events_s=events)
     # silence inside the scene's own fades (a fade-in, a sleep-timer fade-out) is intended, not a gap
     end = manifest["duration_s"]
     fades = [(0.0, manifest.get("fade_in_s") or 0.0), (end - (manifest.get("fade_out_s") or 0.0), end)]

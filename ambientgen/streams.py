@@ -18,11 +18,10 @@ from typing import Protocol
 import numpy as np
 
 from .arrange import Arrangement, EventTime
-from .bands import band_power, log_bin_edges
 from .mix import db_to_gain, pan_gains
-from .stitch import equal_power_fades
+from .stitch import equal_power_fades, level_envelope, return_ramp, seam_gains
 
-FEATURE_FRAME = 1024  # analysis frame for choosing where seams fade
+POWER_FRAME = 1024  # frame of the tile power track the level-matched joins read
 
 
 class LayerStream(Protocol):
@@ -122,45 +121,19 @@ class ArrayStream:
         out += piece if self.animation is None else piece * self.animation.gains(start, out.shape[1])
 
 
-def tile_features(tile: np.ndarray) -> np.ndarray:
-    """Per :data:`FEATURE_FRAME` frame of a tile (``(n,)`` or ``(channels, n)``, channels averaged): power in 16
-    log-spaced bands, then total power."""
-    if tile.ndim == 2:
-        tile = tile[0] if tile.shape[0] == 1 else tile.mean(axis=0)
-    frames = len(tile) // FEATURE_FRAME
-    x = tile[: frames * FEATURE_FRAME].reshape(frames, FEATURE_FRAME).astype(np.float64)
-    bands = band_power(x, log_bin_edges(FEATURE_FRAME // 2 + 1, 16))
-    return np.concatenate([bands, np.mean(x**2, axis=1, keepdims=True)], axis=1)
+def tile_power(tile: np.ndarray) -> np.ndarray:
+    """Mean power (over channels) of each :data:`POWER_FRAME`-sample frame of a tile ``(n,)`` or ``(channels, n)``:
+    what the level-matched joins between excerpts read, so an hour's seams cost milliseconds."""
+    tile = np.atleast_2d(tile)
+    frames = tile.shape[-1] // POWER_FRAME
+    x = tile[:, : frames * POWER_FRAME].reshape(tile.shape[0], frames, POWER_FRAME).astype(np.float64)
+    return np.mean(x**2, axis=(0, 2))
 
 
-def seam_fade_start(feat_a: np.ndarray, start_a: int, feat_b: np.ndarray, start_b: int, *, overlap: int,
-                    fade: int) -> int:
-    """Where in the overlap (samples from its start) the fade from tile a into tile b sounds most alike.
-
-    The same rule as :func:`ambientgen.stitch.best_fade` (16-band spectrum and
-    level alike, near-silence avoided) on precomputed frame features, so choosing
-    every seam of an hour costs milliseconds.
-    """
-    fr = FEATURE_FRAME
-    span = overlap - fade
-    if span < fr:
-        return 0
-    fa, fb, nf = start_a // fr, start_b // fr, max(1, fade // fr)
-    count = span // fr + 1
-    a = feat_a[fa : fa + count + nf]
-    b = feat_b[fb : fb + count + nf]
-    m = min(count, min(len(a), len(b)) - nf + 1)
-    if m <= 0:
-        return 0
-    ca = np.concatenate([np.zeros((1, a.shape[1])), np.cumsum(a, axis=0)])
-    cb = np.concatenate([np.zeros((1, b.shape[1])), np.cumsum(b, axis=0)])
-    wa = (ca[nf : nf + m] - ca[:m]) / nf
-    wb = (cb[nf : nf + m] - cb[:m]) / nf
-    la, lb = 10 * np.log10(wa + 1e-12), 10 * np.log10(wb + 1e-12)
-    cost = np.sqrt(np.mean((la[:, :-1] - lb[:, :-1]) ** 2, axis=1)) + np.abs(la[:, -1] - lb[:, -1]) / 2
-    quiet = (wa[:, -1] < a[:, -1].mean() * 0.01) | (wb[:, -1] < b[:, -1].mean() * 0.01)
-    cost = cost + 100.0 * quiet
-    return int(np.argmin(cost)) * fr
+def _mean_power(power: np.ndarray, start: int, n: int) -> float:
+    lo, hi = start // POWER_FRAME, max(start // POWER_FRAME + 1, (start + n) // POWER_FRAME)
+    seg = power[lo:hi]
+    return float(seg.mean()) if len(seg) else 0.0
 
 
 @dataclass
@@ -168,73 +141,84 @@ class PoolStream:
     """A bed layer played from its pool of tiles by an :class:`~ambientgen.arrange.Arrangement`.
 
     ``tiles`` are placed stereo ``(2, tile_length)`` tiles (gain, pan and width
-    already applied). Each excerpt fades into the next over ``fade`` samples at
-    the point of their overlap where they match best; on a loop the last excerpt
-    fades into the first across the loop point.
+    already applied). Each excerpt fades into the next over the whole
+    ``overlap``, level-matched (:mod:`ambientgen.stitch`): both excerpts meet at
+    their mean level across the fade and return to their own over a few
+    seconds. On a loop the last excerpt fades into the first across the loop point.
+    ``power`` (per tile, from :func:`tile_power`) enables the level matching.
     """
 
     name: str
     tiles: list[np.ndarray]
     arrangement: Arrangement
     overlap: int
-    fade: int
-    features: list[np.ndarray] | None = None
+    sample_rate: int
+    power: list[np.ndarray] | None = None
     animation: Animation | None = None
-    segments: list[tuple[int, int, int, int, int, int]] = field(init=False, repr=False)
+    segments: list[tuple[int, int, int, int, int, int, int]] = field(init=False, repr=False)
     seams: list[int] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
-        arr, places = self.arrangement, self.arrangement.placements
+        arr, places, fade = self.arrangement, self.arrangement.placements, self.overlap
         n, total = len(places), arr.total
-        # fade_at[i]: timeline sample where the fade into placement i begins (None: no seam before it)
-        fade_at: list[int | None] = [None] * (n + 1)
+        # seam i (before placement i; i == n is the loop point): its gains (outgoing, incoming)
+        gains: list[tuple[float, float] | None] = [None] * (n + 1)
         for i in range(n + 1):
-            if (i == 0 and not arr.loop) or (i == n and not arr.loop):
+            if (i == 0 or i == n) and not arr.loop:
                 continue
             prev, cur = places[i - 1], places[i % n]
-            boundary = cur.start if i < n else total
-            if self.features is not None:
-                at = seam_fade_start(self.features[prev.tile], prev.offset + prev.length, self.features[cur.tile],
-                                     cur.offset, overlap=self.overlap, fade=self.fade)
+            if self.power is not None and fade:
+                gains[i] = seam_gains(_mean_power(self.power[prev.tile], prev.offset + prev.length, fade),
+                                      _mean_power(self.power[cur.tile], cur.offset, fade))
             else:
-                at = (self.overlap - self.fade) // 2
-            fade_at[i] = boundary + at
+                gains[i] = (0.0, 0.0)
         if arr.loop:
-            fade_at[0] = fade_at[n] - total
-        segs = []  # (t0, t1, tile, source offset: source = t + offset, kind 0 solo / 1 in / 2 out, fade origin)
+            gains[0] = gains[n]
+        self.pieces = []  # per placement: (length incl. fades, head, tail, gain in, gain out, ramp)
+        # segments: (t0, t1, tile, source offset: source = t + offset, kind 0 solo / 1 in / 2 out, fade origin,
+        #            piece, piece origin: piece sample = t - piece origin)
+        segs = []
         for i, p in enumerate(places):
             so = p.offset - p.start
-            begin, end = fade_at[i], fade_at[i + 1]
-            if begin is not None:
-                segs.append((begin, begin + self.fade, p.tile, so, 1, begin))
-            solo_end = end if end is not None else total
-            segs.append((begin + self.fade if begin is not None else 0, solo_end, p.tile, so, 0, 0))
-            if end is not None:
-                segs.append((end, end + self.fade, p.tile, so, 2, end))
-                self.seams.append((end + self.fade // 2) % total)
+            head = fade if gains[i] is not None else 0
+            tail = fade if gains[i + 1] is not None else 0
+            begin, end = p.start, p.start + p.length  # the fade in starts at begin, the fade out at end
+            self.pieces.append((end + tail - begin, head, tail, gains[i][1] if head else 0.0,
+                                gains[i + 1][0] if tail else 0.0, return_ramp(p.length - head, self.sample_rate)))
+            if head:
+                segs.append((begin, begin + fade, p.tile, so, 1, begin, i, begin))
+            segs.append((begin + head, end if tail else total, p.tile, so, 0, 0, i, begin))
+            if tail:
+                segs.append((end, end + fade, p.tile, so, 2, end, i, begin))
+                self.seams.append((end + fade // 2) % total)
         wrapped = []
-        for t0, t1, tile, so, kind, origin in segs:
+        for t0, t1, tile, so, kind, origin, piece, p0 in segs:
             if t0 < total:
-                wrapped.append((t0, min(t1, total), tile, so, kind, origin))
+                wrapped.append((t0, min(t1, total), tile, so, kind, origin, piece, p0))
             if arr.loop and t1 > total:  # past the loop point: wraps to the start
-                wrapped.append((max(t0, total) - total, t1 - total, tile, so + total, kind, origin - total))
+                wrapped.append((max(t0, total) - total, t1 - total, tile, so + total, kind, origin - total, piece,
+                                p0 - total))
         self.segments = sorted(w for w in wrapped if w[1] > w[0])
         self.seams.sort()
         self._starts = [s[0] for s in self.segments]
         self._max_len = max((s[1] - s[0] for s in self.segments), default=0)
-        self._fade_in, self._fade_out = equal_power_fades(self.fade)
+        self._fade_in, self._fade_out = equal_power_fades(fade) if fade else (None, None)
 
     def add_to(self, out: np.ndarray, start: int) -> None:
         n = out.shape[1]
         target = out if self.animation is None else np.zeros_like(out)
         i = max(0, bisect.bisect_left(self._starts, start - self._max_len))
         while i < len(self.segments) and self.segments[i][0] < start + n:
-            a, b, tile, s0, kind, origin = self.segments[i]
+            a, b, tile, s0, kind, origin, piece, p0 = self.segments[i]
             i += 1
             lo, hi = max(a, start), min(b, start + n)
             if lo >= hi:
                 continue
             src = self.tiles[tile][:, s0 + lo : s0 + hi]
+            length, head, tail, g_in, g_out, ramp = self.pieces[piece]
+            if g_in or g_out:
+                src = src * level_envelope(length, head=head, tail=tail, gain_in_db=g_in, gain_out_db=g_out,
+                                           ramp=ramp, offset=lo - p0, count=hi - lo)
             if kind == 0:
                 target[:, lo - start : hi - start] += src
             else:

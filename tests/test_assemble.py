@@ -10,8 +10,8 @@ import soundfile as sf
 
 from ambientgen.arrange import EventTime, arrange
 from ambientgen.assemble import TRUE_PEAK_BOUND, assemble, true_peak_search
-from ambientgen.streams import (Animation, ArrayStream, EventStream, Mix, PoolStream, render_block, seam_fade_start,
-                                tile_features, trim_event)
+from ambientgen.streams import (Animation, ArrayStream, EventStream, Mix, PoolStream, render_block, tile_power,
+                                trim_event)
 from ambientgen.loudness import limiter_gain, oversampled_abs_peaks, true_peak_dbtp
 from ambientgen.meter import LoudnessMeter
 
@@ -26,13 +26,14 @@ def noise_pool(tiles=8, seconds=4.0, seed=0):
     return mono, [np.stack([m, m * 0.5]) for m in mono]
 
 
-def pool_stream(total_s=60.0, loop=True, seed=0, tiles=8, features=True):
-    mono, stereo = noise_pool(tiles, seed=seed)
+def pool_stream(total_s=60.0, loop=True, seed=0, tiles=8, matched=True, levels=None, seconds=4.0):
+    mono, stereo = noise_pool(tiles, seconds=seconds, seed=seed)
+    if levels is not None:  # tile k at levels[k % len(levels)] dB
+        stereo = [t * np.float32(10 ** (levels[k % len(levels)] / 20)) for k, t in enumerate(stereo)]
     overlap = SR // 2
     arr = arrange(tiles=tiles, tile_length=stereo[0].shape[1], overlap=overlap, total=round(total_s * SR), loop=loop,
                   rng=np.random.default_rng(seed))
-    feats = [tile_features(m) for m in mono] if features else None
-    return PoolStream("bed", stereo, arr, overlap, overlap // 2, feats)
+    return PoolStream("bed", stereo, arr, overlap, SR, [tile_power(t) for t in stereo] if matched else None)
 
 
 def collect(mix, block):
@@ -73,14 +74,22 @@ def test_loop_point_is_continuous():
     assert np.all(silent[:, 500:] == 0)  # no loop: after the end is silence
 
 
-def test_seam_fade_avoids_near_silence_and_prefers_alike_stretches():
-    rng = np.random.default_rng(1)
-    a = (rng.standard_normal(SR * 2) * 0.1).astype(np.float32)
-    b = (rng.standard_normal(SR * 2) * 0.1).astype(np.float32)
-    b[: SR // 2] *= 0.001  # b begins almost silent: fading there would dip the level
-    overlap, fade = SR, SR // 4
-    at = seam_fade_start(tile_features(a), 0, tile_features(b), 0, overlap=overlap, fade=fade)
-    assert at >= SR // 2 - 1024 and at + fade <= overlap
+@pytest.mark.parametrize("loop", [True, False])
+def test_pool_seams_between_tiles_of_different_levels_are_level_matched(loop):
+    """Tiles 6 dB apart: unmatched, the level steps 6 dB within each 0.5 s fade; matched, it moves at most
+    ~1 dB per second everywhere (the loop point included) and the same blocks come out whatever the block size."""
+    def steps(stream):
+        out = collect(Mix([stream], stream.arrangement.total, loop), 1 << 16)[0].astype(np.float64)
+        out = np.concatenate([out[-SR * 2 :], out]) if loop else out  # the loop point too
+        q = SR // 4
+        level = 10 * np.log10(np.mean(out[: len(out) // q * q].reshape(-1, q) ** 2, axis=1))
+        return np.abs(np.diff(level)).max()
+
+    assert steps(pool_stream(total_s=120.0, loop=loop, levels=[0, -6], matched=False, seconds=10.0)) > 2.0
+    matched = pool_stream(total_s=120.0, loop=loop, levels=[0, -6], seconds=10.0)
+    assert steps(matched) < 0.6
+    mix = Mix([matched], matched.arrangement.total, loop)
+    assert np.array_equal(collect(mix, 997 * 13), collect(mix, mix.total))
 
 
 @pytest.mark.parametrize("name", ["rain_redeclipse", "river_stk", "birds_stk"])

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ambientgen.stitch import close_loop, equal_power_fades, stitch_chunks
+from ambientgen.stitch import close_loop, equal_power_fades, level_envelope, seam_gains, stitch_chunks
 
 from .conftest import noise
 
@@ -58,3 +58,57 @@ def test_close_loop_is_continuous_at_the_wrap():
 def test_close_loop_needs_enough_material():
     with pytest.raises(ValueError, match="needs 110 samples"):
         close_loop(np.zeros(100), length=100, overlap=10)
+
+
+def _levels(x: np.ndarray, frame: int) -> np.ndarray:
+    x = x.reshape(-1, x.shape[-1]).mean(axis=0)
+    k = x.shape[-1] // frame
+    return 10 * np.log10(np.mean(x[: k * frame].reshape(k, frame).astype(np.float64) ** 2, axis=1))
+
+
+def test_seam_gains_meet_half_way_and_leave_silence_alone():
+    out_db, in_db = seam_gains(1.0, 10 ** (6 / 10))  # the incoming piece is 6 dB louder
+    assert out_db == pytest.approx(3.0) and in_db == pytest.approx(-3.0)
+    assert seam_gains(1.0, 10 ** (30 / 10)) == pytest.approx((6.0, -6.0))  # matched at most 12 dB
+    assert seam_gains(0.0, 1.0) == (0.0, 0.0)
+
+
+def test_level_envelope_holds_across_the_fades_and_ramps_back():
+    env = 20 * np.log10(level_envelope(1000, head=100, tail=50, gain_in_db=-4.0, gain_out_db=2.0, ramp=200))
+    assert np.allclose(env[:101], -4.0, atol=1e-4) and np.allclose(env[-50:], 2.0, atol=1e-4)
+    assert np.allclose(env[300:750], 0.0, atol=1e-4)  # back to the piece's own level between the ramps
+    assert np.abs(np.diff(env)).max() <= 4.0 / 200 + 1e-4  # a ramp, never a step
+    part = level_envelope(1000, head=100, tail=50, gain_in_db=-4.0, gain_out_db=2.0, ramp=200, offset=90, count=30)
+    np.testing.assert_array_equal(part, level_envelope(1000, head=100, tail=50, gain_in_db=-4.0, gain_out_db=2.0,
+                                                       ramp=200)[90:120])
+
+
+def test_level_matched_stitch_has_no_step_and_returns_to_each_chunk_level():
+    """Chunks alternating between two levels 6 dB apart: a plain fade steps 6 dB within the overlap, a
+    level-matched join moves at most ~2 dB per second, and each chunk's middle keeps its own level."""
+    sr = 8000
+    chunks = [noise(12.0, sr, seed=k)[0] * (2.0 if k % 2 else 1.0) for k in range(5)]
+    overlap = round(1.5 * sr)
+    plain = _levels(stitch_chunks(chunks, overlap=overlap), sr // 4)
+    matched = _levels(stitch_chunks(chunks, overlap=overlap, sample_rate=sr), sr // 4)
+    assert np.abs(np.diff(plain)).max() > 1.5  # 6 dB over the 1.5 s fade
+    assert np.abs(np.diff(matched)).max() < 0.6
+    hop_q = (len(chunks[0]) - overlap) // (sr // 4)
+    middle = [matched[k * hop_q + 22] for k in range(5)]  # 5.5 s into each chunk: past the 4 s return ramp
+    assert np.allclose(np.diff(middle), [6.0, -6.0, 6.0, -6.0], atol=0.8)
+
+
+def test_level_matched_loop_closure_is_continuous_and_level_steady():
+    sr = 8000
+    x = noise(20.0, sr, seed=3)[0]
+    x[: 6 * sr] *= 0.5  # the start is 6 dB quieter than the end: the wrap would step
+    length, overlap = 18 * sr, round(1.5 * sr)
+    plain = close_loop(x, length=length, overlap=overlap)
+    matched = close_loop(x, length=length, overlap=overlap, sample_rate=sr)
+    for loop, limit in ((plain, None), (matched, 0.9)):
+        around = _levels(np.concatenate([loop[..., -4 * sr :], loop[..., : 4 * sr]], axis=-1), sr // 4)
+        if limit is None:
+            assert np.abs(np.diff(around)).max() > 1.5
+        else:
+            assert np.abs(np.diff(around)).max() < limit
+    assert abs(float(matched[..., 0] - matched[..., -1])) < 0.5  # no jump at the wrap
