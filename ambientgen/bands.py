@@ -46,16 +46,18 @@ class BandTrack:
     """Log-band energies (dB, :data:`TRACK_BANDS` bands from 60 Hz) of overlapping frames, fed block by block.
 
     Frame ``k`` covers samples ``[k * hop, k * hop + n_fft)`` of the mono signal
-    (``n_fft`` is the power of two at or under twice the hop). Feeding a signal
+    (``n_fft`` is the power of two at or under ``frame_hops`` hops: 2 by
+    default; repetition finding uses longer frames, which two copies of a
+    stretch share even when they sit a fraction of a hop apart). Feeding a signal
     in any blocks gives the same frames as feeding it whole, so a file is
     analysed in one streaming pass; the seam measure, repetition and splice
     detection of :mod:`ambientgen.check` and :mod:`ambientgen.analysis` all read this track.
     """
 
-    def __init__(self, sample_rate: int):
+    def __init__(self, sample_rate: int, *, frame_hops: int = 2):
         self.sample_rate = sample_rate
         self.hop = max(1, round(TRACK_HOP_S * sample_rate))
-        self.n_fft = 1 << max(6, int(np.log2(2 * self.hop)))
+        self.n_fft = 1 << max(6, int(np.log2(frame_hops * self.hop)))
         self.edges = hz_bin_edges(self.n_fft, sample_rate, TRACK_BANDS)
         self._frames: list[np.ndarray] = []
         self._tail = np.zeros(0)
@@ -83,7 +85,7 @@ class BandTrack:
         return int(round((position - self.n_fft / 2 + self.hop / 2) / self.hop))
 
     @classmethod
-    def of(cls, mono: np.ndarray, sample_rate: int) -> "BandTrack":
-        track = cls(sample_rate)
+    def of(cls, mono: np.ndarray, sample_rate: int, *, frame_hops: int = 2) -> "BandTrack":
+        track = cls(sample_rate, frame_hops=frame_hops)
         track.add(mono)
         return track

@@ -129,10 +129,13 @@ def plan(
 @app.command()
 def validate(scene: Annotated[Path, typer.Argument(help="scene file (YAML)")]) -> None:
     """Check a scene file and list every problem; no model is loaded."""
+    from .planner import one_event_beds
     from .scene import load_scene
 
     with _errors():
         sc = load_scene(scene)
+    for warning in one_event_beds(sc):
+        err.print(f"[yellow]warning:[/yellow] {warning}")
     layers = ", ".join(layer.name for layer in sc.layers)
     out.print(f"{scene}: ok — '{sc.name}', {sc.duration:g} s, {len(sc.layers)} layers ({layers})")
 

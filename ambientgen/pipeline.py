@@ -284,6 +284,10 @@ def render(scene: Scene | str | Path, output: str | Path = "out", *,
                                 fade_out=fade_out, backend=None if loaded else backend, checkpoint=checkpoint,
                                 steps=steps, variety=variety)
     # 2. validate and preflight
+    from .planner import one_event_beds
+
+    for warning in one_event_beds(sc):
+        say("warning", warning)
     output = Path(output)
     fmts = _preflight(sc, output, device=device, executor=executor, cache=cache, workers=workers,
                       worker_threads=worker_threads, formats=formats, bit_depth=bit_depth, stems=stems,

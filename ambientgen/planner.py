@@ -441,3 +441,27 @@ def _finish(layers: list[PlannedLayer]) -> None:
             n = seen_bands.get(band, 0)
             layer.pan = PANS[n % len(PANS)] * 0.7
             seen_bands[band] = n + 1
+
+
+SPARSE_EVENTS_PER_MINUTE = 2.0  # sources planned at most this often are single events (drips, at 6, can be a bed)
+
+
+def one_event_beds(scene: Scene) -> list[str]:
+    """Warnings for bed layers whose prompt names only sparse one-event sources (thunder, a dog bark, a siren).
+
+    A bed is rendered in chunks that are crossfaded or arranged as excerpts; a
+    source that is one decaying event (a thunderclap with its tail) is cut
+    mid-decay at every seam, which no join hides. Such a layer should be
+    ``role: events``.
+    """
+    out = []
+    for layer in scene.layers:
+        if layer.role != "bed" or not layer.prompt:
+            continue
+        sources = ontology().sources
+        named = [sources[pl.source] for pl in plan(layer.prompt).layers if pl.implied_by is None and pl.source]
+        if named and all(s.role == "events" and s.rate <= SPARSE_EVENTS_PER_MINUTE for s in named):
+            what = " and ".join(s.name for s in named)
+            out.append(f"layer '{layer.name}': {what} is a sound of separate events, not a continuous bed: as a "
+                       f"bed it is cut mid-decay at every seam; use role: events")
+    return out

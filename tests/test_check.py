@@ -18,10 +18,13 @@ runner = CliRunner()
 
 
 def clean_loop(name: str, path):
-    """A real recording made into a loop (its tail faded into its head) at -23 LUFS: a clean deliverable."""
+    """A real recording made into a loop (its tail faded into its head over 1.5 s, level-matched, as AmbientGen
+    closes loops) at -23 LUFS: a clean deliverable. (A plain 0.5 s fade is not: on river and cicadas the loop
+    point stands out by our measure and by a 0.5 s log-mel judge alike.)"""
     x, sr = sf.read(DATA / f"{name}.ogg")
     x = np.atleast_2d(x.T).astype(np.float32)
-    y = close_loop(x, length=x.shape[1] - sr // 2, overlap=sr // 2)
+    overlap = round(1.5 * sr)
+    y = close_loop(x, length=x.shape[1] - overlap, overlap=overlap, sample_rate=sr)
     y, _ = master(y, sr, target_lufs=-23, ceiling_dbtp=-1)
     sf.write(path, y.T, sr, subtype="PCM_24")
     return y.T.astype(np.float64), sr
@@ -77,7 +80,7 @@ def test_a_recording_with_near_silence_is_reported(tmp_path):
     [("cafe_stk", "click", "click at the loop point"),
      ("cafe_stk", "gap", "silent gap(s), first at 10.00 s"),
      ("waterfall_stk", "jump", "dB at the loop point"),
-     ("cafe_stk", "repeat", "stretch at 2.1 s recurs at 14.2 s"),
+     ("cafe_stk", "repeat", "stretch at 2.0 s recurs at 14.0 s"),
      ("river_stk", "clip", "clipped samples")],
 )
 @pytest.mark.slow
@@ -132,3 +135,75 @@ def test_cli_bad_inputs(args, code, message, tmp_path, monkeypatch):
     result = runner.invoke(cli.app, ["check", *args])
     assert result.exit_code == code
     assert message in result.stderr and "Traceback" not in result.output
+
+
+def _pasted(name: str, seed: int) -> tuple[np.ndarray, int, float]:
+    """A real recording with a stretch of it (10 s, or 60 % of a short recording) pasted in twice more."""
+    from ambientgen.stitch import equal_power_fades
+
+    x, sr = sf.read(DATA / f"{name}.ogg", dtype="float64", always_2d=True)
+    x = x.mean(axis=1)
+    rng = np.random.default_rng(seed)
+    length = min(10 * sr, int(len(x) * 0.6))
+    q = int(rng.integers(0, len(x) - length))
+    p1, p2 = sorted(rng.integers(sr, len(x) - sr, size=2))
+    f = sr // 20
+    fade_in, fade_out = equal_power_fades(f)
+
+    def join(a, b):
+        return np.concatenate([a[:-f], a[-f:] * fade_out + b[:f] * fade_in, b[f:]])
+
+    stretch = x[q : q + length]
+    return join(join(join(join(x[:p1], stretch), x[p1:p2]), stretch), x[p2:]), sr, length / sr
+
+
+@pytest.mark.parametrize("name", ["rain_redeclipse", "river_stk", "waterfall_stk", "cicadas_redeclipse"])
+@pytest.mark.slow
+def test_a_stretch_pasted_into_steady_noise_is_found(name, tmp_path):
+    y, sr, length = _pasted(name, seed=0)
+    sf.write(tmp_path / "pasted.wav", y, sr, subtype="PCM_24")
+    report = check_file(tmp_path / "pasted.wav", preset="quality")
+    assert report.repetition is not None and report.repetition["length_s"] >= length - 1.5, report.repetition
+    assert any("recurs" in f for f in report.failures)
+    sf.write(tmp_path / "clean.wav", sf.read(DATA / f"{name}.ogg")[0], sr, subtype="PCM_24")
+    assert check_file(tmp_path / "clean.wav", preset="quality").repetition is None
+
+
+def _pool_file(name: str, path, *, matched: bool, seed: int = 0) -> list[float]:
+    """A 2-minute pool of tiles cut from a real recording at levels up to 4 dB apart, written to ``path``;
+    returns its seam times."""
+    from ambientgen.arrange import arrange
+    from ambientgen.streams import Mix, PoolStream, tile_power
+
+    x, sr = sf.read(DATA / f"{name}.ogg", dtype="float32", always_2d=True)
+    x = x.mean(axis=1)
+    rng = np.random.default_rng(seed)
+    n = min(round(8 * sr), int(len(x) * 0.7))
+    tiles = [np.stack([x[s : s + n]] * 2) * np.float32(10 ** (g / 20))
+             for s, g in zip(rng.integers(0, len(x) - n, size=8), rng.uniform(-4, 4, size=8))]
+    overlap = round(1.5 * sr)
+    total = 120 * sr
+    arr = arrange(tiles=len(tiles), tile_length=n, overlap=overlap, total=total, loop=True, rng=rng)
+    stream = PoolStream("bed", tiles, arr, overlap, sr, [tile_power(t) for t in tiles] if matched else None)
+    audio = Mix([stream], total, True).block(0, total)
+    sf.write(path, (audio / np.abs(audio).max() * 0.5).T, sr, subtype="PCM_24")
+    return [t / sr for t in stream.seams if t > 0]
+
+
+@pytest.mark.parametrize("name", ["river_stk", "cafe_stk", "waterfall_stk"])
+@pytest.mark.slow
+def test_manifest_seam_ranks_agree_with_the_splice_detector(name, tmp_path):
+    """Every splice the detector finds in a pool (no manifest) is a listed seam, and ranks high as one."""
+    seams = _pool_file(name, tmp_path / "pool.wav", matched=False)
+    listed = check_file(tmp_path / "pool.wav", preset="quality", seams_s=seams)
+    detected = check_file(tmp_path / "pool.wav", preset="quality")
+    assert listed.unexplained_splices_s == []  # nothing found that the listed seams do not explain
+    rank_at = {s["time_s"]: s["rank"] for s in listed.seams}
+    for found in detected.seams:
+        nearest = min(rank_at, key=lambda t: abs(t - found["time_s"]))
+        assert abs(nearest - found["time_s"]) < 1.0 and rank_at[nearest] > 0.85, (found, nearest, rank_at[nearest])
+    # level matching leaves the detector fewer seams to find and the manifest lower ranks
+    matched = _pool_file(name, tmp_path / "matched.wav", matched=True)
+    again = check_file(tmp_path / "matched.wav", preset="quality", seams_s=matched)
+    assert len(check_file(tmp_path / "matched.wav", preset="quality").seams) <= len(detected.seams)
+    assert np.mean([s["rank"] for s in again.seams]) < np.mean([s["rank"] for s in listed.seams])
