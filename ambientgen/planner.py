@@ -459,7 +459,11 @@ def one_event_beds(scene: Scene) -> list[str]:
         if layer.role != "bed" or not layer.prompt:
             continue
         sources = ontology().sources
-        named = [sources[pl.source] for pl in plan(layer.prompt).layers if pl.implied_by is None and pl.source]
+        try:
+            planned = plan(layer.prompt).layers
+        except AmbientgenError:  # a prompt naming no known sound: nothing to say about it
+            continue
+        named = [sources[pl.source] for pl in planned if pl.implied_by is None and pl.source]
         if named and all(s.role == "events" and s.rate <= SPARSE_EVENTS_PER_MINUTE for s in named):
             what = " and ".join(s.name for s in named)
             out.append(f"layer '{layer.name}': {what} is a sound of separate events, not a continuous bed: as a "
