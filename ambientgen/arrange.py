@@ -14,6 +14,7 @@ crosses the loop point.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -162,8 +163,14 @@ def tile_sequence(n: int, tiles: int, *, min_spacing: int, loop: bool, rng: np.r
     raise AssertionError("a tile sequence without the pair rule and with spacing 0 always exists")
 
 
+SeamCost = Callable[[int, int, int, int], float]
+"""``cost(tile_out, out_at, tile_in, in_at)``: how audible a fade from ``tile_out`` (from sample ``out_at``) into
+``tile_in`` (from sample ``in_at``) would be."""
+
+
 def arrange(*, tiles: int, tile_length: int, overlap: int, total: int, loop: bool, rng: np.random.Generator,
-            min_spacing: int | None = None, min_gap: int = 0, min_fraction: float = 0.55) -> Arrangement:
+            min_spacing: int | None = None, min_gap: int = 0, min_fraction: float = 0.55,
+            seam_cost: SeamCost | None = None, in_points: int = 8) -> Arrangement:
     """Excerpts of ``tiles`` tiles (each ``tile_length`` samples, joined over ``overlap`` samples) for ``total``.
 
     Each excerpt plays ``length`` samples in ``[min_fraction, 1] x usable`` (usable =
@@ -171,6 +178,9 @@ def arrange(*, tiles: int, tile_length: int, overlap: int, total: int, loop: boo
     exactly. ``min_spacing`` defaults to a third of the pool; ``min_gap`` (samples)
     is the least time between two starts of the same tile (the check command
     fails a stretch of 5 s or more recurring within 60 s; the engine asks 90 s).
+    With ``seam_cost``, each excerpt after the first starts at the best of
+    ``in_points`` random in-points: where its fade-in agrees best with the
+    previous excerpt's fade-out.
     """
     usable = tile_length - overlap
     if usable <= 0:
@@ -194,7 +204,12 @@ def arrange(*, tiles: int, tile_length: int, overlap: int, total: int, loop: boo
     start = 0
     for tile, length in zip(seq, ints):
         length = int(length)
-        offset = int(rng.integers(0, usable - length + 1))
+        if seam_cost is not None and placements:
+            prev = placements[-1]
+            options = rng.integers(0, usable - length + 1, size=in_points)
+            offset = int(min(options, key=lambda o: seam_cost(prev.tile, prev.offset + prev.length, tile, int(o))))
+        else:
+            offset = int(rng.integers(0, usable - length + 1))
         placements.append(Placement(tile, start, offset, length))
         start += length
     return Arrangement(tuple(placements), total, loop, spacing, unique, spacing >= min_spacing and gap >= min_gap,

@@ -29,7 +29,7 @@ from .plan import LayerPlan, Plan
 from .progress import ProgressEvent, ProgressFn
 from .scene import Scene
 from .stitch import close_loop, stitch_chunks
-from .streams import Animation, ArrayStream, EventStream, LayerStream, PoolStream, tile_power, trim_event
+from .streams import Animation, ArrayStream, EventStream, LayerStream, ColourCost, PoolStream, tile_colour, tile_power, trim_event
 
 MIN_RECURRENCE_S = 90.0  # a pool tile never starts again sooner (the check fails >= 5 s recurring within 60 s)
 
@@ -206,16 +206,17 @@ def render_pool_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
     sr = scene.sample_rate
     total = round(scene.duration * sr)
     raw, tile_s, method, calls = _render_tiles(layer, backend, on_progress=on_progress)
-    tiles, power = [], []
+    tiles, power, colours = [], [], []
     for k, tile in enumerate(raw):
         audio = _to_output_rate(tile, backend.sample_rate, sr, tile_s, loop=False)
         power.append(tile_power(audio))
+        colours.append(tile_colour(audio))
         tiles.append(place(audio, gain_db=layer.gain_db, pan=layer.pan, width=layer.width, seed=layer.seeds[k],
                            loop=True))
     overlap = round(layer.overlap_s * sr)
     arrangement = arrange(tiles=len(tiles), tile_length=tiles[0].shape[1], overlap=overlap, total=total,
                           loop=scene.loop, rng=_layer_rng(scene, layer, "arrangement"),
-                          min_gap=round(MIN_RECURRENCE_S * sr))
+                          min_gap=round(MIN_RECURRENCE_S * sr), seam_cost=ColourCost(colours, overlap))
     stream = PoolStream(layer.name, tiles, arrangement, overlap, sr, power, _animation(scene, layer, total))
     seams = ([0.0] if scene.loop else []) + [round(t / sr, 6) for t in stream.seams if t > 0]
     details = {

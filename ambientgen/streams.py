@@ -18,6 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from .arrange import Arrangement, EventTime
+from .bands import band_power, log_bin_edges
 from .mix import db_to_gain, pan_gains
 from .stitch import equal_power_fades, level_envelope, return_ramp, seam_gains
 
@@ -128,6 +129,36 @@ def tile_power(tile: np.ndarray) -> np.ndarray:
     frames = tile.shape[-1] // POWER_FRAME
     x = tile[:, : frames * POWER_FRAME].reshape(tile.shape[0], frames, POWER_FRAME).astype(np.float64)
     return np.mean(x**2, axis=(0, 2))
+
+
+def tile_colour(tile: np.ndarray, bands: int = 16) -> np.ndarray:
+    """Per :data:`POWER_FRAME` frame of a tile (channels averaged): power in ``bands`` log-spaced bands."""
+    tile = np.atleast_2d(tile)
+    mono = tile[0] if tile.shape[0] == 1 else tile.mean(axis=0)
+    frames = len(mono) // POWER_FRAME
+    x = mono[: frames * POWER_FRAME].reshape(frames, POWER_FRAME).astype(np.float64)
+    return band_power(x, log_bin_edges(POWER_FRAME // 2 + 1, bands))
+
+
+class ColourCost:
+    """How different two tiles sound over a fade of ``overlap`` samples, level aside: the RMS over bands of the
+    difference of their mean log band powers, each minus its mean (level matching takes care of level)."""
+
+    def __init__(self, colours: list[np.ndarray], overlap: int):
+        self.colours, self.overlap = colours, overlap
+
+    def _shape(self, tile: int, at: int) -> np.ndarray | None:
+        lo = at // POWER_FRAME
+        hi = max(lo + 1, (at + self.overlap) // POWER_FRAME)
+        seg = self.colours[tile][lo:hi]
+        if not len(seg):
+            return None
+        db = 10 * np.log10(seg.mean(axis=0) + 1e-12)
+        return db - db.mean()
+
+    def __call__(self, tile_out: int, out_at: int, tile_in: int, in_at: int) -> float:
+        a, b = self._shape(tile_out, out_at), self._shape(tile_in, in_at)
+        return 0.0 if a is None or b is None else float(np.sqrt(np.mean((a - b) ** 2)))
 
 
 def _mean_power(power: np.ndarray, start: int, n: int) -> float:

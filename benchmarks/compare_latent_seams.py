@@ -2,7 +2,7 @@
 
     python benchmarks/compare_latent_seams.py [--renders 6] [--steps 4]
 
-Renders the same layers (20 s, looping) with each method and scores every seam
+Renders the same layers (45 s, looping) with each method and scores every seam
 and the wrap point with ``ambientgen.analysis`` (percentile rank among ordinary
 moments of the same audio: 0.5 = like any other moment, 1 = stands out). Also
 counts UNet evaluations. Prints a table and appends it to benchmarks/RESULTS.md.
@@ -27,7 +27,7 @@ from ambientgen.plan import chunk_count
 from ambientgen.stitch import close_loop, stitch_chunks
 from ambientgen.testing import save_tiny_audioldm2
 
-SR, DURATION, CHUNK, OVERLAP = 16000, 20.0, 10.24, 1.5
+SR, DURATION, CHUNK, OVERLAP = 16000, 45.0, 10.24, 1.5  # long enough for ordinary moments 2.5 s from seams
 
 
 def main() -> None:
@@ -72,7 +72,7 @@ def main() -> None:
             rows[m]["loop"].append(wrap.rank)
     lines = [f"## Seams: latent vs crossfade ({datetime.date.today()}, {platform.machine()}, "
              f"`python benchmarks/compare_latent_seams.py --renders {args.renders} --steps {args.steps}`)", "",
-             "| method | mean seam rank | mean loop rank | UNet evaluations per 20 s layer |", "|---|---|---|---|"]
+             "| method | mean seam rank | mean loop rank | UNet evaluations per 45 s layer |", "|---|---|---|---|"]
     for m, row in rows.items():
         lines.append(f"| {m} | {np.mean(row['seams']):.2f} (n={len(row['seams'])}) | {np.mean(row['loop']):.2f} "
                      f"(n={len(row['loop'])}) | {row['unet'] / args.renders:.0f} |")

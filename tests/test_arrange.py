@@ -125,3 +125,20 @@ def test_impossible_wait_range_is_reported():
     events, met = schedule_events(total=100 * SR, sample_rate=SR, min_wait_s=60, max_wait_s=80, variations=2,
                                   loop=True, rng=np.random.default_rng(0))
     assert not met and len(events) == 1
+
+
+def test_in_points_are_chosen_where_the_seam_costs_least():
+    """With a seam cost, each excerpt starts at the cheapest of its random in-points; rules and lengths hold."""
+    kw = dict(tiles=12, tile_length=10 * SR, overlap=SR, total=600 * SR, loop=True, min_gap=90 * SR)
+
+    def cost(tile_out, out_at, tile_in, in_at):  # a stand-in: in-points near the start of a tile are cheap
+        return in_at / SR
+
+    random = arrange(rng=np.random.default_rng(5), **kw)
+    chosen = arrange(rng=np.random.default_rng(5), seam_cost=cost, **kw)
+    assert [p.tile for p in chosen.placements] == [p.tile for p in random.placements]
+    assert [p.length for p in chosen.placements] == [p.length for p in random.placements]
+    rest = chosen.placements[1:]
+    assert np.mean([p.offset for p in rest]) < 0.5 * np.mean([p.offset for p in random.placements[1:]])
+    assert all(0 <= p.offset and p.offset + p.length + SR <= 10 * SR for p in chosen.placements)
+    assert chosen.spacing_met == random.spacing_met

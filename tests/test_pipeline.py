@@ -22,6 +22,7 @@ runner = CliRunner()
 
 class StereoSettings(BackendSettings):
     tilt: float = Field(0.5, ge=0.0, le=1.0)  # how much the right channel is low-passed
+    dc: float = Field(0.0, ge=-0.5, le=0.5)  # an offset added to every sample (a faulty source)
 
 
 class StereoNoise(Backend):
@@ -29,7 +30,7 @@ class StereoNoise(Backend):
 
     def __init__(self, settings: StereoSettings):
         super().__init__()
-        self.tilt = settings.tilt
+        self.tilt, self.dc = settings.tilt, settings.dc
 
     def render(self, requests, *, on_progress=None):
         out = []
@@ -43,7 +44,7 @@ class StereoNoise(Backend):
                 k = n // 3
                 env[k:] = np.exp(-np.arange(n - k) / (0.3 * self.sample_rate))
                 left, right = left * env, right * env
-            out.append(np.stack([left, right]).astype(np.float32))
+            out.append((np.stack([left, right]) + self.dc).astype(np.float32))
             self.stats.count(req.layer, 1)
             if on_progress:
                 on_progress(1)
@@ -98,6 +99,26 @@ def test_a_backend_registered_from_a_test_renders_every_layer_kind_in_stereo(ste
     # looped: the wrap steps no further than ordinary neighbouring samples do
     steps = np.abs(np.diff(mix[0]))
     assert abs(mix[0, -1] - mix[0, 0]) <= np.percentile(steps, 99.9)
+
+
+def test_a_source_dc_offset_never_reaches_the_master(stereo_backend, tmp_path):
+    """A backend that renders a +0.2 offset (twice the noise's RMS): every layer kind comes out centred, and the
+    loudness is measured on the sound, not on the offset."""
+    result = ambientgen.render(stereo_scene(dc=0.2), tmp_path, duration=40, cache=False)
+    assert max(abs(v) for v in result.report.dc_offset) < 1e-3, result.report.dc_offset
+    assert not any("DC offset" in f for f in result.report.failures)
+    assert result.report.integrated_lufs == pytest.approx(result.manifest["target_lufs"], abs=0.3)
+    for layer in ("bed", "pooled", "thunder"):
+        assert np.abs(result.audio(layer).mean(axis=1)).max() < 1e-3
+
+
+def test_a_limited_master_reports_the_true_peak_of_the_written_file(tmp_path):
+    """Loud enough that the limiter must work: the manifest's true peak is the file's, not an upper bound."""
+    result = ambientgen.render("rain on a tin roof", tmp_path, backend="procedural", duration=20, lufs=-9,
+                               cache=False, stems=False)
+    assert result.manifest["limiter_reduction_db"] > 1.0 and result.manifest["true_peak_exact"] is True
+    assert result.manifest["measured_true_peak_dbtp"] == pytest.approx(result.report.true_peak_dbtp, abs=0.1)
+    assert result.report.true_peak_dbtp <= result.manifest["true_peak_dbtp"] + 0.05
 
 
 @pytest.mark.slow
