@@ -81,6 +81,7 @@ class Report:
     failures: list[str] = field(default_factory=list)
     seams_source: str = "manifest"  # or "detected" (no manifest given: splice points found by detect_seams)
     unexplained_splices_s: list[float] = field(default_factory=list)  # detected, but no listed seam or event
+    container: str = ""  # libsndfile's major format: WAV, FLAC, OGG, MP3 ...
 
     @property
     def passed(self) -> bool:
@@ -374,6 +375,7 @@ def check_file(path: str | Path, *, preset: str | Preset = "ebu-r128", seams_s: 
         unexplained_splices_s=unexplained,
     )
     report.seams_source = "detected" if detected else "manifest"
+    report.container = info.format
     report.failures = verdict(report, p)
     return report
 
@@ -394,7 +396,9 @@ def verdict(r: Report, p: Preset) -> list[str]:
     if r.repetition:
         rep = r.repetition
         out.append(f"a {rep['length_s']:.1f} s stretch at {rep['first_s']:.1f} s recurs at {rep['again_s']:.1f} s")
-    if r.loop is not None:
+    if p.loop and r.container == "MP3":
+        out.append("MP3 cannot loop gaplessly (encoder delay and padding): deliver loops as WAV, FLAC or Ogg")
+    elif r.loop is not None:
         if r.loop["click_db"] > 6:
             out.append(f"click at the loop point ({r.loop['click_db']:.0f} dB over ordinary peaks)")
         jump = abs(r.loop["level_jump_db"]) > 2 and r.loop["level_jump_rank"] > 0.95

@@ -207,3 +207,18 @@ def test_manifest_seam_ranks_agree_with_the_splice_detector(name, tmp_path):
     again = check_file(tmp_path / "matched.wav", preset="quality", seams_s=matched)
     assert len(check_file(tmp_path / "matched.wav", preset="quality").seams) <= len(detected.seams)
     assert np.mean([s["rank"] for s in again.seams]) < np.mean([s["rank"] for s in listed.seams])
+
+
+def test_compressed_files_are_judged_like_the_wav_they_came_from(tmp_path):
+    """Ogg Vorbis is read in order (libsndfile's seeks in Ogg are inexact): the same verdict as the WAV. MP3
+    cannot loop gaplessly, and a loop preset says so rather than finding a click."""
+    y, sr = clean_loop("river_stk", tmp_path / "x.wav")
+    sf.write(tmp_path / "x.ogg", y, sr, format="OGG", subtype="VORBIS")
+    sf.write(tmp_path / "x.mp3", y, sr, format="MP3", subtype="MPEG_LAYER_III")
+    wav, ogg = check_file(tmp_path / "x.wav"), check_file(tmp_path / "x.ogg")
+    assert wav.passed and ogg.passed, (wav.failures, ogg.failures)
+    assert ogg.loop["click_db"] < 6 and ogg.container == "OGG"
+    assert ogg.integrated_lufs == pytest.approx(wav.integrated_lufs, abs=0.2)
+    mp3 = check_file(tmp_path / "x.mp3")
+    assert mp3.failures == ["MP3 cannot loop gaplessly (encoder delay and padding): deliver loops as WAV, FLAC or Ogg"]
+    assert check_file(tmp_path / "x.mp3", preset="quality").passed
