@@ -1,8 +1,12 @@
 """Joining pieces: level-matched equal-power crossfades, and loop closure.
 
-Audio is ``(..., samples)``; chunks are independent renders, so their overlaps
-are uncorrelated and an equal-power fade (sin/cos, gains squared summing to 1)
-keeps the level constant through each seam.
+Audio is ``(..., samples)``. Independent renders overlap with uncorrelated
+material, where an equal-power fade (sin/cos, gains squared summing to 1)
+keeps the level constant through each seam; when the two pieces correlate
+(two excerpts of one recording from nearby positions, a model whose seeds
+barely change its output), the fade is divided by :func:`fade_norm` of their
+measured correlation, so the level stays constant there too (for identical
+pieces it becomes an equal-gain fade).
 
 Whether a crossfaded seam is heard depends far more on the level step between
 the two pieces than on where the fade sits (measured on real recordings, see
@@ -25,6 +29,21 @@ def equal_power_fades(n: int) -> tuple[np.ndarray, np.ndarray]:
     """(fade_in, fade_out) of ``n`` samples with ``fade_in**2 + fade_out**2 == 1``."""
     t = (np.arange(n, dtype=np.float64) + 0.5) / n
     return np.sin(t * np.pi / 2).astype(np.float32), np.cos(t * np.pi / 2).astype(np.float32)
+
+
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Normalized correlation (lag 0) of two pieces over their overlap, clipped to [-0.5, 0.95] (0 if either is
+    silent)."""
+    a64, b64 = a.astype(np.float64).ravel(), b.astype(np.float64).ravel()
+    den = np.sqrt(np.dot(a64, a64) * np.dot(b64, b64))
+    return float(np.clip(np.dot(a64, b64) / den, -0.5, 0.95)) if den > 1e-20 else 0.0
+
+
+def fade_norm(fade_in: np.ndarray, fade_out: np.ndarray, rho: float) -> np.ndarray:
+    """The divisor that keeps an equal-power fade at constant power when the two pieces correlate by ``rho``:
+    ``sqrt(in**2 + out**2 + 2 rho in out)`` (1 for uncorrelated pieces; for identical ones the fade becomes
+    equal-gain)."""
+    return np.sqrt(1.0 + 2.0 * rho * fade_in * fade_out).astype(np.float32)
 
 
 RETURN_S = 4.0  # a level-matched piece returns to its own level over this long (at most half its solo part)
@@ -98,14 +117,21 @@ def stitch_chunks(chunks: list[np.ndarray], *, overlap: int, sample_rate: int | 
         gains = [(0.0, 0.0)] + [seam_gains(power(chunks[k - 1][..., -overlap:]), power(chunks[k][..., :overlap]))
                                 for k in range(1, len(chunks))] + [(0.0, 0.0)]
     ramp = return_ramp(length - 2 * overlap, sample_rate) if sample_rate else 0
+    pieces = []
     for k, chunk in enumerate(chunks):
         piece = chunk.astype(np.float32, copy=True)
         if gains[k][1] or gains[k + 1][0]:
             piece *= level_envelope(length, head=overlap, tail=overlap, gain_in_db=gains[k][1],
                                     gain_out_db=gains[k + 1][0], ramp=ramp)
+        pieces.append(piece)
+    rhos = [correlation(pieces[k - 1][..., -overlap:], pieces[k][..., :overlap]) if overlap else 0.0
+            for k in range(1, len(pieces))]
+    for k, piece in enumerate(pieces):
         if overlap and k > 0:
-            piece[..., :overlap] *= fade_in
-        if overlap and k < len(chunks) - 1:
+            norm = fade_norm(fade_in, fade_out, rhos[k - 1])
+            piece[..., :overlap] *= fade_in / norm
+            out[..., k * hop : k * hop + overlap] /= norm  # the previous piece's fade-out, added already
+        if overlap and k < len(pieces) - 1:
             piece[..., -overlap:] *= fade_out
         out[..., k * hop : k * hop + length] += piece
     return out
@@ -136,5 +162,6 @@ def close_loop(audio: np.ndarray, *, length: int, overlap: int, sample_rate: int
             tail *= np.float32(10 ** (g_out / 20))
             # ... and the start fades in at g_in and returns to its own level
             out *= level_envelope(length, head=overlap, tail=0, gain_in_db=g_in, gain_out_db=0.0, ramp=ramp)
-        out[..., :overlap] = out[..., :overlap] * fade_in + tail * fade_out
+        norm = fade_norm(fade_in, fade_out, correlation(tail, out[..., :overlap]))
+        out[..., :overlap] = (out[..., :overlap] * fade_in + tail * fade_out) / norm
     return out

@@ -20,7 +20,7 @@ import numpy as np
 from .arrange import Arrangement, EventTime
 from .bands import band_power, log_bin_edges
 from .mix import db_to_gain, pan_gains
-from .stitch import equal_power_fades, level_envelope, return_ramp, seam_gains
+from .stitch import correlation, equal_power_fades, fade_norm, level_envelope, return_ramp, seam_gains
 
 POWER_FRAME = 1024  # frame of the tile power track the level-matched joins read
 
@@ -194,6 +194,7 @@ class PoolStream:
         n, total = len(places), arr.total
         # seam i (before placement i; i == n is the loop point): its gains (outgoing, incoming)
         gains: list[tuple[float, float] | None] = [None] * (n + 1)
+        rhos = [0.0] * (n + 1)  # the two pieces' correlation over each fade (see ambientgen.stitch.fade_norm)
         for i in range(n + 1):
             if (i == 0 or i == n) and not arr.loop:
                 continue
@@ -203,9 +204,14 @@ class PoolStream:
                                       _mean_power(self.power[cur.tile], cur.offset, fade))
             else:
                 gains[i] = (0.0, 0.0)
+            if fade:
+                out_at = prev.offset + prev.length
+                rhos[i] = correlation(self.tiles[prev.tile][:, out_at : out_at + fade],
+                                      self.tiles[cur.tile][:, cur.offset : cur.offset + fade])
         if arr.loop:
-            gains[0] = gains[n]
-        self.pieces = []  # per placement: (length incl. fades, head, tail, gain in, gain out, ramp)
+            gains[0], rhos[0] = gains[n], rhos[n]
+        # per placement: (length incl. fades, head, tail, gain in, gain out, ramp, correlation in, correlation out)
+        self.pieces = []
         # segments: (t0, t1, tile, source offset: source = t + offset, kind 0 solo / 1 in / 2 out, fade origin,
         #            piece, piece origin: piece sample = t - piece origin)
         segs = []
@@ -215,7 +221,8 @@ class PoolStream:
             tail = fade if gains[i + 1] is not None else 0
             begin, end = p.start, p.start + p.length  # the fade in starts at begin, the fade out at end
             self.pieces.append((end + tail - begin, head, tail, gains[i][1] if head else 0.0,
-                                gains[i + 1][0] if tail else 0.0, return_ramp(p.length - head, self.sample_rate)))
+                                gains[i + 1][0] if tail else 0.0, return_ramp(p.length - head, self.sample_rate),
+                                rhos[i], rhos[i + 1]))
             if head:
                 segs.append((begin, begin + fade, p.tile, so, 1, begin, i, begin))
             segs.append((begin + head, end if tail else total, p.tile, so, 0, 0, i, begin))
@@ -246,14 +253,18 @@ class PoolStream:
             if lo >= hi:
                 continue
             src = self.tiles[tile][:, s0 + lo : s0 + hi]
-            length, head, tail, g_in, g_out, ramp = self.pieces[piece]
+            length, head, tail, g_in, g_out, ramp, rho_in, rho_out = self.pieces[piece]
             if g_in or g_out:
                 src = src * level_envelope(length, head=head, tail=tail, gain_in_db=g_in, gain_out_db=g_out,
                                            ramp=ramp, offset=lo - p0, count=hi - lo)
             if kind == 0:
                 target[:, lo - start : hi - start] += src
             else:
-                env = (self._fade_in if kind == 1 else self._fade_out)[lo - origin : hi - origin]
+                k0, k1 = lo - origin, hi - origin
+                env = (self._fade_in if kind == 1 else self._fade_out)[k0:k1]
+                rho = rho_in if kind == 1 else rho_out
+                if rho:
+                    env = env / fade_norm(self._fade_in[k0:k1], self._fade_out[k0:k1], rho)
                 target[:, lo - start : hi - start] += src * env
         if self.animation is not None:
             out += target * self.animation.gains(start, n)

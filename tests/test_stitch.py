@@ -3,7 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ambientgen.stitch import close_loop, equal_power_fades, level_envelope, seam_gains, stitch_chunks
+from ambientgen.stitch import (close_loop, correlation, equal_power_fades, fade_norm, level_envelope, seam_gains,
+                               stitch_chunks)
 
 from .conftest import noise
 
@@ -112,3 +113,20 @@ def test_level_matched_loop_closure_is_continuous_and_level_steady():
         else:
             assert np.abs(np.diff(around)).max() < limit
     assert abs(float(matched[..., 0] - matched[..., -1])) < 0.5  # no jump at the wrap
+
+
+def test_correlated_pieces_keep_their_level_through_the_fade():
+    """Two pieces identical over their overlap: an equal-power fade would bump +3 dB mid-fade; the fade is
+    normalized by the measured correlation, so the level stays put. Uncorrelated pieces are left alone."""
+    sr = 8000
+    x = noise(6.0, sr, seed=5)[0]
+    overlap, hop = sr, len(x) - sr
+    rolled = np.concatenate([x[hop:], x[:hop]])  # begins with x's last second: the overlap is identical
+    level = _levels(stitch_chunks([x, rolled], overlap=overlap), sr // 8)
+    assert np.abs(level - np.median(level)).max() < 1.0
+    fade_in, fade_out = equal_power_fades(overlap)
+    bumped = _levels(np.concatenate([x[:hop], x[hop:] * (fade_in + fade_out), rolled[overlap:]]), sr // 8)
+    assert bumped.max() - np.median(bumped) > 2.0  # what the plain equal-power fade would have done
+    assert correlation(x[hop:], x[hop:]) == pytest.approx(0.95)
+    assert abs(correlation(x[:overlap], x[overlap : 2 * overlap])) < 0.1
+    assert np.allclose(fade_norm(fade_in, fade_out, 0.0), 1.0)
