@@ -27,6 +27,7 @@ from .analysis import (CLICK_SIDE_S, KEEP_AWAY_S, SCALES_S, SEARCH_S, Curves, Ra
                        level_step_db, ordinary_positions, percentile_rank, wrap_length)
 from .bands import BandTrack
 from .errors import AmbientgenError
+from .progress import ProgressEvent, ProgressFn
 from .loudness import oversampled_abs_peaks
 from .meter import LoudnessMeter
 from .mix import gain_to_db
@@ -57,6 +58,7 @@ REPEAT_FRAME_HOPS = 4  # repetition is found on 4-hop frames: copies a fraction 
 GAP_MIN_S = 0.02
 GAP_DBFS = -60.0
 CLIP_LEVEL = 0.999
+MAX_CLIP_RUNS = 100
 LEVEL_S = 1.0  # level jumps are judged over 1 s either side (shorter windows see every bird call as a jump)
 
 
@@ -82,6 +84,7 @@ class Report:
     seams_source: str = "manifest"  # or "detected" (no manifest given: splice points found by detect_seams)
     unexplained_splices_s: list[float] = field(default_factory=list)  # detected, but no listed seam or event
     container: str = ""  # libsndfile's major format: WAV, FLAC, OGG, MP3 ...
+    clipping_s: list[list[float]] = field(default_factory=list)  # [start, end] of clipped runs (first 100)
 
     @property
     def passed(self) -> bool:
@@ -127,6 +130,7 @@ class _Pass:
         self.peak = 0.0
         self.true_peak = 0.0
         self.clipped = 0
+        self.clip_runs: list[list[int]] = []  # [start, end) samples of runs of clipping (the first MAX_CLIP_RUNS)
         self.sums = np.zeros(channels)
         self.n = 0
         self.track = BandTrack(sample_rate)
@@ -143,7 +147,16 @@ class _Pass:
         self.meter.add(block)
         self.peak = max(self.peak, float(np.max(np.abs(block))) if block.size else 0.0)
         self.true_peak = max(self.true_peak, float(oversampled_abs_peaks(block).max()) if block.size else 0.0)
+        hot = np.flatnonzero(np.max(np.abs(block), axis=0) >= CLIP_LEVEL)
         self.clipped += int(np.sum(np.abs(block) >= CLIP_LEVEL))
+        if len(hot) and len(self.clip_runs) < MAX_CLIP_RUNS:
+            breaks = np.flatnonzero(np.diff(hot) > round(0.01 * self.sr))  # runs: clipped samples 10 ms apart
+            for a, b in zip(np.concatenate([[0], breaks + 1]), np.concatenate([breaks, [len(hot) - 1]])):
+                start, end = self.n + int(hot[a]), self.n + int(hot[b]) + 1
+                if self.clip_runs and start - self.clip_runs[-1][1] <= round(0.01 * self.sr):
+                    self.clip_runs[-1][1] = end
+                elif len(self.clip_runs) < MAX_CLIP_RUNS:
+                    self.clip_runs.append([start, end])
         self.sums += block.sum(axis=1)
         mono = block.mean(axis=0)
         self.track.add(mono)
@@ -282,14 +295,15 @@ def load_manifest_times(manifest: str | Path | dict[str, Any]) -> tuple[list[flo
 
 def check_file(path: str | Path, *, preset: str | Preset = "ebu-r128", seams_s: list[float] | None = None,
                events_s: list[float] = (), manifest: str | Path | dict[str, Any] | None = None,
-               block_s: float = 10.0) -> Report:
+               block_s: float = 10.0, on_progress: ProgressFn | None = None) -> Report:
     """Analyse an audio file; ``seams_s`` (or a render's ``manifest``'s seams) are ranked as seams.
 
     Without seams (None, no manifest), splice points are detected
     (:func:`detect_seams`) and ranked the same way; they are reported, not
     failed on. With them, detected splices that no listed seam (nor an event
     onset in ``events_s`` or the manifest) explains are reported as
-    ``unexplained_splices_s``.
+    ``unexplained_splices_s``. ``on_progress`` receives ``check`` events in
+    seconds of audio read.
     """
     if manifest is not None:
         listed, events = load_manifest_times(manifest)
@@ -314,8 +328,11 @@ def check_file(path: str | Path, *, preset: str | Preset = "ebu-r128", seams_s: 
     normal = ordinary_positions(expected, sr, margin=margin, count=300, avoid=listed)
     edge = wrap_length(expected, sr)
     gathered = _Pass(sr, channels, positions=listed + normal, edge=edge)
+    total_s = max(1, round(expected / sr))
     for b in sf.blocks(str(path), blocksize=block, dtype="float64", always_2d=True):
         gathered.add(b.T)
+        if on_progress:
+            on_progress(ProgressEvent("check", None, min(total_s, round(gathered.n / sr)), total_s, "s of audio"))
     if gathered.n == 0:
         raise AmbientgenError(f"{path}: the file holds no audio")
     n = gathered.n
@@ -373,6 +390,7 @@ def check_file(path: str | Path, *, preset: str | Preset = "ebu-r128", seams_s: 
         repetition=find_repetition(gathered.repeat_track.features(), hop_s),
         short_term_lufs=[round(float(v), 2) for v in gathered.meter.short_term_lufs()[::10]],
         unexplained_splices_s=unexplained,
+        clipping_s=[[round(a / sr, 3), round(b / sr, 3)] for a, b in gathered.clip_runs],
     )
     report.seams_source = "detected" if detected else "manifest"
     report.container = info.format
@@ -388,7 +406,10 @@ def verdict(r: Report, p: Preset) -> list[str]:
     if p.true_peak_max_dbtp < 0 and r.true_peak_dbtp > p.true_peak_max_dbtp:
         out.append(f"true peak {r.true_peak_dbtp:.1f} dBTP is above {p.true_peak_max_dbtp:g} dBTP")
     if r.clipped_samples:
-        out.append(f"{r.clipped_samples} clipped samples (|x| >= {CLIP_LEVEL})")
+        where = f", first at {r.clipping_s[0][0]:.2f} s" if r.clipping_s else ""
+        runs = f" in {len(r.clipping_s)}{'+' if len(r.clipping_s) >= MAX_CLIP_RUNS else ''} places" \
+            if len(r.clipping_s) > 1 else ""
+        out.append(f"{r.clipped_samples} clipped samples (|x| >= {CLIP_LEVEL}){runs}{where}")
     if any(abs(v) > 0.01 for v in r.dc_offset):
         out.append(f"DC offset {max(r.dc_offset, key=abs):+.3f}")
     if r.gaps_s:

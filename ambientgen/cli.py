@@ -127,6 +127,24 @@ def plan(
 
 
 @app.command()
+def scenes() -> None:
+    """List the bundled scenes: render one with  ambientgen render scenes/NAME.yaml"""
+    from rich.table import Table
+
+    from .scene import bundled_scenes, load_scene
+
+    table = Table(title="bundled scenes (ambientgen render scenes/NAME.yaml)")
+    for column in ("name", "duration", "layers", "description"):
+        table.add_column(column)
+    for name, path in bundled_scenes().items():
+        sc = load_scene(path)
+        layers = ", ".join(f"{la.name}{' (events)' if la.role == 'events' else ''}" for la in sc.layers)
+        table.add_row(name, f"{sc.duration:g} s", layers, sc.description or "")
+    out.print(table)
+    out.print(f"files: {next(iter(bundled_scenes().values())).parent}")
+
+
+@app.command()
 def validate(scene: Annotated[Path, typer.Argument(help="scene file (YAML)")]) -> None:
     """Check a scene file and list every problem; no model is loaded."""
     from .planner import one_event_beds
@@ -200,8 +218,8 @@ def render(
 class _progress:
     """Rich progress bars on stderr with ETA: one per layer (model work), then the assembly passes."""
 
-    STAGES = {"analyse": "measuring mix", "limit": "limiting", "write": "writing"}
-    WAITS = {"load": "loading {unit}", "check": "checking the mix"}
+    STAGES = {"analyse": "measuring mix", "limit": "limiting", "write": "writing", "check": "checking"}
+    WAITS = {"load": "loading {unit}"}
 
     def __init__(self, quiet: bool):
         self.quiet = quiet
@@ -264,7 +282,8 @@ def check(
     with _errors():
         if preset not in PRESETS:
             raise UsageError(f"preset: must be one of {', '.join(PRESETS)}, got {preset!r}")
-        report = check_file(file, preset=preset, manifest=manifest)
+        with _progress(quiet=False) as on_progress:
+            report = check_file(file, preset=preset, manifest=manifest, on_progress=on_progress)
         if png:
             from .picture import draw
 
@@ -289,7 +308,10 @@ def _print_report(report) -> None:
         ("duration", f"{report.duration_s:.3f} s, {report.sample_rate} Hz, {report.channels} ch"),
         ("integrated loudness", f"{report.integrated_lufs:.1f} LUFS (range {report.loudness_range_lu:.1f} LU)"),
         ("peaks", f"sample {report.sample_peak_dbfs:.1f} dBFS, true {report.true_peak_dbtp:.1f} dBTP"),
-        ("clipping / DC", f"{report.clipped_samples} samples / {max(report.dc_offset, key=abs):+.4f}"),
+        ("clipping / DC", f"{report.clipped_samples} samples"
+                          + (f" ({', '.join(f'{a:.2f} s' for a, _ in report.clipping_s[:5])}"
+                             f"{', ...' if len(report.clipping_s) > 5 else ''})" if report.clipping_s else "")
+                          + f" / {max(report.dc_offset, key=abs):+.4f}"),
         ("silent gaps", ", ".join(f"{a:.2f}-{b:.2f} s" for a, b in report.gaps_s) or "none"),
         ("repetition", (f"{report.repetition['length_s']:.1f} s at {report.repetition['first_s']:.1f} s recurs at "
                         f"{report.repetition['again_s']:.1f} s") if report.repetition else "none within 60 s"),

@@ -73,11 +73,22 @@ def draw(report: Report, out: str | Path, *, seams_s: list[float] | None = None,
         ax.axvline(report.duration_s, color="lime", lw=2)
     for start, end in report.gaps_s:
         ax.axvspan(start, end, color="red", alpha=0.4)
+    for start, _ in report.clipping_s[:MAX_SEAM_LINES]:
+        ax.axvline(start, color="magenta", lw=1.0, alpha=0.9)
     if report.repetition:
         rep = report.repetition
         for s in (rep["first_s"], rep["again_s"]):
             ax.axvspan(s, s + rep["length_s"], facecolor="yellow", edgecolor="yellow", alpha=0.3, lw=2)
     ax.set_xlim(0, report.duration_s)
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    legend = [Line2D([], [], color="cyan", lw=1, label="seam"), Line2D([], [], color="orange", lw=1,
+                                                                        label="seam that stands out"),
+              Line2D([], [], color="lime", lw=2, label="loop point"), Patch(color="red", alpha=0.4, label="silent gap"),
+              Patch(color="yellow", alpha=0.3, label="repeated stretch"),
+              Line2D([], [], color="magenta", lw=1, label="clipping")]
+    ax.legend(handles=legend, loc="upper right", fontsize=7, ncol=3, framealpha=0.6)
     ax2 = fig.add_subplot(grid[1, :], sharex=ax)
     st = np.array(report.short_term_lufs, dtype=float)
     ax2.plot(1.5 + np.arange(len(st)), st, color="black", lw=1)

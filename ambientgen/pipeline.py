@@ -429,12 +429,10 @@ def _check_report(output: Path, manifest: dict[str, Any], on_progress: ProgressF
     from .check import check_file, manifest_times, scene_preset, verdict
     from .picture import draw
 
-    if on_progress:
-        on_progress(ProgressEvent("check", None, 0, 0, ""))
     mix = next(f for f in manifest["files"] if f["kind"] == "mix")
     seams, events = manifest_times(manifest)
     preset = scene_preset(manifest["target_lufs"], manifest["true_peak_dbtp"], loop=bool(manifest["loop"]))
-    result = check_file(output / mix["path"], preset=preset, seams_s=seams, events_s=events)
+    result = check_file(output / mix["path"], preset=preset, seams_s=seams, events_s=events, on_progress=on_progress)
     # silence inside the scene's own fades (a fade-in, a sleep-timer fade-out) is intended, not a gap
     end = manifest["duration_s"]
     fades = [(0.0, manifest.get("fade_in_s") or 0.0), (end - (manifest.get("fade_out_s") or 0.0), end)]

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 class ProgressEvent:
     """How far one stage of a render has come.
 
-    ``stage``: ``render`` (model work of ``layer``), ``analyse``, ``limit`` or
-    ``write`` (the assembly passes, ``layer`` None). ``done`` of ``total``
+    ``stage``: ``load`` (a backend loading), ``render`` (model work of ``layer``),
+    ``analyse``, ``limit`` or ``write`` (the assembly passes, ``layer`` None),
+    ``check`` (the check report reading the written mix). ``done`` of ``total``
     ``unit`` (chunks, steps, tiles, pieces, or seconds of audio).
     """
 

@@ -364,13 +364,33 @@ def scene_from_dict(data: Any, *, source: str | None = None) -> Scene:
         raise SceneError(problems, source=source) from None
 
 
+def bundled_scenes() -> dict[str, Path]:
+    """The scenes installed with the package (``ambientgen/data/scenes``), by name (file stem)."""
+    from importlib import resources
+
+    folder = Path(str(resources.files("ambientgen").joinpath("data/scenes")))
+    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+
+
+def resolve_scene_path(path: str | Path) -> Path:
+    """``path`` itself if it exists; otherwise the bundled scene it names (``scenes/forest.yaml`` or
+    ``forest.yaml`` from any folder, as after ``pip install``), or ``path`` unchanged."""
+    path = Path(path)
+    if path.exists() or path.suffix.lower() not in (".yaml", ".yml"):
+        return path
+    if path.parent.name in ("", "scenes") and path.stem in bundled_scenes() and len(path.parts) <= 2:
+        return bundled_scenes()[path.stem]
+    return path
+
+
 def load_scene(path: str | Path) -> Scene:
     """Read and validate a YAML scene file (a missing ``name`` comes from the file name).
 
     Parameters
     ----------
     path : str or Path
-        The scene file.
+        The scene file. ``scenes/NAME.yaml`` (or ``NAME.yaml``) that does not exist
+        here is the bundled scene of that name (see ``ambientgen scenes``).
 
     Returns
     -------
@@ -381,8 +401,8 @@ def load_scene(path: str | Path) -> Scene:
     SceneError
         The file is missing, unreadable, not YAML, or not a valid scene (every problem listed).
     """
-    path = Path(path)
     source = str(path)
+    path = resolve_scene_path(path)
     if path.is_dir():
         raise SceneError("is a directory, not a scene file", source=source)
     if not path.exists():
@@ -406,15 +426,17 @@ def load_scene(path: str | Path) -> Scene:
 
 
 def _close_scene_files(path: Path) -> str:
-    """`` (did you mean ...?)`` naming scene files in the same folder whose names are close, or nothing."""
+    """`` (did you mean ...?)`` naming scene files in the same folder (or bundled scenes) whose names are close,
+    and where to find the bundled scenes."""
     folder = path.parent if path.parent.is_dir() else None
-    if folder is None:
-        return ""
-    names = sorted(p.name for p in folder.glob("*.y*ml"))
-    close = difflib.get_close_matches(path.name, names, n=3, cutoff=0.75)
+    names = sorted(p.name for p in folder.glob("*.y*ml")) if folder is not None else []
+    close = [str(folder / n) for n in difflib.get_close_matches(path.name, names, n=3, cutoff=0.75)]
     if not close:
-        return ""
-    return f" (did you mean {' or '.join(str(folder / name) for name in close)}?)"
+        bundled = [f"scenes/{n}.yaml" for n in difflib.get_close_matches(path.stem, list(bundled_scenes()), n=3,
+                                                                             cutoff=0.75)]
+        close = bundled
+    hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+    return hint + "; `ambientgen scenes` lists the bundled scenes"
 
 
 def dump_scene(scene: Scene) -> str:

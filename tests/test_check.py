@@ -222,3 +222,17 @@ def test_compressed_files_are_judged_like_the_wav_they_came_from(tmp_path):
     mp3 = check_file(tmp_path / "x.mp3")
     assert mp3.failures == ["MP3 cannot loop gaplessly (encoder delay and padding): deliver loops as WAV, FLAC or Ogg"]
     assert check_file(tmp_path / "x.mp3", preset="quality").passed
+
+
+def test_clipping_is_reported_with_its_times_and_progress_is_reported(tmp_path):
+    rng = np.random.default_rng(3)
+    sr = 16000
+    x = rng.standard_normal((sr * 30, 2)) * 0.05
+    for t in (4.0, 4.004, 21.5):  # two bursts 4 ms apart are one place; 21.5 s another
+        x[round(t * sr) : round(t * sr) + 20] = 1.0
+    sf.write(tmp_path / "clipped.wav", x, sr, subtype="FLOAT")
+    events = []
+    report = check_file(tmp_path / "clipped.wav", preset="quality", on_progress=events.append, block_s=5.0)
+    assert report.clipping_s == [[4.0, pytest.approx(4.005, abs=0.001)], [21.5, pytest.approx(21.501, abs=0.001)]]
+    assert any("clipped samples (|x| >= 0.999) in 2 places, first at 4.00 s" in f for f in report.failures)
+    assert [e.done for e in events] == [5, 10, 15, 20, 25, 30] and {e.stage for e in events} == {"check"}

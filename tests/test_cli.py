@@ -134,7 +134,8 @@ def test_bad_options(tmp_path, extra, code, message):
 
 def test_bad_scene_paths(tmp_path):
     result = run("render", tmp_path / "missing.yaml", "-o", tmp_path / "o")
-    assert result.exit_code == 1 and result.stderr == f"error: {tmp_path / 'missing.yaml'}: no such scene file\n"
+    assert result.exit_code == 1 and result.stderr == (f"error: {tmp_path / 'missing.yaml'}: no such scene file; "
+                                                       "`ambientgen scenes` lists the bundled scenes\n")
     result = run("render", tmp_path, "-o", tmp_path / "o")
     assert result.exit_code == 1 and "is a directory, not a scene file" in result.stderr
     afile = tmp_path / "file"
@@ -162,3 +163,11 @@ def test_cli_defaults_equal_library_defaults():
     from ambientgen.backends.audioldm2 import AudioLDM2Backend
 
     assert params["device"].default == inspect.signature(AudioLDM2Backend.load).parameters["device"].default
+
+
+def test_scenes_lists_the_bundled_scenes():
+    result = run("scenes")
+    assert result.exit_code == 0
+    for name in ("campfire", "forest", "ocean-at-night", "rain-on-tin-roof", "summer-night", "thunderstorm"):
+        assert name in result.output
+    assert "(events)" in result.output

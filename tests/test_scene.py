@@ -194,7 +194,22 @@ def test_backend_settings_live_with_their_backend():
 
 def test_a_missing_scene_file_suggests_close_names(tmp_path):
     (tmp_path / "forest.yaml").write_text("name: forest\nlayers: [{name: a, prompt: rain}]\n")
-    with pytest.raises(SceneError, match=r"forrest\.yaml: no such scene file \(did you mean .*forest\.yaml\?\)$"):
+    bundled = "; `ambientgen scenes` lists the bundled scenes$"
+    with pytest.raises(SceneError, match=r"forrest\.yaml: no such scene file \(did you mean .*forest\.yaml\?\)" + bundled):
         load_scene(tmp_path / "forrest.yaml")
-    with pytest.raises(SceneError, match=r"ocean\.yaml: no such scene file$"):
+    with pytest.raises(SceneError, match=r"ocean\.yaml: no such scene file" + bundled):
         load_scene(tmp_path / "ocean.yaml")
+
+
+def test_bundled_scenes_load_from_anywhere(tmp_path, monkeypatch):
+    """After ``pip install`` there is no scenes/ folder: ``scenes/NAME.yaml`` is the bundled scene."""
+    from ambientgen.scene import bundled_scenes
+
+    monkeypatch.chdir(tmp_path)
+    assert set(bundled_scenes()) == {"campfire", "forest", "ocean-at-night", "rain-on-tin-roof", "summer-night",
+                                     "thunderstorm"}
+    assert load_scene("scenes/forest.yaml").name == "forest" and load_scene("forest.yaml").name == "forest"
+    with pytest.raises(SceneError, match=r"no such scene file \(did you mean scenes/forest\.yaml\?\)"):
+        load_scene("scenes/forrest.yaml")
+    with pytest.raises(SceneError, match="no such scene file"):
+        load_scene("elsewhere/forest.yaml")  # only scenes/ or a bare name means the bundled scene
