@@ -19,7 +19,7 @@ import soundfile as sf
 
 from ._version import __version__
 from .errors import AmbientgenError, ExportError
-from .files import MANIFEST, atomic_outputs, mix_name, session_name, sha256_file, stem_name
+from .files import MANIFEST, atomic_outputs, mix_name, previous_render_files, session_name, sha256_file, stem_name
 from .formats import Format, add_vorbis_loop, add_wav_loop, parse_formats, subtype
 from .plan import chunk_count
 from .progress import ProgressEvent
@@ -146,6 +146,9 @@ def export_render(plan: Plan, layers: list[LayerOutput], backend: Backend, out_d
 
     started = time.perf_counter()
     with atomic_outputs(out_dir) as outputs:
+        # a previous render here (only with overwrite: preflight refused otherwise) is replaced as a whole: what
+        # its manifest lists and this render does not write again goes when the new files are published
+        outputs.retire(previous_render_files(out_dir))
         mix_paths = [(f, mix_name(scene.name, f.name), outputs.path(mix_name(scene.name, f.name))) for f in formats]
         stem_paths = {layer.plan.name: stem_name(layer.plan.name) for layer in layers} if stems else {}
         stem_partials = {name: outputs.path(rel) for name, rel in stem_paths.items()}

@@ -73,12 +73,37 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def previous_render_files(out_dir: Path) -> list[Path]:
+    """The files the render already in ``out_dir`` wrote, as its manifest lists them (plus its check report):
+    what ``--overwrite`` replaces. Only paths inside ``out_dir``; nothing if there is no readable manifest."""
+    import json
+
+    try:
+        old = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+        names = [f["path"] for f in old["files"]] + list(report_names(old["name"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    root = out_dir.resolve()
+    out = []
+    for name in names:
+        path = (out_dir / str(name)).resolve()
+        if path.is_relative_to(root) and path != root:
+            out.append(out_dir / str(name))
+    return out
+
+
 class AtomicOutputs:
-    """Collects files written as ``NAME.partial`` and publishes them together."""
+    """Collects files written as ``NAME.partial`` and publishes them together; files ``retire``d (a previous
+    render's) are removed right after, so the folder holds one render."""
 
     def __init__(self, out_dir: Path):
         self.out_dir = out_dir
         self.pending: list[tuple[Path, Path]] = []
+        self.retired: list[Path] = []
+
+    def retire(self, paths: Sequence[Path]) -> None:
+        """Remove ``paths`` when the new files are published (those the new render writes again are replaced)."""
+        self.retired += list(paths)
 
     def path(self, relative: str) -> Path:
         """The ``.partial`` path to write ``relative`` to (its folder is created)."""
@@ -89,9 +114,14 @@ class AtomicOutputs:
         return partial
 
     def commit(self) -> None:
+        written = {final.resolve() for _, final in self.pending}
         for partial, final in self.pending:
             os.replace(partial, final)
         self.pending.clear()
+        for path in self.retired:
+            if path.resolve() not in written:
+                path.unlink(missing_ok=True)
+        self.retired.clear()
 
     def discard(self) -> None:
         for partial, _ in self.pending:

@@ -230,3 +230,19 @@ def test_a_description_render_says_it_is_planning(tmp_path):
                                on_message=lambda level, text: said.append((level, text)))
     names = ", ".join(f"{layer.name} ({layer.role})" for layer in result.scene.layers)
     assert ("info", f"planning from the description 'forest' (not a file): {names}") in said
+
+
+@pytest.mark.slow
+def test_overwrite_replaces_the_previous_render_and_nothing_else(tmp_path):
+    """Another scene rendered into the same folder with overwrite: the old scene's mix, stems, session and
+    report go (as its manifest listed them); a file of the user's stays."""
+    first = ambientgen.render("rain on a tin roof with distant thunder and crickets", tmp_path, backend="procedural",
+                              duration=12, cache=False)
+    (tmp_path / "notes.txt").write_text("mine")
+    second = ambientgen.render("a crackling campfire", tmp_path, backend="procedural", duration=12, cache=False,
+                               overwrite=True, formats="flac")
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    expected = sorted({str(p.relative_to(tmp_path)) for p in second.files} | {"notes.txt"})
+    assert left == expected, (left, expected)
+    assert len(first.files) > 6 and not any(p.exists() for p in first.files if p not in second.files)
+    assert json.loads((tmp_path / "manifest.json").read_text())["name"] == second.manifest["name"]
