@@ -11,6 +11,11 @@ duration) therefore renders nothing again.
 Entries are written to a temporary name and renamed (a crash or ``kill -9``
 leaves either a whole entry or none), and carry the SHA-256 of their contents:
 an entry that fails its checksum is reported, deleted and rendered again.
+
+The cache is capped (``$AMBIENTGEN_CACHE_MAX`` such as ``5GB``, default
+:data:`DEFAULT_MAX_BYTES`): reading an entry marks it used (its modification
+time), and after a render the least recently used entries are removed until
+the cache is under the cap (:meth:`RenderCache.evict`).
 """
 
 from __future__ import annotations
@@ -31,6 +36,23 @@ from .backends.base import Backend, ChunkRequest, ProgressCallback
 from .files import write_atomic
 
 FORMAT_VERSION = 2  # 2: entries are (channels, samples)
+DEFAULT_MAX_BYTES = 20 * 1000**3  # 20 GB: about 60 hours of three 48 kHz stereo-placed stems' model output
+
+
+def parse_bytes(text: str) -> int:
+    """``"5GB"``, ``"500 MB"``, ``"2e9"`` -> bytes (decimal units); ValueError naming the value otherwise."""
+    import re
+
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:E[+-]?[0-9]+)?)\s*([KMGT]?)B?\s*", str(text).upper())
+    if not m:
+        raise ValueError(f"not a size: {text!r} (use e.g. 5GB or 500MB)")
+    return int(float(m.group(1)) * 1000 ** (" KMGT".index(m.group(2)) if m.group(2) else 0))
+
+
+def default_max_bytes() -> int:
+    """``$AMBIENTGEN_CACHE_MAX`` (e.g. ``5GB``), else :data:`DEFAULT_MAX_BYTES`."""
+    value = os.environ.get("AMBIENTGEN_CACHE_MAX")
+    return parse_bytes(value) if value else DEFAULT_MAX_BYTES
 
 
 def default_cache_dir() -> Path:
@@ -53,14 +75,65 @@ class CacheStats:
         return dict(self.__dict__)
 
 
-class RenderCache:
-    """A directory of checksummed ``.npy`` entries keyed by request hashes."""
+@dataclass
+class CacheUsage:
+    entries: int
+    bytes: int
 
-    def __init__(self, root: str | Path, *, warn=None):
+
+class RenderCache:
+    """A directory of checksummed ``.npy`` entries keyed by request hashes, capped at ``max_bytes``."""
+
+    def __init__(self, root: str | Path, *, warn=None, max_bytes: int | None = None):
         self.root = Path(root).expanduser()
         self.stats = CacheStats()
         self.writable = True
         self.warn = warn or (lambda message: print(f"warning: {message}", file=sys.stderr))
+        self.max_bytes = default_max_bytes() if max_bytes is None else max_bytes
+
+    def _entries(self) -> list[tuple[float, int, Path]]:
+        """(last used, size, path) of every entry."""
+        out = []
+        for path in self.root.glob("??/*.npy"):
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            out.append((st.st_mtime, st.st_size, path))
+        return out
+
+    def usage(self) -> CacheUsage:
+        entries = self._entries()
+        return CacheUsage(len(entries), sum(size for _, size, _ in entries))
+
+    def evict(self) -> CacheUsage:
+        """Remove the least recently used entries until the cache holds at most ``max_bytes``; returns what went."""
+        entries = sorted(self._entries())
+        total = sum(size for _, size, _ in entries)
+        gone = CacheUsage(0, 0)
+        for _, size, path in entries:
+            if total <= self.max_bytes:
+                break
+            try:
+                path.unlink()
+            except OSError:
+                continue
+            total -= size
+            gone.entries += 1
+            gone.bytes += size
+        return gone
+
+    def clear(self) -> CacheUsage:
+        """Remove every entry; returns what went."""
+        gone = CacheUsage(0, 0)
+        for _, size, path in self._entries():
+            try:
+                path.unlink()
+            except OSError:
+                continue
+            gone.entries += 1
+            gone.bytes += size
+        return gone
 
     def path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.npy"
@@ -89,6 +162,10 @@ class RenderCache:
             path.unlink(missing_ok=True)
             return None
         self.stats.hits += 1
+        try:
+            os.utime(path)  # used now: the last to be evicted
+        except OSError:
+            pass
         return array
 
     def put(self, key: str, array: np.ndarray) -> None:

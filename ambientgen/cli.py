@@ -126,6 +126,44 @@ def plan(
         out.print(f"wrote {output}: render it with  ambientgen render {output}")
 
 
+cache_app = typer.Typer(help="The render cache: how big it is, and clearing it.", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+
+
+def _cache_store(cache_dir: Optional[Path]):
+    from .cache import RenderCache, default_cache_dir
+
+    try:
+        return RenderCache(cache_dir or default_cache_dir())
+    except ValueError as exc:
+        raise UsageError(f"AMBIENTGEN_CACHE_MAX: {exc}") from None
+
+
+@cache_app.command("info")
+def cache_info(cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="the cache folder")] = None
+               ) -> None:
+    """Where the cache is, how many entries it holds and how big it is, against its cap."""
+    from .files import human_bytes
+
+    with _errors():
+        store = _cache_store(cache_dir)
+        usage = store.usage()
+    out.print(f"{store.root}: {usage.entries} entries, {human_bytes(usage.bytes)} of {human_bytes(store.max_bytes)} "
+              "(cap: $AMBIENTGEN_CACHE_MAX; least recently used entries are removed after a render)")
+
+
+@cache_app.command("clear")
+def cache_clear(cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="the cache folder")] = None
+                ) -> None:
+    """Remove every cached model output (the next renders compute them again)."""
+    from .files import human_bytes
+
+    with _errors():
+        store = _cache_store(cache_dir)
+        gone = store.clear()
+    out.print(f"{store.root}: removed {gone.entries} entries ({human_bytes(gone.bytes)})")
+
+
 @app.command()
 def scenes() -> None:
     """List the bundled scenes: render one with  ambientgen render scenes/NAME.yaml"""
@@ -354,9 +392,16 @@ def _summary(result) -> None:
                   f"workers in {cluster['seconds']:.1f} s, {cluster['retries']} retried")
     cache = manifest.get("cache")
     if cache:
+        from .files import human_bytes
+
+        size = (f", {human_bytes(cache['size_bytes'])} of {human_bytes(cache['max_bytes'])}"
+                + (f" (grew {human_bytes(cache['stored_bytes'])})" if cache["stored_bytes"] else "")
+                if "size_bytes" in cache else "")
+        evicted = (f"; {cache['evicted_entries']} least recently used entries removed "
+                   f"({human_bytes(cache['evicted_bytes'])})" if cache.get("evicted_entries") else "")
         out.print(f"  cache: {cache['hits']} hits, {cache['misses']} misses, {stats['rendered_now']} model calls run "
-                  f"now ({cache['dir']})" + (f", {cache['corrupt']} corrupt entries rendered again"
-                                             if cache["corrupt"] else ""))
+                  f"now ({cache['dir']}{size})" + (f", {cache['corrupt']} corrupt entries rendered again"
+                                                   if cache["corrupt"] else "") + evicted)
     for path in result.files:
         out.print(f"  {path.relative_to(result.output).as_posix()}")
     if result.report is not None:

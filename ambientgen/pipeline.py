@@ -313,14 +313,18 @@ def render(scene: Scene | str | Path, output: str | Path = "out", *,
         if cluster is not None:
             notes["cluster"] = _render_on_cluster(cluster, sc, info, store, on_progress)
         layers, render_s = _render_layers(plan, be, store, on_progress)
-        if store is not None:
-            notes["cache"] = {"dir": str(store.root), **store.stats.as_dict()}
+        if store is not None:  # kept under its cap: the least recently used entries go (this render's are fresh)
+            gone = store.evict()
+            notes["cache"] = {"dir": str(store.root), **store.stats.as_dict(), "size_bytes": store.usage().bytes,
+                              "max_bytes": store.max_bytes, "evicted_entries": gone.entries,
+                              "evicted_bytes": gone.bytes}
         # 6. master and export
         from .export import export_render
 
         manifest = export_render(plan, layers, be, output, fmt=[f.name for f in fmts], bit_depth=bit_depth,
                                  stems=stems, session=session, render_s=render_s, notes=notes,
                                  on_progress=on_progress)
+
     except KeyboardInterrupt:
         raise RenderInterrupted(_interrupted(store)) from None
     finally:
@@ -358,7 +362,10 @@ def _open_cache(cache, say: MessageFn):
     if cache is False or isinstance(cache, RenderCache):
         return cache or None
 
-    return RenderCache(default_cache_dir() if cache is True else Path(cache), warn=lambda m: say("warning", m))
+    try:
+        return RenderCache(default_cache_dir() if cache is True else Path(cache), warn=lambda m: say("warning", m))
+    except ValueError as exc:
+        raise UsageError(f"AMBIENTGEN_CACHE_MAX: {exc}") from None
 
 
 def _backend(sc: Scene, loaded: Backend | None, *, device, executor, store, ray_address, workers, worker_threads,

@@ -221,3 +221,31 @@ def test_cli_reports_cache_statistics(tmp_path, monkeypatch):
     third = runner.invoke(cli.app, [*args, "-o", str(tmp_path / "c2"), "--no-cache"])
     assert third.exit_code == 0 and "cache:" not in third.output
     assert "cache" not in json.loads((tmp_path / "c2" / "manifest.json").read_text())
+
+
+def test_the_cache_is_capped_and_the_least_recently_used_entries_go(tmp_path):
+    cache = RenderCache(tmp_path, max_bytes=3 * 4300)  # room for three 1000-sample entries (~4.2 kB each)
+    keys = [f"{k:02x}" * 32 for k in range(5)]
+    for k, key in enumerate(keys):
+        cache.put(key, np.full(1000, k, dtype=np.float32))
+        os.utime(cache.path(key), (1000 + k, 1000 + k))  # written one after another
+    os.utime(cache.path(keys[0]), (2000, 2000))
+    assert cache.get(keys[1]) is not None  # read now: used most recently of all
+    gone = cache.evict()
+    assert gone.entries == 2 and cache.usage().entries == 3
+    assert [cache.path(k).exists() for k in keys] == [True, True, False, False, True]  # 2 and 3 were oldest
+    assert cache.usage().bytes <= cache.max_bytes
+    assert cache.clear().entries == 3 and cache.usage().entries == 0
+
+
+def test_cache_info_and_clear_commands(tmp_path, monkeypatch):
+    cache = RenderCache(tmp_path / "c")
+    cache.put("ab" * 32, np.zeros(1000, dtype=np.float32))
+    monkeypatch.setenv("AMBIENTGEN_CACHE_MAX", "5GB")
+    result = runner.invoke(cli.app, ["cache", "info", "--cache-dir", str(tmp_path / "c")])
+    assert result.exit_code == 0 and "1 entries, 4.2 kB of 5.0 GB" in result.output
+    result = runner.invoke(cli.app, ["cache", "clear", "--cache-dir", str(tmp_path / "c")])
+    assert result.exit_code == 0 and "removed 1 entries (4.2 kB)" in result.output
+    monkeypatch.setenv("AMBIENTGEN_CACHE_MAX", "lots")
+    result = runner.invoke(cli.app, ["cache", "info", "--cache-dir", str(tmp_path / "c")])
+    assert result.exit_code == 2 and "AMBIENTGEN_CACHE_MAX: not a size: 'lots'" in result.stderr
