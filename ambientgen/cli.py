@@ -351,6 +351,8 @@ def _print_report(report) -> None:
                              f"{', ...' if len(report.clipping_s) > 5 else ''})" if report.clipping_s else "")
                           + f" / {max(report.dc_offset, key=abs):+.4f}"),
         ("silent gaps", ", ".join(f"{a:.2f}-{b:.2f} s" for a, b in report.gaps_s) or "none"),
+        ("clicks", (", ".join(f"{t:.3f} s" for t in report.clicks_s[:5]) + (", ..." if len(report.clicks_s) > 5 else ""))
+         or "none"),
         ("repetition", (f"{report.repetition['length_s']:.1f} s at {report.repetition['first_s']:.1f} s recurs at "
                         f"{report.repetition['again_s']:.1f} s") if report.repetition else "none within 60 s"),
     ]

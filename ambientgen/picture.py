@@ -75,6 +75,8 @@ def draw(report: Report, out: str | Path, *, seams_s: list[float] | None = None,
         ax.axvspan(start, end, color="red", alpha=0.4)
     for start, _ in report.clipping_s[:MAX_SEAM_LINES]:
         ax.axvline(start, color="magenta", lw=1.0, alpha=0.9)
+    for t in report.clicks_s[:MAX_SEAM_LINES]:
+        ax.axvline(t, color="white", lw=1.0, ls=":", alpha=0.9)
     if report.repetition:
         rep = report.repetition
         for s in (rep["first_s"], rep["again_s"]):
@@ -87,7 +89,8 @@ def draw(report: Report, out: str | Path, *, seams_s: list[float] | None = None,
                                                                         label="seam that stands out"),
               Line2D([], [], color="lime", lw=2, label="loop point"), Patch(color="red", alpha=0.4, label="silent gap"),
               Patch(color="yellow", alpha=0.3, label="repeated stretch"),
-              Line2D([], [], color="magenta", lw=1, label="clipping")]
+              Line2D([], [], color="magenta", lw=1, label="clipping"),
+              Line2D([], [], color="white", lw=1, ls=":", label="click")]
     ax.legend(handles=legend, loc="upper right", fontsize=7, ncol=3, framealpha=0.6)
     ax2 = fig.add_subplot(grid[1, :], sharex=ax)
     st = np.array(report.short_term_lufs, dtype=float)

@@ -236,3 +236,16 @@ def test_clipping_is_reported_with_its_times_and_progress_is_reported(tmp_path):
     assert report.clipping_s == [[4.0, pytest.approx(4.005, abs=0.001)], [21.5, pytest.approx(21.501, abs=0.001)]]
     assert any("clipped samples (|x| >= 0.999) in 2 places, first at 4.00 s" in f for f in report.failures)
     assert [e.done for e in events] == [5, 10, 15, 20, 25, 30] and {e.stage for e in events} == {"check"}
+
+
+@pytest.mark.parametrize("name", ["birds_stk", "cafe_stk", "storm_redeclipse"])
+def test_a_click_in_the_middle_of_a_file_is_found_to_the_sample(name, tmp_path):
+    x, sr = sf.read(DATA / f"{name}.ogg", dtype="float64", always_2d=True)
+    sf.write(tmp_path / "clean.wav", x, sr, subtype="PCM_24")
+    assert check_file(tmp_path / "clean.wav", preset="quality").clicks_s == []
+    at = int(len(x) * 0.537)
+    x[at : at + 3] += 0.3 * np.abs(x).max()  # a 3-sample step
+    sf.write(tmp_path / "click.wav", x, sr, subtype="PCM_24")
+    report = check_file(tmp_path / "click.wav", preset="quality")
+    assert report.clicks_s == [pytest.approx(at / sr, abs=0.001)]
+    assert any(f.startswith("1 click(s), first at ") for f in report.failures), report.failures
