@@ -29,6 +29,20 @@ app = typer.Typer(
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
 
+
+def _version(value: bool) -> None:
+    if value:
+        from ._version import __version__
+
+        out.print(f"ambientgen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="print the version and exit")] = False) -> None:
+    """Long, seamless, loopable ambient soundscapes from a scene file."""
+
 # library fields -> the options that set them, so errors name what the user typed
 FLAG_FOR_FIELD = {
     "duration": "--duration", "seed": "--seed", "target_lufs": "--lufs", "model.steps": "--steps",

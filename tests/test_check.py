@@ -214,9 +214,11 @@ def test_compressed_files_are_judged_like_the_wav_they_came_from(tmp_path):
     cannot loop gaplessly, and a loop preset says so rather than finding a click."""
     y, sr = clean_loop("river_stk", tmp_path / "x.wav")
     sf.write(tmp_path / "x.ogg", y, sr, format="OGG", subtype="VORBIS")
+    sf.write(tmp_path / "x.flac", y, sr, format="FLAC", subtype="PCM_24")
     sf.write(tmp_path / "x.mp3", y, sr, format="MP3", subtype="MPEG_LAYER_III")
-    wav, ogg = check_file(tmp_path / "x.wav"), check_file(tmp_path / "x.ogg")
-    assert wav.passed and ogg.passed, (wav.failures, ogg.failures)
+    wav, ogg, flac = (check_file(tmp_path / f"x.{ext}") for ext in ("wav", "ogg", "flac"))
+    assert wav.passed and ogg.passed and flac.passed, (wav.failures, ogg.failures, flac.failures)
+    assert flac.loop == wav.loop and flac.integrated_lufs == wav.integrated_lufs
     assert ogg.loop["click_db"] < 6 and ogg.container == "OGG"
     assert ogg.integrated_lufs == pytest.approx(wav.integrated_lufs, abs=0.2)
     mp3 = check_file(tmp_path / "x.mp3")

@@ -171,3 +171,10 @@ def test_scenes_lists_the_bundled_scenes():
     for name in ("campfire", "forest", "ocean-at-night", "rain-on-tin-roof", "summer-night", "thunderstorm"):
         assert name in result.output
     assert "(events)" in result.output
+
+
+def test_version():
+    import ambientgen
+
+    result = run("--version")
+    assert result.exit_code == 0 and result.output.strip() == f"ambientgen {ambientgen.__version__}"
