@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from .backends.base import Backend, ChunkRequest, ProgressCallback
+from .errors import UsageError
 from .files import write_atomic
 
 FORMAT_VERSION = 2  # 2: entries are (channels, samples)
@@ -50,9 +51,13 @@ def parse_bytes(text: str) -> int:
 
 
 def default_max_bytes() -> int:
-    """``$AMBIENTGEN_CACHE_MAX`` (e.g. ``5GB``), else :data:`DEFAULT_MAX_BYTES`."""
+    """``$AMBIENTGEN_CACHE_MAX`` (e.g. ``5GB``), else :data:`DEFAULT_MAX_BYTES`; a UsageError naming the variable
+    if it is not a size."""
     value = os.environ.get("AMBIENTGEN_CACHE_MAX")
-    return parse_bytes(value) if value else DEFAULT_MAX_BYTES
+    try:
+        return parse_bytes(value) if value else DEFAULT_MAX_BYTES
+    except ValueError as exc:
+        raise UsageError(f"AMBIENTGEN_CACHE_MAX: {exc}") from None
 
 
 def default_cache_dir() -> Path:
@@ -106,13 +111,13 @@ class RenderCache:
         entries = self._entries()
         return CacheUsage(len(entries), sum(size for _, size, _ in entries))
 
-    def evict(self) -> CacheUsage:
-        """Remove the least recently used entries until the cache holds at most ``max_bytes``; returns what went."""
-        entries = sorted(self._entries())
+    @staticmethod
+    def _remove(entries, *, keep_bytes: int = 0) -> CacheUsage:
+        """Remove ``entries`` (oldest first as given) until at most ``keep_bytes`` of them are left; what went."""
         total = sum(size for _, size, _ in entries)
         gone = CacheUsage(0, 0)
         for _, size, path in entries:
-            if total <= self.max_bytes:
+            if total <= keep_bytes:
                 break
             try:
                 path.unlink()
@@ -123,17 +128,13 @@ class RenderCache:
             gone.bytes += size
         return gone
 
+    def evict(self) -> CacheUsage:
+        """Remove the least recently used entries until the cache holds at most ``max_bytes``; returns what went."""
+        return self._remove(sorted(self._entries()), keep_bytes=self.max_bytes)
+
     def clear(self) -> CacheUsage:
         """Remove every entry; returns what went."""
-        gone = CacheUsage(0, 0)
-        for _, size, path in self._entries():
-            try:
-                path.unlink()
-            except OSError:
-                continue
-            gone.entries += 1
-            gone.bytes += size
-        return gone
+        return self._remove(self._entries())
 
     def path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.npy"

@@ -418,18 +418,18 @@ def check_file(path: str | Path, *, preset: str | Preset = "ebu-r128", seams_s: 
         positions = listed
     curves = Curves(features, track.hop, track.n_fft, sr)
 
-    def components(pos: int, values: np.ndarray, segment: np.ndarray | None) -> np.ndarray | None:
+    def components(values: np.ndarray, segment: np.ndarray | None) -> np.ndarray | None:
         if segment is None or len(segment) != 2 * side:
             return None
         return np.append(values, click_db(segment, sr))
 
     normal = [q for q in normal if margin <= q <= n - margin]
-    rows = [c for c in (components(q, curves.at(q), segments.get(q)) for q in normal) if c is not None]
+    rows = [c for c in (components(curves.at(q), segments.get(q)) for q in normal) if c is not None]
     seams, loop = [], None
     if len(rows) >= 10:
         ranker = Ranker(np.array(rows))
         for pos in positions:
-            c = components(pos, curves.at(pos), segments.get(pos)) if margin <= pos <= n - margin else None
+            c = components(curves.at(pos), segments.get(pos)) if margin <= pos <= n - margin else None
             if c is not None:
                 rank, _ = ranker.rank(c)
                 seams.append({"time_s": round(pos / sr, 3), "rank": round(rank, 3),
@@ -438,7 +438,7 @@ def check_file(path: str | Path, *, preset: str | Preset = "ebu-r128", seams_s: 
         if p.loop and n >= 2 * edge > 0:
             wrapped = np.concatenate([gathered.end[-edge:], gathered.head[:edge]])
             wc = Curves.of(BandTrack.of(wrapped, sr))
-            c = components(edge, wc.at(edge), wrapped[edge - side : edge + side])
+            c = components(wc.at(edge), wrapped[edge - side : edge + side])
             if c is not None:
                 rank, _ = ranker.rank(c)
                 level = wc.level_db(edge)

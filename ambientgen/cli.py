@@ -147,10 +147,7 @@ app.add_typer(cache_app, name="cache")
 def _cache_store(cache_dir: Optional[Path]):
     from .cache import RenderCache, default_cache_dir
 
-    try:
-        return RenderCache(cache_dir or default_cache_dir())
-    except ValueError as exc:
-        raise UsageError(f"AMBIENTGEN_CACHE_MAX: {exc}") from None
+    return RenderCache(cache_dir or default_cache_dir())
 
 
 @cache_app.command("info")

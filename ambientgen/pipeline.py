@@ -362,10 +362,7 @@ def _open_cache(cache, say: MessageFn):
     if cache is False or isinstance(cache, RenderCache):
         return cache or None
 
-    try:
-        return RenderCache(default_cache_dir() if cache is True else Path(cache), warn=lambda m: say("warning", m))
-    except ValueError as exc:
-        raise UsageError(f"AMBIENTGEN_CACHE_MAX: {exc}") from None
+    return RenderCache(default_cache_dir() if cache is True else Path(cache), warn=lambda m: say("warning", m))
 
 
 def _backend(sc: Scene, loaded: Backend | None, *, device, executor, store, ray_address, workers, worker_threads,

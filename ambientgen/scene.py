@@ -378,8 +378,8 @@ def resolve_scene_path(path: str | Path) -> Path:
     path = Path(path)
     if path.exists() or path.suffix.lower() not in (".yaml", ".yml"):
         return path
-    if path.parent.name in ("", "scenes") and path.stem in bundled_scenes() and len(path.parts) <= 2:
-        return bundled_scenes()[path.stem]
+    if path.parent.name in ("", "scenes") and len(path.parts) <= 2:
+        return bundled_scenes().get(path.stem, path)
     return path
 
 

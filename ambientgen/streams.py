@@ -122,22 +122,28 @@ class ArrayStream:
         out += piece if self.animation is None else piece * self.animation.gains(start, out.shape[1])
 
 
+def _frames(tile: np.ndarray) -> np.ndarray:
+    """A tile ``(n,)`` or ``(channels, n)`` as ``(channels, frames, POWER_FRAME)`` float64 frames."""
+    tile = np.atleast_2d(tile)
+    frames = tile.shape[-1] // POWER_FRAME
+    return tile[:, : frames * POWER_FRAME].reshape(tile.shape[0], frames, POWER_FRAME).astype(np.float64)
+
+
+def _stretch(track: np.ndarray, start: int, n: int) -> np.ndarray:
+    """The frames of a per-frame track covering samples ``[start, start + n)`` (at least one)."""
+    lo = start // POWER_FRAME
+    return track[lo : max(lo + 1, (start + n) // POWER_FRAME)]
+
+
 def tile_power(tile: np.ndarray) -> np.ndarray:
     """Mean power (over channels) of each :data:`POWER_FRAME`-sample frame of a tile ``(n,)`` or ``(channels, n)``:
     what the level-matched joins between excerpts read, so an hour's seams cost milliseconds."""
-    tile = np.atleast_2d(tile)
-    frames = tile.shape[-1] // POWER_FRAME
-    x = tile[:, : frames * POWER_FRAME].reshape(tile.shape[0], frames, POWER_FRAME).astype(np.float64)
-    return np.mean(x**2, axis=(0, 2))
+    return np.mean(_frames(tile) ** 2, axis=(0, 2))
 
 
 def tile_colour(tile: np.ndarray, bands: int = 16) -> np.ndarray:
     """Per :data:`POWER_FRAME` frame of a tile (channels averaged): power in ``bands`` log-spaced bands."""
-    tile = np.atleast_2d(tile)
-    mono = tile[0] if tile.shape[0] == 1 else tile.mean(axis=0)
-    frames = len(mono) // POWER_FRAME
-    x = mono[: frames * POWER_FRAME].reshape(frames, POWER_FRAME).astype(np.float64)
-    return band_power(x, log_bin_edges(POWER_FRAME // 2 + 1, bands))
+    return band_power(_frames(tile).mean(axis=0), log_bin_edges(POWER_FRAME // 2 + 1, bands))
 
 
 class ColourCost:
@@ -148,9 +154,7 @@ class ColourCost:
         self.colours, self.overlap = colours, overlap
 
     def _shape(self, tile: int, at: int) -> np.ndarray | None:
-        lo = at // POWER_FRAME
-        hi = max(lo + 1, (at + self.overlap) // POWER_FRAME)
-        seg = self.colours[tile][lo:hi]
+        seg = _stretch(self.colours[tile], at, self.overlap)
         if not len(seg):
             return None
         db = 10 * np.log10(seg.mean(axis=0) + 1e-12)
@@ -162,8 +166,7 @@ class ColourCost:
 
 
 def _mean_power(power: np.ndarray, start: int, n: int) -> float:
-    lo, hi = start // POWER_FRAME, max(start // POWER_FRAME + 1, (start + n) // POWER_FRAME)
-    seg = power[lo:hi]
+    seg = _stretch(power, start, n)
     return float(seg.mean()) if len(seg) else 0.0
 
 
