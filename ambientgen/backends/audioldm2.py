@@ -16,9 +16,7 @@ render loop is our own so that
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -27,6 +25,10 @@ from pydantic import Field
 
 from ..errors import BackendError
 from .base import Backend, BackendSettings, BackendSpec, ChunkRequest, ProgressCallback
+from .checkpoints import checkpoint_fingerprint, checkpoint_location, load_diffusers_pipeline, resolve_device
+
+__all__ = ["AudioLDM2Backend", "AudioLDM2Settings", "checkpoint_location", "generate_language_model", "load_pipeline",
+           "resolve_device"]
 
 COMPONENTS = (
     "feature_extractor",
@@ -41,27 +43,7 @@ COMPONENTS = (
     "vae",
     "vocoder",
 )
-DEVICES = ("auto", "cpu", "cuda", "mps")
 DEFAULT_CHECKPOINT = "cvssp/audioldm2"
-
-
-def resolve_device(device: str) -> str:
-    """``auto`` picks CUDA, then Apple MPS, then CPU; an explicit device must exist."""
-    import torch
-
-    if device not in DEVICES:
-        raise BackendError(f"device: must be one of {', '.join(DEVICES)}, got {device!r}")
-    if device == "auto":
-        if torch.cuda.is_available():
-            return "cuda"
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return "mps"
-        return "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise BackendError("device: 'cuda' was asked for but torch sees no CUDA GPU (is a CUDA build installed?)")
-    if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise BackendError("device: 'mps' was asked for but Apple MPS is not available on this machine")
-    return device
 
 
 def generate_language_model(language_model, inputs_embeds, attention_mask=None, max_new_tokens: int = 8):
@@ -105,92 +87,10 @@ def _pipeline_class():
     return _Pipeline
 
 
-def _check_local_checkpoint(checkpoint: str) -> Path:
-    """The checkpoint folder, after checking it holds every AudioLDM2 component (errors quote the user's text)."""
-    path = Path(checkpoint).expanduser()
-    if not path.is_dir():
-        raise BackendError(f"model.checkpoint: '{checkpoint}' is not a directory (expected an AudioLDM2 checkpoint folder)")
-    if not (path / "model_index.json").is_file():
-        raise BackendError(f"model.checkpoint: '{checkpoint}' has no model_index.json (not a diffusers AudioLDM2 checkpoint)")
-    missing = [c for c in COMPONENTS if not (path / c).is_dir()]
-    if missing:
-        raise BackendError(f"model.checkpoint: '{checkpoint}' is missing component folder(s): {', '.join(missing)}")
-    return path
-
-
-def looks_like_path(checkpoint: str) -> bool:
-    """Hub ids are ``owner/name``; anything on disk, or written like a path, is a local checkpoint."""
-    if Path(checkpoint).expanduser().exists():
-        return True
-    return checkpoint.startswith((".", "/", "~")) or "\\" in checkpoint or checkpoint.count("/") > 1
-
-
 def load_pipeline(checkpoint: str, *, dtype, revision: str | None = None):
     """Load an AudioLDM2 pipeline by hub id or local path, with one clear error on failure."""
-    cls = _pipeline_class()
-    if looks_like_path(checkpoint):
-        local = _check_local_checkpoint(checkpoint)
-        try:
-            return cls.from_pretrained(str(local), dtype=dtype)
-        except Exception as exc:  # corrupt weights, wrong classes, ...
-            raise BackendError(f"model.checkpoint: cannot load '{checkpoint}': {type(exc).__name__}: {_first_line(exc)}") from None
-    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
-    errors = []
-    for local_only in (True,) if offline else (True, False):
-        try:
-            return cls.from_pretrained(checkpoint, dtype=dtype, revision=revision, local_files_only=local_only)
-        except Exception as exc:
-            errors.append(f"{type(exc).__name__}: {_first_line(exc)}")
-    from huggingface_hub.constants import HF_HUB_CACHE
-
-    tried = "the local Hugging Face cache" + ("" if offline else " and the hub")
-    why = " (HF_HUB_OFFLINE is set)" if offline else " (no network, or no such repository)"
-    raise BackendError(
-        f"model.checkpoint: cannot load '{checkpoint}' from {tried}{why}; cache is {HF_HUB_CACHE}. "
-        f"Download it with 'ambientgen models download {checkpoint}' (where there is network), or point "
-        "model.checkpoint at a local checkpoint folder"
-    )
-
-
-def checkpoint_fingerprint(pipeline) -> str:
-    """A fingerprint of the loaded checkpoint's files: the hub snapshot's commit hash when it has one, else the
-    SHA-256 of every config file and of each weight file's size, first and last MiB."""
-    import hashlib
-
-    root = Path(str(getattr(pipeline.config, "_name_or_path", "") or getattr(pipeline, "name_or_path", "")))
-    if root.parent.name == "snapshots" and len(root.name) == 40:  # huggingface_hub cache: snapshots/<commit>
-        return root.name
-    digest = hashlib.sha256()
-    if root.is_dir():
-        for path in sorted(p for p in root.rglob("*") if p.is_file()):
-            digest.update(path.relative_to(root).as_posix().encode())
-            size = path.stat().st_size
-            digest.update(str(size).encode())
-            with open(path, "rb") as f:
-                if path.suffix in (".json", ".txt", ".model") or size <= 2 << 20:
-                    digest.update(f.read())
-                else:
-                    digest.update(f.read(1 << 20))
-                    f.seek(-(1 << 20), 2)
-                    digest.update(f.read())
-    else:
-        digest.update(str(root).encode())
-    return digest.hexdigest()[:16]
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else ""
-
-
-def checkpoint_location(checkpoint: str) -> str:
-    """Where a checkpoint is: ``local folder``, ``missing folder``, ``Hugging Face cache`` or ``not downloaded``."""
-    if looks_like_path(checkpoint):
-        return "local folder" if Path(checkpoint).expanduser().is_dir() else "missing folder"
-    from huggingface_hub import try_to_load_from_cache
-
-    cached = try_to_load_from_cache(checkpoint, "model_index.json")
-    return "Hugging Face cache" if isinstance(cached, str) else "not downloaded"
+    return load_diffusers_pipeline(_pipeline_class(), checkpoint, model="AudioLDM2", pipeline_class="AudioLDM2Pipeline",
+                                   components=COMPONENTS, dtype=dtype, revision=revision)
 
 
 class AudioLDM2Settings(BackendSettings):
@@ -362,7 +262,7 @@ class AudioLDM2Backend(Backend):
 
         See :mod:`ambientgen.backends.latent`. Returns (audio, seam times in s).
         """
-        from .latent import plan_windows, ramp_weights
+        from .latent import averaged_prediction, plan_windows, ramp_weights
 
         torch = self._torch
         rate = self.sample_rate / self.hop_length / self.vae_scale  # latent frames per second (25)
@@ -391,17 +291,11 @@ class AudioLDM2Backend(Backend):
         latents = noise.to(self.device, self.dtype) * scheduler.init_noise_sigma
         index = [torch.as_tensor(windows.indices(k), device=self.device) for k in range(len(windows.starts))]
         with torch.inference_mode():
-            for step, t in enumerate(scheduler.timesteps):
-                eps = torch.zeros_like(latents, dtype=torch.float32)
-                wsum = torch.zeros(total, device=self.device)
-                for b in range(0, len(index), self.batch_size):
-                    idx = index[b : b + self.batch_size]
-                    views = torch.cat([latents.index_select(2, i) for i in idx])
-                    pred = self._guided_eps(scheduler.scale_model_input(views, t), t, t5, t5_mask, gpt, cfg)
-                    for j, i in enumerate(idx):
-                        eps.index_add_(2, i, (pred[j : j + 1].float() * weights[None, None, :, None]))
-                        wsum.index_add_(0, i, weights)
-                eps = (eps / wsum[None, None, :, None]).to(self.dtype)
+            for t in scheduler.timesteps:
+                eps = averaged_prediction(
+                    latents, index, weights, axis=2, batch_size=self.batch_size,
+                    predict=lambda views: self._guided_eps(scheduler.scale_model_input(views, t), t, t5, t5_mask,
+                                                           gpt, cfg)).to(self.dtype)  # noqa: B023 (used at once)
                 latents = scheduler.step(eps, t, latents).prev_sample
                 if on_progress:
                     on_progress(1)

@@ -88,22 +88,55 @@ def context_indices(start: int, core: int, context: int, length: int, loop: bool
     return idx % length if loop else np.clip(idx, 0, length - 1)
 
 
-def decode_in_windows(decode, latents, *, core: int, context: int, loop: bool, scale: int):
-    """Apply ``decode`` (frames -> ``scale`` x frames along axis 2) window by window, with cropped context.
+def averaged_prediction(latents, index, weights, *, axis: int, batch_size: int, predict):
+    """Every window's model prediction (windows batched), averaged where windows overlap (MultiDiffusion).
 
-    ``latents`` is a torch tensor ``[1, C, L, F]`` (or ``[1, L, F]``); the result
-    has ``scale * L`` frames and equals what ``decode`` would give on the whole
-    tensor wherever the context covers the decoder's receptive field.
+    ``latents`` is a torch tensor with time along ``axis`` (AudioLDM2 ``[1, C, L, F]``
+    on axis 2, Stable Audio 3 ``[1, C, L]`` on axis 2); ``index[k]`` holds window
+    k's frame indices (wrapped for loops); ``weights`` is a ramp (see
+    :func:`ramp_weights`) so a window's edge counts least. ``predict(views)``
+    gets a batch of windows ``[n, ...]`` and returns a prediction of the same
+    shape. The result is float32, shaped like ``latents``.
     """
     import torch
 
-    length = latents.shape[2] if latents.dim() == 4 else latents.shape[1]
-    axis = 2 if latents.dim() == 4 else 1
+    shape = [1] * latents.dim()
+    shape[axis] = -1
+    w = weights.view(shape)
+    out = torch.zeros_like(latents, dtype=torch.float32)
+    wsum = torch.zeros(latents.shape[axis], device=latents.device)
+    for b in range(0, len(index), batch_size):
+        idx = index[b : b + batch_size]
+        views = torch.cat([latents.index_select(axis, i) for i in idx])
+        pred = predict(views)
+        for j, i in enumerate(idx):
+            out.index_add_(axis, i, pred[j : j + 1].float() * w)
+            wsum.index_add_(0, i, weights)
+    return out / wsum.view(shape)
+
+
+def decode_in_windows(decode, latents, *, core: int, context: int, loop: bool, scale: int, axis: int | None = None,
+                      out_axis: int | None = None):
+    """Apply ``decode`` (frames -> ``scale`` x frames) window by window, with cropped context.
+
+    Time runs along ``axis`` of ``latents`` (a torch tensor) and along ``out_axis``
+    of what ``decode`` returns; by default AudioLDM2's layout (``[1, C, L, F]`` or
+    ``[1, L, F]`` in, time on axis 2 or 1; ``[1, samples]`` or ``[1, C, ...]`` out).
+    The result has ``scale * L`` frames along ``out_axis`` and equals what
+    ``decode`` would give on the whole tensor wherever the context covers the
+    decoder's receptive field.
+    """
+    import torch
+
+    if axis is None:
+        axis = 2 if latents.dim() == 4 else 1
+    length = latents.shape[axis]
     pieces = []
     for start in range(0, length, core):
         n = min(core, length - start)
         idx = torch.as_tensor(context_indices(start, n, context, length, loop), device=latents.device)
         out = decode(latents.index_select(axis, idx))
-        out_axis = out.dim() - 1 if out.dim() == 2 else 2
-        pieces.append(out.narrow(out_axis, context * scale, n * scale))
-    return torch.cat(pieces, dim=pieces[0].dim() - 1 if pieces[0].dim() == 2 else 2)
+        oa = out_axis if out_axis is not None else (out.dim() - 1 if out.dim() == 2 else 2)
+        pieces.append(out.narrow(oa, context * scale, n * scale))
+    oa = out_axis if out_axis is not None else (pieces[0].dim() - 1 if pieces[0].dim() == 2 else 2)
+    return torch.cat(pieces, dim=oa)
