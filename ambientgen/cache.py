@@ -224,6 +224,10 @@ class CachedBackend(Backend):
         self.steps = backend.steps
         self.identity_ = backend.identity()
 
+    @property
+    def preferred_window(self) -> tuple[float, float] | None:
+        return self.inner.preferred_window
+
     def identity(self) -> dict[str, Any]:
         return self.identity_
 

@@ -82,7 +82,12 @@ class _Described(Backend):
         self.batch_size = info["batch_size"]
         self.steps = info.get("steps", 1)
         self._identity = info["identity"]
+        self._window = tuple(info["preferred_window"]) if info.get("preferred_window") else None
         self.stats = BackendStats()
+
+    @property
+    def preferred_window(self) -> tuple[float, float] | None:
+        return self._window  # type: ignore[return-value]
 
     def identity(self) -> dict[str, Any]:
         return self._identity
@@ -169,6 +174,7 @@ def _remote_actor_class():
             b = self.backend
             return {"name": b.name, "batch_size": b.batch_size, "steps": b.steps, "identity": self.cached.identity(),
                     "describe": b.describe(), "sources_hint": b.sources_hint(), "prompts": list(prompts),
+                    "preferred_window": b.preferred_window,
                     "supports": [bool(b.supports(p)) for p in prompts], "pid": os.getpid()}
 
         def render(self, piece: Piece) -> dict[str, int]:
@@ -261,7 +267,7 @@ class RayExecutor:
         from .plan import make_plan
 
         recorder = _Recorder(info, cache)
-        plan = make_plan(scene, max_chunk_s=recorder.max_duration_s)
+        plan = make_plan(scene, max_chunk_s=recorder.max_duration_s, window=recorder.preferred_window)
         render_layers(scene, plan, recorder)
         return recorder.pieces
 

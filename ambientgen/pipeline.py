@@ -178,10 +178,10 @@ def with_overrides(scene: Scene, **overrides: Any) -> Scene:
     given = {OVERRIDES[k]: v for k, v in overrides.items() if v is not None}
     if not given:
         return scene
-    data = scene.to_dict()
+    data = scene.model_dump(mode="json", exclude_unset=True)  # what the scene set stays "set" (see make_plan)
     for key, value in given.items():
         section, _, name = key.rpartition(".")
-        (data[section] if section else data)[name] = value
+        (data.setdefault(section, {}) if section else data)[name] = value
     try:
         return scene_from_dict(data)
     except SceneError as exc:
@@ -307,7 +307,7 @@ def render(scene: Scene | str | Path, output: str | Path = "out", *,
         # 4. plan
         from .plan import make_plan
 
-        plan = make_plan(sc, max_chunk_s=be.max_duration_s)
+        plan = make_plan(sc, max_chunk_s=be.max_duration_s, window=be.preferred_window)
         notes = _notes(choice, be, skipped, planned)
         # 5. model work (on Ray: fills the cache first), then layers stitched and placed
         if cluster is not None:

@@ -69,10 +69,19 @@ def chunk_count(*, duration_s: float, chunk_s: float, overlap_s: float, loop: bo
     return max(1, math.ceil(needed / hop - 1e-9))
 
 
-def make_plan(scene: Scene, *, max_chunk_s: float) -> Plan:
-    """What every layer renders, with chunks no longer than ``max_chunk_s`` (the backend's longest window)."""
-    chunk_s = min(scene.model.chunk_s, max_chunk_s)
-    overlap_s = min(scene.model.overlap_s, chunk_s / 2)
+def make_plan(scene: Scene, *, max_chunk_s: float, window: tuple[float, float] | None = None) -> Plan:
+    """What every layer renders, with chunks no longer than ``max_chunk_s`` (the backend's longest window).
+
+    ``window``: the backend's preferred (window, overlap) in seconds, used where
+    the scene does not set ``chunk_s`` / ``overlap_s`` itself. Event layers keep
+    the scene's ``chunk_s`` (10.24 s by default): an event needs no minute-long window.
+    """
+    given = scene.model.model_fields_set
+    chunk_s = scene.model.chunk_s if window is None or "chunk_s" in given else window[0]
+    chunk_s = min(chunk_s, max_chunk_s)
+    overlap_s = scene.model.overlap_s if window is None or "overlap_s" in given else window[1]
+    overlap_s = min(overlap_s, chunk_s / 2)
+    event_s = min(scene.model.chunk_s, chunk_s)
     layers = []
     for layer in scene.layers:
         n = chunk_count(duration_s=scene.duration, chunk_s=chunk_s, overlap_s=overlap_s, loop=scene.loop)
@@ -85,8 +94,9 @@ def make_plan(scene: Scene, *, max_chunk_s: float) -> Plan:
             kind, n = "pool", variety
         seeds = tuple(chunk_seed(scene.seed, layer.name, layer.seed_offset, k) for k in range(n))
         negative = layer.negative_prompt if layer.negative_prompt is not None else scene.model.negative_prompt
+        size = event_s if kind == "events" else chunk_s
         layers.append(LayerPlan(name=layer.name, prompt=layer.prompt, negative_prompt=negative, seeds=seeds,
-                                chunk_s=chunk_s, overlap_s=overlap_s, gain_db=layer.gain_db, pan=layer.pan,
+                                chunk_s=size, overlap_s=min(overlap_s, size / 2), gain_db=layer.gain_db, pan=layer.pan,
                                 width=layer.width, continuity=layer.continuity or scene.model.continuity, kind=kind,
                                 events=layer.events, animate=layer.animate, seed_offset=layer.seed_offset))
     return Plan(scene=scene, layers=tuple(layers))

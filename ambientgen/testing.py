@@ -1,4 +1,4 @@
-"""A tiny AudioLDM2 with random weights, built offline, for tests and examples.
+"""Tiny random-weight AudioLDM2 and Stable Audio 3 checkpoints, built offline, for tests and examples.
 
 It uses the real component classes (diffusers ``AudioLDM2UNet2DConditionModel``,
 ``AutoencoderKL``, transformers ``ClapModel``, ``T5EncoderModel``, ``GPT2Model``,
@@ -13,6 +13,13 @@ like a downloaded checkpoint::
 
     python -m ambientgen.testing tiny-audioldm2 models/tiny
     ambientgen render scenes/forest.yaml --checkpoint models/tiny
+
+The tiny Stable Audio 3 (``tiny-stable-audio-3``) likewise uses diffusers'
+``AutoencoderSAME`` (44.1 kHz stereo, patch 256 x stride 16 = 4096 samples per
+latent frame, 256 latent channels), ``StableAudio3DiTModel``,
+``StableAudio3DurationEmbedder``, a ``T5GemmaEncoderModel`` and a Gemma BPE
+tokenizer built from a small vocabulary, and the flow-matching Euler scheduler
+with ping-pong re-noising; it is loaded by ``StableAudio3Pipeline.from_pretrained``.
 """
 
 from __future__ import annotations
@@ -251,6 +258,127 @@ def install_in_hub_cache(checkpoint: str | Path, repo_id: str, cache_dir: str | 
     return snapshot
 
 
+def _gemma_tokenizer():
+    """A Gemma-style BPE tokenizer (``GemmaTokenizerFast``) with a tiny vocabulary, built offline."""
+    from transformers import GemmaTokenizerFast
+
+    specials = ["<pad>", "<eos>", "<bos>", "<unk>", "<mask>"]
+    chars = list(string.ascii_letters + string.digits + string.punctuation) + ["▁"]
+    vocab = {tok: i for i, tok in enumerate(specials + chars)}
+    merges = []
+    for word in sorted(set(_WORDS)):
+        piece = "▁" + word[0]
+        if piece not in vocab:
+            vocab[piece] = len(vocab)
+            merges.append(("▁", word[0]))
+        for ch in word[1:]:
+            merged = piece + ch
+            if merged not in vocab:
+                vocab[merged] = len(vocab)
+                merges.append((piece, ch))
+            piece = merged
+    return GemmaTokenizerFast(vocab=vocab, merges=merges, model_max_length=256)
+
+
+def rerandomise_zero_parameters(module, *, seed: int) -> list[str]:
+    """Give every weight matrix that random initialisation leaves at zero random values; returns their names.
+
+    The Stable Audio 3 models zero-initialise their residual output layers (the
+    DiT's pre/post convolutions and inpainting projections, the autoencoder's
+    attention and feed-forward outputs): with random weights the output would
+    then ignore the latents, the prompt and the seed. Trained weights are never zero, so this makes the tiny
+    model behave like a real one in what matters to tests: different inputs give
+    different audio.
+    """
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    changed = []
+    with torch.no_grad():
+        for name, param in module.named_parameters():
+            if param.dim() >= 2 and float(param.abs().max()) == 0.0:  # zero biases stay zero
+                param.copy_(torch.randn(param.shape, generator=gen) / max(param.shape[1], 1) ** 0.5)
+                changed.append(name)
+    return changed
+
+
+def build_tiny_stable_audio3(*, seed: int = 0):
+    """Build a tiny random-weight ``StableAudio3Pipeline`` with the real audio geometry (nothing is downloaded)."""
+    import torch
+    from diffusers import AutoencoderSAME, FlowMatchEulerDiscreteScheduler, StableAudio3DiTModel, StableAudio3Pipeline
+    from diffusers.pipelines.stable_audio_3.modeling_stable_audio_3 import StableAudio3DurationEmbedder
+    from transformers import T5GemmaConfig, T5GemmaEncoderModel
+    from transformers.models.t5gemma.configuration_t5gemma import T5GemmaModuleConfig
+
+    tokenizer = _gemma_tokenizer()
+    text_dim = 32
+    torch.manual_seed(seed)
+    module = T5GemmaModuleConfig(vocab_size=len(tokenizer), hidden_size=text_dim, intermediate_size=64,
+                                 num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1, head_dim=16,
+                                 max_position_embeddings=256)
+    text_encoder = T5GemmaEncoderModel(T5GemmaConfig(encoder=module.to_dict(), decoder=module.to_dict(),
+                                                     is_encoder_decoder=False, vocab_size=len(tokenizer)))
+    # SAME-S geometry (stereo, patch 256, one stride-16 level, 256 latent channels), narrow and two layers deep;
+    # plain attention (differential attention over zero output tokens cancels to nothing in a random decoder)
+    vae = AutoencoderSAME(audio_channels=2, patch_size=256, encoder_channels=32, encoder_c_mults=(4,),
+                          encoder_strides=(16,), encoder_transformer_depths=(2,), latent_dim=256, dim_heads=32,
+                          sampling_rate=44100, use_differential_attention=False)
+    transformer = StableAudio3DiTModel(io_channels=256, embed_dim=32, depth=2, num_heads=2, cond_token_dim=text_dim,
+                                       global_cond_dim=text_dim, local_add_cond_dim=257, timestep_features_dim=16,
+                                       num_memory_tokens=4)
+    duration_embedder = StableAudio3DurationEmbedder(output_dim=text_dim, fourier_dim=16)
+    rerandomise_zero_parameters(transformer, seed=seed + 1)
+    rerandomise_zero_parameters(vae, seed=seed + 2)
+    # t in [0, 1] as the DiT expects (sigma x num_train_timesteps); 8 ping-pong steps like the distilled models
+    scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1, stochastic_sampling=True)
+    _calibrate_same_level(vae)
+    return StableAudio3Pipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
+                                duration_embedder=duration_embedder, transformer=transformer, scheduler=scheduler)
+
+
+def _calibrate_same_level(vae, target_rms: float = 0.1) -> None:
+    """Make the random decoder follow its latents, then scale it so decoded random latents come out at a natural level.
+
+    In a random SAME decoder whatever is computed from its learned output tokens
+    and biases alone is the same in every 4096-sample segment, and outweighs what
+    the latents contribute (two different latents decoded to signals correlated
+    at 0.99). With the output tokens and the decoder's biases at zero, each output
+    token is what attention brings from the latent frames around it (correlation
+    about 0.4 between unrelated latents, the rest being the decoder's fixed patch
+    basis). A trained decoder needs none of this.
+    """
+    import torch
+
+    gen = torch.Generator().manual_seed(0)
+    last = vae.decoder.blocks[-1].mapping
+    with torch.no_grad():
+        for name, param in vae.decoder.named_parameters():
+            if name.endswith(".bias") or name.endswith("new_tokens"):
+                param.zero_()
+        for _ in range(3):
+            rms = float(vae.decode(torch.randn(1, vae.config.latent_dim, 16, generator=gen)).sample.pow(2).mean().sqrt())
+            scale = target_rms / max(rms, 1e-30)
+            if hasattr(last, "parametrizations"):
+                last.parametrizations.weight.original0.mul_(scale)
+            elif hasattr(last, "weight_g"):
+                last.weight_g.mul_(scale)
+            else:
+                last.weight.mul_(scale)
+            if last.bias is not None:
+                last.bias.mul_(scale)
+
+
+def save_tiny_stable_audio3(path: str | Path, *, seed: int = 0) -> Path:
+    """Write a tiny Stable Audio 3 checkpoint directory loadable with ``StableAudio3Pipeline.from_pretrained``."""
+    from transformers.utils import logging as transformers_logging
+
+    path = Path(path)
+    pipe = build_tiny_stable_audio3(seed=seed)
+    transformers_logging.disable_progress_bar()
+    pipe.save_pretrained(path)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
@@ -260,7 +388,14 @@ def main(argv: list[str] | None = None) -> int:
     tiny.add_argument("path")
     tiny.add_argument("--language-model", choices=LANGUAGE_MODELS, default="GPT2Model")
     tiny.add_argument("--seed", type=int, default=0)
+    sa3 = sub.add_parser("tiny-stable-audio-3", help="write a tiny random-weight Stable Audio 3 checkpoint")
+    sa3.add_argument("path")
+    sa3.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    if args.command == "tiny-stable-audio-3":
+        out = save_tiny_stable_audio3(args.path, seed=args.seed)
+        print(f"wrote tiny Stable Audio 3 to {out}", file=sys.stderr)
+        return 0
     out = save_tiny_audioldm2(args.path, language_model=args.language_model, seed=args.seed)
     print(f"wrote tiny AudioLDM2 ({args.language_model}) to {out}", file=sys.stderr)
     return 0

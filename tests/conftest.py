@@ -1,4 +1,4 @@
-"""Shared fixtures: a tiny random-weight AudioLDM2 built offline, once per session."""
+"""Shared fixtures: tiny random-weight AudioLDM2 and Stable Audio 3 checkpoints built offline, once per session."""
 
 from __future__ import annotations
 
@@ -39,6 +39,21 @@ def tiny_checkpoint_lmhead(tmp_path_factory) -> Path:
     from ambientgen.testing import save_tiny_audioldm2
 
     return save_tiny_audioldm2(tmp_path_factory.mktemp("models") / "tiny-lmhead", language_model="GPT2LMHeadModel")
+
+
+@pytest.fixture(scope="session")
+def tiny_sa3_checkpoint(tmp_path_factory) -> Path:
+    from ambientgen.testing import save_tiny_stable_audio3
+
+    return save_tiny_stable_audio3(tmp_path_factory.mktemp("models") / "tiny-sa3")
+
+
+@pytest.fixture
+def tiny_sa3(tiny_sa3_checkpoint):
+    """A freshly loaded tiny Stable Audio 3 backend (its own conditioning cache and counters)."""
+    from ambientgen.backends.stable_audio3 import StableAudio3Backend
+
+    return StableAudio3Backend.load(str(tiny_sa3_checkpoint), device="cpu", steps=TEST_STEPS, batch_size=2)
 
 
 @pytest.fixture

@@ -369,5 +369,6 @@ SPEC = BackendSpec(
     download_bytes=4_500_000_000,
     cpu_s_per_audio_min=275.0,  # benchmarks/RESULTS.md: ~40 s per 10.24 s chunk on 2 cores, 8.74 s hop
     default_checkpoint=DEFAULT_CHECKPOINT,
+    pipeline_class="AudioLDM2Pipeline",
 )
 AudioLDM2Backend.spec = SPEC

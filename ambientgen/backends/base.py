@@ -64,6 +64,7 @@ class BackendSpec:
     download_bytes: int | None = None  # size of the default weights, where they must be downloaded
     cpu_s_per_audio_min: float | None = None  # measured CPU compute per minute of one layer (2 cores)
     default_checkpoint: str | None = None
+    pipeline_class: str | None = None  # the diffusers pipeline its checkpoints declare (model_index.json)
 
     def __post_init__(self) -> None:
         if self.channels not in (1, 2):
@@ -129,6 +130,12 @@ class Backend:
     @property
     def max_duration_s(self) -> float:
         return self.spec.max_window_s
+
+    @property
+    def preferred_window(self) -> tuple[float, float] | None:
+        """(window s, overlap s) this backend renders best in, where it differs from the scene defaults
+        (10.24 s and 1.5 s); a scene that sets ``chunk_s`` / ``overlap_s`` wins."""
+        return None
 
     def supports(self, prompt: str) -> bool:
         """Whether this backend can render ``prompt`` (always, unless ``spec.filters_prompts``)."""

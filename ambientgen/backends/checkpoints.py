@@ -88,7 +88,8 @@ def pipeline_class_of(checkpoint: str) -> str | None:
 
 def _convert_hint(checkpoint: str, model: str, convert_hint: str) -> str:
     return (f"model.checkpoint: '{checkpoint}' is a {model} checkpoint in Stability's original layout "
-            f"(model_config.json + model.safetensors), which diffusers cannot load directly; {convert_hint}")
+            f"(model_config.json + model.safetensors), which diffusers cannot load directly; "
+            f"{convert_hint.replace('<this>', checkpoint)}")
 
 
 def check_local_checkpoint(checkpoint: str, *, model: str, pipeline_class: str, components: Sequence[str],

@@ -116,7 +116,7 @@ def averaged_prediction(latents, index, weights, *, axis: int, batch_size: int, 
 
 
 def decode_in_windows(decode, latents, *, core: int, context: int, loop: bool, scale: int, axis: int | None = None,
-                      out_axis: int | None = None):
+                      out_axis: int | None = None, pad_edges: bool = True):
     """Apply ``decode`` (frames -> ``scale`` x frames) window by window, with cropped context.
 
     Time runs along ``axis`` of ``latents`` (a torch tensor) and along ``out_axis``
@@ -124,7 +124,9 @@ def decode_in_windows(decode, latents, *, core: int, context: int, loop: bool, s
     ``[1, L, F]`` in, time on axis 2 or 1; ``[1, samples]`` or ``[1, C, ...]`` out).
     The result has ``scale * L`` frames along ``out_axis`` and equals what
     ``decode`` would give on the whole tensor wherever the context covers the
-    decoder's receptive field.
+    decoder's receptive field. Without ``loop`` the ends are padded by repeating
+    the end frames (``pad_edges``, right for convolutional decoders) or not
+    padded at all (a window there simply has less context, as the whole tensor has).
     """
     import torch
 
@@ -134,9 +136,13 @@ def decode_in_windows(decode, latents, *, core: int, context: int, loop: bool, s
     pieces = []
     for start in range(0, length, core):
         n = min(core, length - start)
-        idx = torch.as_tensor(context_indices(start, n, context, length, loop), device=latents.device)
-        out = decode(latents.index_select(axis, idx))
+        if loop or pad_edges:
+            lead, idx = context, context_indices(start, n, context, length, loop)
+        else:
+            lo, hi = max(0, start - context), min(length, start + n + context)
+            lead, idx = start - lo, np.arange(lo, hi)
+        out = decode(latents.index_select(axis, torch.as_tensor(idx, device=latents.device)))
         oa = out_axis if out_axis is not None else (out.dim() - 1 if out.dim() == 2 else 2)
-        pieces.append(out.narrow(oa, context * scale, n * scale))
+        pieces.append(out.narrow(oa, lead * scale, n * scale))
     oa = out_axis if out_axis is not None else (pieces[0].dim() - 1 if pieces[0].dim() == 2 else 2)
     return torch.cat(pieces, dim=oa)
