@@ -208,3 +208,80 @@ def test_gated_repository_says_what_to_do(monkeypatch):
     with pytest.raises(BackendError, match="is gated on the Hugging Face hub: accept its licence at "
                                            "https://huggingface.co/stabilityai/x, then log in"):
         stable_audio3.load_pipeline("stabilityai/x", dtype=torch.float32)
+
+
+def _cli(*args):
+    from typer.testing import CliRunner
+
+    from ambientgen import cli
+
+    return CliRunner().invoke(cli.app, list(args))
+
+
+@pytest.mark.slow
+def test_forest_renders_in_stereo_loops_and_passes_check(tiny_sa3_checkpoint, tmp_path):
+    """The acceptance command: 48 kHz stereo mix and stems whose channels differ, a loop, check passing; the same
+    seed gives the same bytes, another seed other audio."""
+    import soundfile as sf
+
+    from .conftest import SCENES
+
+    def render(out, *extra):
+        return _cli("render", str(SCENES / "forest.yaml"), "--backend", "stable-audio-3", "--checkpoint",
+                    str(tiny_sa3_checkpoint), "--duration", "60", "-o", str(tmp_path / out), "-q", *extra)
+
+    first = render("a")
+    assert first.exit_code == 0, first.output
+    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    assert manifest["backend"]["backend"] == "stable-audio-3" and manifest["backend"]["channels"] == 2
+    report = json.loads((tmp_path / "a" / "forest.check.json").read_text())
+    assert report["passed"], report
+    mix, sr = sf.read(tmp_path / "a" / "forest.wav")
+    assert sr == 48000 and mix.shape == (60 * 48000, 2)
+    for stem in ("wind", "stream", "birds"):
+        audio, _ = sf.read(tmp_path / "a" / "stems" / f"{stem}.wav")
+        assert abs(np.corrcoef(audio[:, 0], audio[:, 1])[0, 1]) < 0.9, stem  # native stereo, not copied mono
+    assert all(layer["continuity"] == "latent" and layer["source_channels"] == 2 for layer in manifest["layers"])
+    assert render("b").exit_code == 0
+    assert (tmp_path / "a" / "forest.wav").read_bytes() == (tmp_path / "b" / "forest.wav").read_bytes()
+    assert render("c", "--seed", "8").exit_code == 0
+    other, _ = sf.read(tmp_path / "c" / "forest.wav")
+    assert abs(np.corrcoef(mix[:, 0], other[:, 0])[0, 1]) < 0.5
+
+
+def test_auto_renders_a_named_stable_audio_3_checkpoint_with_it(tiny_sa3_checkpoint):
+    from ambientgen.backends import checkpoint_backend, choose_backend
+    from ambientgen.scene import ModelSettings
+
+    assert checkpoint_backend(str(tiny_sa3_checkpoint)) == "stable-audio-3"
+    choice = choose_backend(ModelSettings(checkpoint=str(tiny_sa3_checkpoint)), device="cpu")
+    assert choice.backend == "stable-audio-3" and not choice.automatic
+
+
+def test_auto_prefers_stable_audio_3_when_its_weights_are_cached(tiny_sa3_checkpoint, tmp_path, monkeypatch):
+    from ambientgen.backends import choose_backend
+    from ambientgen.scene import ModelSettings
+    from ambientgen.testing import install_in_hub_cache
+
+    install_in_hub_cache(tiny_sa3_checkpoint, "stabilityai/stable-audio-3-small-sfx", tmp_path)
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setattr("huggingface_hub.file_download.HF_HUB_CACHE", str(tmp_path), raising=False)
+    choice = choose_backend(ModelSettings(), device="cpu")
+    assert choice.backend == "stable-audio-3" and choice.automatic and "Hugging Face cache" in choice.reason
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--steps", "0"], "--steps: "),
+    (["--checkpoint", "stabilityai/no-such-model"], "cannot load 'stabilityai/no-such-model'"),
+])
+def test_bad_inputs_are_one_line_and_write_nothing(tiny_sa3_checkpoint, tmp_path, args, message):
+    from .conftest import SCENES
+
+    extra = [] if "--checkpoint" in args else ["--checkpoint", str(tiny_sa3_checkpoint)]
+    result = _cli("render", str(SCENES / "forest.yaml"), "--backend", "stable-audio-3", *extra, *args,
+                  "--duration", "20", "-o", str(tmp_path / "out"))
+    assert result.exit_code in (1, 2)
+    lines = [line for line in result.stderr.strip().splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.wav"))

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import functools
+
 import json
 import os
 import signal
@@ -154,16 +156,18 @@ def test_cached_backend_stores_each_batch_as_it_finishes(tmp_path):
 def _write_scene(tmp_path, duration=60):
     from .conftest import small_scene
 
-    # many steps, one chunk per batch: long enough (with the cheap tiny model) to be interrupted half-way
-    sc = small_scene(duration=duration, model={"continuity": "crossfade", "steps": 40, "batch_size": 1})
+    # many steps, one chunk per batch: long enough (with the cheap tiny model) to be interrupted half-way;
+    # Stable Audio 3 in 8 s windows so that it too has several chunks per layer
+    sc = small_scene(duration=duration, model={"continuity": "crossfade", "steps": 40, "batch_size": 1,
+                                               "window_s": 8.0})
     path = tmp_path / "scene.yaml"
     path.write_text(dump_scene(sc))
     return path
 
 
-def _render_cmd(scene_path, out, tiny_checkpoint, *extra):
+def _render_cmd(scene_path, out, tiny_checkpoint, *extra, backend="audioldm2"):
     return [sys.executable, "-m", "ambientgen.cli", "render", str(scene_path), "-o", str(out), "--checkpoint",
-            str(tiny_checkpoint), "--backend", "audioldm2", "-q", "--no-report", *extra]
+            str(tiny_checkpoint), "--backend", backend, "-q", "--no-report", *extra]
 
 
 def _wait_for_entries(cache_dir, proc, timeout=120.0):
@@ -177,15 +181,17 @@ def _wait_for_entries(cache_dir, proc, timeout=120.0):
     return False
 
 
-@pytest.mark.parametrize("how", ["kill", "ctrl-c"])
+@pytest.mark.parametrize("how,backend", [("kill", "audioldm2"), ("ctrl-c", "audioldm2"), ("kill", "stable-audio-3")])
 @pytest.mark.slow
-def test_an_interrupted_render_resumes_to_identical_files(how, tiny_checkpoint, tmp_path):
+def test_an_interrupted_render_resumes_to_identical_files(how, backend, request, tmp_path):
     """A real render process is killed (SIGKILL) or interrupted (SIGINT) mid-way; the same command finishes it,
     byte-identical to a render never interrupted."""
+    tiny_checkpoint = request.getfixturevalue("tiny_checkpoint" if backend == "audioldm2" else "tiny_sa3_checkpoint")
+    cmd = functools.partial(_render_cmd, backend=backend)
     scene_path = _write_scene(tmp_path, duration=30)
     cache_dir = tmp_path / "cache"
     env = {**os.environ, "AMBIENTGEN_CACHE": str(cache_dir)}
-    proc = subprocess.Popen(_render_cmd(scene_path, tmp_path / "out", tiny_checkpoint), cwd=ROOT, env=env,
+    proc = subprocess.Popen(cmd(scene_path, tmp_path / "out", tiny_checkpoint), cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert _wait_for_entries(cache_dir, proc), proc.stderr.read().decode()[-2000:]
     proc.send_signal(signal.SIGKILL if how == "kill" else signal.SIGINT)
@@ -197,12 +203,12 @@ def test_an_interrupted_render_resumes_to_identical_files(how, tiny_checkpoint, 
         line = stderr.decode().strip().splitlines()[-1]
         assert "interrupted; no output was written;" in line and "run the same command again to resume" in line
     kept = len(list(cache_dir.rglob("*.npy")))
-    resumed = subprocess.run(_render_cmd(scene_path, tmp_path / "out", tiny_checkpoint), cwd=ROOT, env=env,
+    resumed = subprocess.run(cmd(scene_path, tmp_path / "out", tiny_checkpoint), cwd=ROOT, env=env,
                              capture_output=True)
     assert resumed.returncode == 0, resumed.stderr.decode()[-2000:]
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["cache"]["hits"] >= kept and manifest["stats"]["rendered_now"] < manifest["stats"]["model_calls"]
-    clean = subprocess.run(_render_cmd(scene_path, tmp_path / "clean", tiny_checkpoint, "--no-cache"), cwd=ROOT,
+    clean = subprocess.run(cmd(scene_path, tmp_path / "clean", tiny_checkpoint, "--no-cache"), cwd=ROOT,
                            env=env, capture_output=True)
     assert clean.returncode == 0, clean.stderr.decode()[-2000:]
     for name in ("test-scene.wav", "stems/rain.wav", "stems/birds.wav"):

@@ -31,9 +31,24 @@ def _scene_file(tmp_path, **model):
     return path
 
 
-def _render(path, out, checkpoint, *extra):
+def _render(path, out, checkpoint, *extra, backend="audioldm2"):
     return runner.invoke(cli.app, ["render", str(path), "-o", str(out), "--checkpoint", str(checkpoint), "--backend",
-                                   "audioldm2", "-q", "--no-report", *extra])
+                                   backend, "-q", "--no-report", *extra])
+
+
+@pytest.mark.slow
+def test_ray_renders_stable_audio_3_byte_identical_to_local(local_ray, tiny_sa3_checkpoint, tmp_path):
+    path = _scene_file(tmp_path, window_s=8.0)
+    on_ray = _render(path, tmp_path / "ray", tiny_sa3_checkpoint, "--executor", "ray", "--workers", "2",
+                     "--cache-dir", str(tmp_path / "cache"), backend="stable-audio-3")
+    assert on_ray.exit_code == 0, on_ray.output
+    local = _render(path, tmp_path / "local", tiny_sa3_checkpoint, "--no-cache", backend="stable-audio-3")
+    assert local.exit_code == 0, local.output
+    for name in ("test-scene.wav", "stems/rain.wav", "stems/birds.wav"):
+        assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
+    manifest = json.loads((tmp_path / "ray" / "manifest.json").read_text())
+    assert manifest["backend"]["backend"] == "stable-audio-3" and manifest["cluster"]["model_calls"] > 0
+    assert manifest["stats"]["rendered_now"] == 0  # every window came from the cluster
 
 
 @pytest.mark.slow
