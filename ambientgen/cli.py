@@ -213,8 +213,8 @@ def render(
     output: Annotated[Path, typer.Option("--output", "-o", help="output directory")] = Path("out"),
     duration: Annotated[Optional[str], typer.Option(help="override duration: seconds, 10m, 1h30m")] = None,
     seed: Annotated[Optional[int], typer.Option(help="override the scene seed")] = None,
-    backend: Annotated[Optional[str], typer.Option(help="auto (default), audioldm2 or procedural")] = None,
-    checkpoint: Annotated[Optional[str], typer.Option(help="hub id or local folder of an AudioLDM2 checkpoint")] = None,
+    backend: Annotated[Optional[str], typer.Option(help="auto (default), audioldm2, stable-audio-3 or procedural")] = None,
+    checkpoint: Annotated[Optional[str], typer.Option(help="hub id or local folder of an AudioLDM2 or Stable Audio 3 checkpoint")] = None,
     steps: Annotated[Optional[int], typer.Option(help="denoising steps per chunk")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps")] = "auto",
     fmt: Annotated[str, typer.Option("--format", help="mix formats, comma-separated: wav, flac, ogg, opus, mp3, m4a")
@@ -441,7 +441,7 @@ def models(ctx: typer.Context) -> None:
 
     table = Table(title="backends", title_justify="left")
     for column in ("backend", "rate", "ch", "window", "needs", "licence"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column in ("backend", "rate", "window"), min_width=17 if column == "needs" else None)
     for row in backend_table():
         table.add_row(str(row["backend"]), f"{row['sample_rate']} Hz", str(row["channels"]), f"{row['window_s']:g} s",
                       str(row["needs"]), str(row["licence"]))

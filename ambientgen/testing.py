@@ -358,12 +358,7 @@ def _calibrate_same_level(vae, target_rms: float = 0.1) -> None:
         for _ in range(3):
             rms = float(vae.decode(torch.randn(1, vae.config.latent_dim, 16, generator=gen)).sample.pow(2).mean().sqrt())
             scale = target_rms / max(rms, 1e-30)
-            if hasattr(last, "parametrizations"):
-                last.parametrizations.weight.original0.mul_(scale)
-            elif hasattr(last, "weight_g"):
-                last.weight_g.mul_(scale)
-            else:
-                last.weight.mul_(scale)
+            last.weight_g.mul_(scale)  # diffusers builds it with torch.nn.utils.weight_norm (weight_g, weight_v)
             if last.bias is not None:
                 last.bias.mul_(scale)
 
