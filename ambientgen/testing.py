@@ -51,27 +51,32 @@ _WORDS = (
 ).split()
 
 
-def _roberta_tokenizer(model_max_length: int = 77):
-    """A byte-level BPE tokenizer with RoBERTa's special tokens and a tiny vocabulary."""
-    from transformers import RobertaTokenizer
-
-    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
-    # GPT-2 byte-level alphabet: printable ASCII maps to itself, space maps to "Ġ".
-    chars = list(string.ascii_letters + string.digits + string.punctuation) + ["Ġ"]
+def _bpe_vocabulary(specials: list[str], space: str) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    """A BPE vocabulary and merges for the tiny word list: specials, printable ASCII, ``space`` (the
+    tokenizer's word-start mark), then ``space`` + each word's first letter, grown left to right."""
+    chars = list(string.ascii_letters + string.digits + string.punctuation) + [space]
     vocab = {tok: i for i, tok in enumerate(specials + chars)}
     merges = []
     for word in sorted(set(_WORDS)):
-        # merge "Ġ" + each word's first letter, then grow the word left to right
-        piece = "Ġ" + word[0]
+        piece = space + word[0]
         if piece not in vocab:
             vocab[piece] = len(vocab)
-            merges.append(("Ġ", word[0]))
+            merges.append((space, word[0]))
         for ch in word[1:]:
             merged = piece + ch
             if merged not in vocab:
                 vocab[merged] = len(vocab)
                 merges.append((piece, ch))
             piece = merged
+    return vocab, merges
+
+
+def _roberta_tokenizer(model_max_length: int = 77):
+    """A byte-level BPE tokenizer with RoBERTa's special tokens and a tiny vocabulary."""
+    from transformers import RobertaTokenizer
+
+    # GPT-2 byte-level alphabet: printable ASCII maps to itself, space maps to "Ġ".
+    vocab, merges = _bpe_vocabulary(["<s>", "<pad>", "</s>", "<unk>", "<mask>"], "Ġ")
     return RobertaTokenizer(vocab=vocab, merges=merges, model_max_length=model_max_length)
 
 
@@ -262,21 +267,7 @@ def _gemma_tokenizer():
     """A Gemma-style BPE tokenizer (``GemmaTokenizerFast``) with a tiny vocabulary, built offline."""
     from transformers import GemmaTokenizerFast
 
-    specials = ["<pad>", "<eos>", "<bos>", "<unk>", "<mask>"]
-    chars = list(string.ascii_letters + string.digits + string.punctuation) + ["▁"]
-    vocab = {tok: i for i, tok in enumerate(specials + chars)}
-    merges = []
-    for word in sorted(set(_WORDS)):
-        piece = "▁" + word[0]
-        if piece not in vocab:
-            vocab[piece] = len(vocab)
-            merges.append(("▁", word[0]))
-        for ch in word[1:]:
-            merged = piece + ch
-            if merged not in vocab:
-                vocab[merged] = len(vocab)
-                merges.append((piece, ch))
-            piece = merged
+    vocab, merges = _bpe_vocabulary(["<pad>", "<eos>", "<bos>", "<unk>", "<mask>"], "▁")
     return GemmaTokenizerFast(vocab=vocab, merges=merges, model_max_length=256)
 
 

@@ -25,7 +25,8 @@ from pydantic import Field
 
 from ..errors import BackendError
 from .base import Backend, BackendSettings, BackendSpec, ChunkRequest, ProgressCallback
-from .checkpoints import checkpoint_fingerprint, checkpoint_location, load_diffusers_pipeline, resolve_device
+from .checkpoints import (checkpoint_fingerprint, checkpoint_location, load_diffusers_pipeline, load_on_device,
+                          resolve_device)
 
 __all__ = ["AudioLDM2Backend", "AudioLDM2Settings", "checkpoint_location", "generate_language_model", "load_pipeline",
            "resolve_device"]
@@ -140,13 +141,7 @@ class AudioLDM2Backend(Backend):
 
     @classmethod
     def load(cls, checkpoint: str, *, device: str = "auto", revision: str | None = None, **settings) -> AudioLDM2Backend:
-        import torch
-
-        device = resolve_device(device)
-        dtype = torch.float16 if device == "cuda" else torch.float32
-        pipe = load_pipeline(checkpoint, dtype=dtype, revision=revision)
-        pipe.set_progress_bar_config(disable=True)
-        pipe = pipe.to(device)
+        pipe, device = load_on_device(load_pipeline, checkpoint, device=device, revision=revision)
         return cls(pipe, checkpoint=checkpoint, device=device, **settings)
 
     @classmethod

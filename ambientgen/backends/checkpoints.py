@@ -40,6 +40,19 @@ def resolve_device(device: str) -> str:
     return device
 
 
+def load_on_device(load, checkpoint: str, *, device: str, revision: str | None = None):
+    """``load(checkpoint, dtype=, revision=)`` on the resolved device (fp16 on CUDA), progress bars off.
+
+    Returns (pipeline, device)."""
+    import torch
+
+    device = resolve_device(device)
+    dtype = torch.float16 if device == "cuda" else torch.float32
+    pipe = load(checkpoint, dtype=dtype, revision=revision)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe.to(device), device
+
+
 def hub_offline() -> bool:
     """Whether ``HF_HUB_OFFLINE`` is set."""
     return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")

@@ -39,7 +39,7 @@ from pydantic import Field
 
 from ..errors import BackendError
 from .base import Backend, BackendSettings, BackendSpec, ChunkRequest, ProgressCallback
-from .checkpoints import checkpoint_fingerprint, load_diffusers_pipeline, resolve_device
+from .checkpoints import checkpoint_fingerprint, load_diffusers_pipeline, load_on_device
 
 COMPONENTS = ("duration_embedder", "scheduler", "text_encoder", "tokenizer", "transformer", "vae")
 DEFAULT_CHECKPOINT = "stabilityai/stable-audio-3-small-sfx"
@@ -118,13 +118,7 @@ class StableAudio3Backend(Backend):
     @classmethod
     def load(cls, checkpoint: str, *, device: str = "auto", revision: str | None = None, **settings
              ) -> StableAudio3Backend:
-        import torch
-
-        device = resolve_device(device)
-        dtype = torch.float16 if device == "cuda" else torch.float32
-        pipe = load_pipeline(checkpoint, dtype=dtype, revision=revision)
-        pipe.set_progress_bar_config(disable=True)
-        pipe = pipe.to(device)
+        pipe, device = load_on_device(load_pipeline, checkpoint, device=device, revision=revision)
         return cls(pipe, checkpoint=checkpoint, device=device, **settings)
 
     @classmethod
