@@ -237,6 +237,9 @@ class CachedBackend(Backend):
     def sources_hint(self) -> str:
         return self.inner.sources_hint()
 
+    def renderer(self, prompt: str) -> str:
+        return self.inner.renderer(prompt)
+
     def describe(self) -> dict[str, Any]:
         return self.inner.describe()
 

@@ -130,6 +130,10 @@ class ClusterBackend(_Described):
         self._describe = info["describe"]
         self._supports = dict(zip(info.get("prompts", []), info.get("supports", [])))
         self._sources_hint = info.get("sources_hint", "")
+        self._renderers = dict(zip(info.get("prompts", []), info.get("renderers", [])))
+
+    def renderer(self, prompt: str) -> str:
+        return self._renderers.get(prompt, self.name)
 
     def supports(self, prompt: str) -> bool:
         return self._supports.get(prompt, True)
@@ -175,7 +179,8 @@ def _remote_actor_class():
             return {"name": b.name, "batch_size": b.batch_size, "steps": b.steps, "identity": self.cached.identity(),
                     "describe": b.describe(), "sources_hint": b.sources_hint(), "prompts": list(prompts),
                     "preferred_window": b.preferred_window,
-                    "supports": [bool(b.supports(p)) for p in prompts], "pid": os.getpid()}
+                    "supports": [bool(b.supports(p)) for p in prompts],
+                    "renderers": [b.renderer(p) for p in prompts], "pid": os.getpid()}
 
         def render(self, piece: Piece) -> dict[str, int]:
             before = self.backend.stats.model_calls

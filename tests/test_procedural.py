@@ -73,6 +73,12 @@ def test_every_generator_is_clean_and_deterministic(source):
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a, c)
     assert abs(float(a.mean())) < 1e-3  # no DC offset
+    if source.name == "clock":  # periodic by nature: a tick and a tock a second, each at its own place
+        hop = 480
+        env = np.sqrt((a.reshape(-1, hop).astype(np.float64) ** 2).mean(1))
+        ticks, _ = find_peaks(env, height=env.max() * 0.3, distance=20)
+        assert 115 <= len(ticks) <= 125, len(ticks)  # 2 a second (+-2 %) for 60 s
+        return
     # no repetition shorter than the chunk: the loudness envelope (0.5 s) has no strong autocorrelation peak
     env = np.sqrt((a.reshape(-1, 24000).astype(np.float64) ** 2).mean(1))
     env = env - env.mean()
@@ -88,7 +94,12 @@ def test_every_generator_is_clean_and_deterministic(source):
     [("steady rain drumming on a corrugated tin roof", "rain", {"intensity": "medium", "surface": "roof"}),
      ("heavy rain pouring down", "rain", {"intensity": "heavy", "surface": "ground"}),
      ("light rain on the window", "rain", {"intensity": "light", "surface": "window"}),
-     ("soft sea breeze", "wind", {"strength": "gentle"}),
+     ("soft sea breeze", "wind", {"strength": "gentle", "howl": False}),
+     ("a howling mountain wind", "wind", {"strength": "strong", "howl": True}),
+     ("softly hissing embers", "fire", {"size": "embers"}),
+     ("a busy café", "cafe", {}),
+     ("an old clock ticking", "clock", {}),
+     ("rain drumming on the rooftop", "rain", {"intensity": "medium", "surface": "roof"}),
      ("gentle ocean waves on a beach", "waves", {}),
      ("distant rolling thunder", "thunder", {"distance": "distant"}),
      ("crickets chirping at night", "crickets", {}),
@@ -103,6 +114,33 @@ def test_prompt_matching(prompt, source, params):
 
 def test_unknown_prompt_has_no_generator():
     assert match_source("a spaceship engine room") is None
+
+
+@pytest.mark.parametrize(
+    "prompt, expected",
+    [("seagulls calling", None), ("a windmill creaking", None), ("fireflies", None), ("firefly glow", None),
+     ("rainforest canopy", None), ("a seaside town", None), ("the seashore", "waves"), ("sea", "waves"),
+     ("rainy night", "rain"), ("crackling fire", "fire"), ("a windy hill", "wind"), ("thunderstorm", "thunder"),
+     ("birdsong", "birds"), ("a babbling brook", "stream"), ("humming fridge", "hum")],
+)
+def test_keywords_match_whole_words_only(prompt, expected):
+    """A generator is never chosen by a keyword inside another word ("sea" in "seagulls" used to pick waves)."""
+    found = match_source(prompt)
+    assert (found[0].name if found else None) == expected
+
+
+def test_manifest_names_the_generator_of_every_layer_even_from_the_cache(tmp_path):
+    from ambientgen.cache import CachedBackend, RenderCache
+
+    scene = small_scene(duration=6, layers=[{"name": "rain", "prompt": "heavy rain on a tin roof"},
+                                            {"name": "wind", "prompt": "distant howling wind"}])
+    expected = {"rain": "rain intensity=heavy surface=roof", "wind": "wind howl=True strength=strong distant"}
+    for run in ("first", "cached"):
+        backend = CachedBackend(ProceduralBackend(), RenderCache(tmp_path / "cache"))
+        manifest = render(scene, tmp_path / run, backend=backend, stems=False, session=False,
+                          report=False).manifest
+        assert {e["name"]: e["rendered_by"] for e in manifest["layers"]} == expected, run
+    assert manifest["stats"]["rendered_now"] == 0  # the second run came from the cache, and still names them
 
 
 def test_auto_picks_procedural_offline_and_audioldm2_for_local_checkpoints(tiny_checkpoint):
@@ -179,20 +217,58 @@ def test_the_judge_hears_real_recordings_in_their_family(file, family):
     assert max(scores, key=scores.get) == family, scores
 
 
-@pytest.mark.parametrize(
-    "prompt, family",
-    [("rain", "water"), ("heavy rain on a tin roof", "water"), ("a stream", "water"), ("waterfall", "water"),
-     ("ocean waves", "water"), ("campfire crackling", "fire"), ("songbirds", "animals"),
-     ("crickets at night", "animals"), ("cicadas", "animals")],
-)
-@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+NOT_YET = "not recognised yet: see the YAMNet table in the README"
+# each generator and the family of sounds it must be heard as; the ones marked NOT_YET are known gaps (strict:
+# the test fails the day they pass, so the README's table is brought up to date)
+JUDGED = [("light rain", "water"), ("rain", "water"), ("heavy rain on a tin roof", "water"), ("a stream", "water"),
+          ("a distant stream", "water"), ("waterfall", "water"), ("ocean waves", "water"),
+          ("campfire crackling", "fire"), ("fireplace", "fire"), ("wind in the trees", "wind"),
+          ("a howling mountain wind", "wind"), ("songbirds", "animals"), ("crickets at night", "animals"),
+          ("cicadas", "animals"), ("a busy café", "speech"), ("a ticking clock", "clock"),
+          pytest.param("distant thunder", "thunder", marks=pytest.mark.xfail(strict=True, reason=NOT_YET)),
+          pytest.param("frogs croaking", "animals", marks=pytest.mark.xfail(strict=True, reason=NOT_YET)),
+          pytest.param("dripping gutter", "water", marks=pytest.mark.xfail(strict=True, reason=NOT_YET))]
+
+
+@pytest.mark.parametrize("prompt, family", JUDGED)
 @pytest.mark.slow
-def test_the_judge_hears_generated_sounds_in_their_family(prompt, family, seed):
-    """YAMNet (AudioSet, knows nothing of our code) puts each generator in the right family of sounds."""
+def test_the_judge_hears_generated_sounds_in_their_family(prompt, family):
+    """YAMNet (AudioSet, knows nothing of our code) puts each generator in the right family on 4 seeds out of 4."""
     from .yamnet import family_scores
 
-    scores = family_scores(generate(prompt, 20.0, seed=seed), 48000)
-    assert max(scores, key=scores.get) == family, {k: round(v, 2) for k, v in scores.items()}
+    for seed in range(1, 5):
+        scores = family_scores(generate(prompt, 20.0, seed=seed), 48000)
+        assert max(scores, key=scores.get) == family, (seed, {k: round(v, 2) for k, v in scores.items()})
+
+
+WEAKER_THAN_REAL = "scores below the real recordings of its class: see the YAMNet table in the README"
+
+
+@pytest.mark.parametrize(
+    "prompt, family, real",
+    [("light rain", "water", ["rain_redeclipse.ogg"]),
+     ("songbirds", "animals", ["birds_stk.ogg"]),
+     ("cicadas", "animals", ["cicadas_redeclipse.ogg"]),
+     ("crickets at night", "animals", ["cicadas_redeclipse.ogg"]),
+     pytest.param("heavy rain on a tin roof", "water", ["rain_redeclipse.ogg"],
+                  marks=pytest.mark.xfail(strict=True, reason=WEAKER_THAN_REAL)),
+     pytest.param("a stream", "water", ["river_stk.ogg", "waterfall_stk.ogg"],
+                  marks=pytest.mark.xfail(strict=True, reason=WEAKER_THAN_REAL)),
+     pytest.param("a busy café", "speech", ["cafe_stk.ogg"],
+                  marks=pytest.mark.xfail(strict=True, reason=WEAKER_THAN_REAL))],
+)
+@pytest.mark.slow
+def test_generated_sounds_score_at_least_like_the_weakest_real_recording(prompt, family, real):
+    """Mean family score over 4 seeds >= the weakest real recording of the same class (tests/data)."""
+    from .yamnet import family_scores
+
+    def real_score(file):
+        x, sr = sf.read(DATA / file)
+        return family_scores(x if x.ndim == 1 else x.mean(axis=1), sr)[family]
+
+    bar = min(real_score(f) for f in real)
+    mean = np.mean([family_scores(generate(prompt, 20.0, seed=s), 48000)[family] for s in range(1, 5)])
+    assert mean >= bar, (round(float(mean), 2), round(bar, 2))
 
 
 @pytest.mark.slow

@@ -145,6 +145,11 @@ class Backend:
         """What this backend can render, for errors about prompts it cannot (``spec.filters_prompts``)."""
         return ""
 
+    def renderer(self, prompt: str) -> str:
+        """What renders ``prompt`` (the manifest's ``rendered_by``): the backend's name unless it has several
+        generators (the procedural backend names the one it chose)."""
+        return self.name
+
     def identity(self) -> dict[str, Any]:
         """Everything about this backend that changes its audio (the render cache's key)."""
         from .._version import __version__

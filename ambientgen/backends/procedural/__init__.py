@@ -2,7 +2,7 @@
 
 In the spirit of Andy Farnell's *Designing Sound*: each source is noise,
 filters and stochastic events. A layer's prompt is matched to a generator by
-keywords (``SOURCES``, first match wins, so "sea breeze" is wind and "ocean
+whole-word keywords (``SOURCES``, first match wins, so "sea breeze" is wind and "ocean
 waves" are waves); modifiers in the prompt (heavy/light, tin roof/window/leaves,
 distant) set its parameters. Output is 48 kHz mono, deterministic per seed.
 """
@@ -18,10 +18,13 @@ import numpy as np
 
 from ...errors import BackendError
 from ..base import Backend, BackendSpec, ChunkRequest, NoSettings, ProgressCallback
-from . import air, creatures, fire, water
+from . import air, creatures, fire, rooms, water
 from .dsp import filt, finish
 
 SAMPLE_RATE = 48000
+# bump whenever a generator's sound changes: it is part of the render cache's key, so cached chunks of an older
+# generator are never mixed with new ones
+GENERATORS_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -32,8 +35,14 @@ class Source:
     params: Callable[[str], dict[str, Any]] = lambda prompt: {}
 
 
+# endings a keyword may take (crackl-e, crackl-ing, bird-s, gust-y); nothing else may follow it, so "sea" never
+# matches "seagulls", "fire" never "firefly", "rain" never "rainforest", "wind" never "windmill"
+_ENDINGS = r"(?:e|s|es|ed|er|ers|ing|ings|y|ly|ies)?"
+
+
 def _has(prompt: str, *words: str) -> bool:
-    return any(re.search(rf"\b{w}", prompt) for w in words)
+    """Whether ``prompt`` contains one of ``words`` as a whole word (with a common ending)."""
+    return any(re.search(rf"\b{w}{_ENDINGS}\b", prompt) for w in words)
 
 
 def _rain_params(prompt: str) -> dict[str, Any]:
@@ -43,7 +52,7 @@ def _rain_params(prompt: str) -> dict[str, Any]:
         intensity = "light"
     else:
         intensity = "medium"
-    if _has(prompt, "tin", "roof", "metal", "corrugated", "car"):
+    if _has(prompt, "tin", "roof", "rooftop", "metal", "metallic", "corrugated", "car"):
         surface = "roof"
     elif _has(prompt, "window", "glass", "pane"):
         surface = "window"
@@ -55,26 +64,33 @@ def _rain_params(prompt: str) -> dict[str, Any]:
 
 
 SOURCES: tuple[Source, ...] = (
-    Source("thunder", ("thunder", "lightning"), air.thunder,
-           lambda p: {"distance": "close" if _has(p, "close", "near", "overhead", "crack") else "distant"}),
+    Source("thunder", ("thunder", "thunderstorm", "thunderclap", "lightning"), air.thunder,
+           lambda p: {"distance": "close" if _has(p, "close", "near", "nearby", "overhead", "crack") else "distant"}),
     Source("drips", ("drip", "gutter"), water.drips),
-    Source("rain", ("rain", "drizzl", "downpour", "shower"), water.rain, _rain_params),
+    Source("rain", ("rain", "raindrop", "rainfall", "rainstorm", "drizzl", "downpour", "shower"), water.rain,
+           _rain_params),
     Source("waterfall", ("waterfall", "cascade"), water.waterfall),
     Source("stream", ("stream", "river", "brook", "creek", "trickl", "babbl", "rapids"), water.stream),
     Source("crickets", ("cricket", "katydid"), creatures.crickets),
     Source("cicadas", ("cicada",), creatures.cicadas),
-    Source("frogs", ("frog", "toad", "croak"), creatures.frogs),
+    Source("frogs", ("frog", "toad", "croak", "bullfrog", "peeper"), creatures.frogs),
     Source("birds", ("bird", "songbird", "birdsong", "dawn chorus", "warbl", "robin", "sparrow", "finch"),
            creatures.birds),
-    Source("fire", ("fire", "campfire", "fireplace", "ember", "crackl", "bonfire", "hearth"), fire.fire,
-           lambda p: {"size": "fireplace" if _has(p, "fireplace", "hearth", "stove") else "campfire"}),
-    Source("hum", ("fan", "air condition", "hum", "ventilation", "hvac", "refrigerator"), air.hum),
+    Source("fire", ("fire", "campfire", "fireplace", "ember", "crackl", "bonfire", "hearth", "flame"), fire.fire,
+           lambda p: {"size": "embers" if _has(p, "ember") else
+                      "fireplace" if _has(p, "fireplace", "hearth", "stove") else "campfire"}),
+    Source("cafe", ("café", "cafe", "coffee shop", "restaurant", "diner", "chatter", "crowd", "conversation",
+                    "voices", "people talking", "pub"), rooms.cafe),
+    Source("clock", ("clock", "ticking", "tick-tock", "tick tock"), rooms.clock),
+    Source("hum", ("fan", "air condition", "air conditioner", "hum", "humming", "ventilation", "hvac",
+                   "refrigerator", "fridge", "room tone"), air.hum),
     Source("traffic", ("traffic", "cars", "highway", "road", "street"), air.traffic),
     Source("noise", ("white noise", "pink noise", "brown noise", "brownian noise"), air.noise,
            lambda p: {"color": next(c for c in ("white", "pink", "brown") if c in p)}),
     Source("wind", ("wind", "breeze", "gust", "gale", "blowing"), air.wind,
-           lambda p: {"strength": "strong" if _has(p, "strong", "howl", "gust", "gale", "storm") else "gentle"}),
-    Source("waves", ("wave", "ocean", "sea", "surf", "shore", "beach", "tide"), water.waves),
+           lambda p: {"strength": "strong" if _has(p, "strong", "howl", "gust", "gale", "storm") else "gentle",
+                      "howl": _has(p, "howl", "mountain", "gale", "whistl")}),
+    Source("waves", ("wave", "ocean", "sea", "seashore", "surf", "shore", "beach", "tide", "swell"), water.waves),
 )
 
 
@@ -106,9 +122,20 @@ class ProceduralBackend(Backend):
     def supports(self, prompt: str) -> bool:
         return match_source(prompt) is not None
 
+    def identity(self) -> dict[str, Any]:
+        return {**super().identity(), "generators": GENERATORS_VERSION}
+
     def sources_hint(self) -> str:
-        return ("its sources are rain, drips, thunder, wind, waves, stream, waterfall, fire, crickets, cicadas, "
-                "birds, frogs, fan/hum, traffic, white/pink/brown noise")
+        return f"its sources are {', '.join(s.name for s in SOURCES)}"
+
+    def renderer(self, prompt: str) -> str:
+        """The generator (and its parameters) that renders ``prompt``, as the manifest names it."""
+        found = match_source(prompt)
+        if found is None:
+            return "none"
+        source, params = found
+        return source.name + "".join(f" {k}={v}" for k, v in sorted(params.items())) + (
+            " distant" if is_distant(prompt) else "")
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "sources": dict(self.sources)}
@@ -121,7 +148,7 @@ class ProceduralBackend(Backend):
             if found is None:
                 raise BackendError(f"layer '{req.layer}': no procedural generator for prompt {req.prompt!r}")
             source, params = found
-            self.sources[req.layer] = source.name + "".join(f" {k}={v}" for k, v in sorted(params.items()))
+            self.sources[req.layer] = self.renderer(req.prompt)
             n = round(req.duration_s * self.sample_rate)
             audio = source.generate(np.random.default_rng(req.seed), n, self.sample_rate, **params)
             if is_distant(req.prompt):  # air absorbs highs over distance

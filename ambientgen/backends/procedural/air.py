@@ -4,19 +4,30 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dsp import colored_noise, decaying, filt, finish, poisson_onsets, smooth_random
+from .dsp import colored_noise, decaying, filt, finish, flutter, poisson_onsets, resonator, smooth_random, unit
 
 NOISE_EXPONENT = {"white": 0.0, "pink": 1.0, "brown": 2.0}
 
 
-def wind(rng: np.random.Generator, n: int, sr: int, *, strength: str = "gentle") -> np.ndarray:
-    """Gusts: noise bands whose level and brightness follow slow random curves."""
-    gust_rate = 0.15 if strength == "gentle" else 0.35
-    out = np.zeros(n, dtype=np.float32)
-    for low, high, weight in ((60, 400, 1.0), (300, 1500, 0.6), (1200, 5000, 0.25)):
-        band = filt(colored_noise(rng, n, 1.5), sr, low=low, high=high)
-        gust = smooth_random(rng, n, sr, rate_hz=gust_rate)
-        out += band * weight * (0.15 + gust**2)
+def wind(rng: np.random.Generator, n: int, sr: int, *, strength: str = "gentle", howl: bool = False) -> np.ndarray:
+    """Wind: brown noise below 500 Hz whose level follows slow gusts and a 0.3-4 Hz roll, with leaves rustling
+    at the gusts' peaks; ``howl`` adds a narrow whistle whose pitch rises with the gust (a mountain gale)."""
+    gust = smooth_random(rng, n, sr, rate_hz=0.15 if strength == "gentle" else 0.3)
+    roll = filt(rng.standard_normal(n).astype(np.float32), sr, low=0.3, high=4)
+    level = np.clip(0.3 + gust + 0.8 * unit(roll), 0.05, None)
+    body = unit(filt(colored_noise(rng, n, 2.0), sr, low=100, high=600) * level)
+    rustle = np.clip(unit(filt(rng.standard_normal(n).astype(np.float32), sr, low=2, high=30)), 0, None)
+    leaves = filt(colored_noise(rng, n, 0.5), sr, low=1500, high=9000) * rustle * level
+    out = body + 0.15 * unit(leaves)
+    if howl:
+        pitch = rng.uniform(300, 600) * (0.8 + 0.5 * gust)
+        source = colored_noise(rng, n, 0.0)
+        whistle = np.zeros(n, dtype=np.float32)
+        block = 2048
+        for i in range(0, n, block):  # the resonance follows the gust, block by block
+            seg = resonator(source[max(0, i - 4096) : i + block], sr, float(pitch[i]), 25.0)
+            whistle[i : i + block] = seg[-min(block, n - i) :]
+        out += 0.15 * unit(whistle) * gust
     return finish(out, sr)
 
 
@@ -48,21 +59,38 @@ def traffic(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
     return finish(bed + passes * 0.8, sr)
 
 
+def _thunder_roll(rng: np.random.Generator, sr: int, distance: str) -> np.ndarray:
+    """One thunder: a slowly swelling low rumble that rolls (irregular 0.3-4 Hz level) and dies over 8-14 s,
+    with the arrivals of the channel's segments as soft bursts, densest early; close thunder starts with a crack."""
+    seconds = rng.uniform(8.0, 14.0)
+    length = int(seconds * sr)
+    t = np.arange(length) / sr
+    cutoff = 500.0 if distance == "distant" else 1200.0
+    roll = flutter(rng, length, sr, low=0.3, high=4, depth=0.8, floor=0.05)
+    swell = np.clip(t / 0.4, 0, 1) ** 2 * np.exp(-t / (seconds / 3))
+    rumble = filt(colored_noise(rng, length, 2.0), sr, low=30, high=cutoff) * roll * swell
+    mid = filt(colored_noise(rng, length, 1.0), sr, low=200, high=1500) * np.exp(-t / 1.2) * roll * swell * 0.3
+    arrivals = np.zeros(length, dtype=np.float32)
+    for at in np.sort(rng.exponential(seconds / 4, size=rng.integers(25, 60))).clip(0, seconds - 1.5):
+        d = rng.uniform(0.1, 0.6)
+        m = int(d * sr)
+        burst = colored_noise(rng, m, 1.0) * decaying(sr, d, d / 3, attack_s=rng.uniform(0.005, 0.05))[:m]
+        burst = filt(burst, sr, high=max(cutoff * 1.2 * np.exp(-at / seconds * 1.5), 120.0))
+        s = int(at * sr)
+        arrivals[s : s + m] += burst[: length - s] * np.exp(-at / (seconds / 2.5)) * rng.uniform(0.3, 1.0)
+    out = unit(rumble + mid) + 0.5 * unit(arrivals)
+    if distance == "close":
+        m = int(0.08 * sr)
+        crack = filt(rng.standard_normal(m).astype(np.float32), sr, low=300) * decaying(sr, 0.08, 0.015)[:m]
+        out[:m] += 2.0 * unit(crack)
+    return out
+
+
 def thunder(rng: np.random.Generator, n: int, sr: int, *, distance: str = "distant") -> np.ndarray:
-    """Rumbles: brown noise bursts with long decays, darker the further away; quiet rain-like air between."""
-    cutoff = 250.0 if distance == "distant" else 900.0
-    out = filt(colored_noise(rng, n, 1.0), sr, low=60, high=600) * 0.01
-    count = max(1, rng.poisson(n / sr / 15))
-    for onset in rng.integers(0, max(1, n - sr), size=count):
-        seconds = rng.uniform(4, 9)
-        length = int(seconds * sr)
-        body = colored_noise(rng, length, 2.0)
-        env = decaying(sr, seconds, seconds / 3.5, attack_s=rng.uniform(0.05, 0.4))[:length]
-        # a few rolling sub-bursts inside the main rumble
-        for _ in range(rng.integers(1, 4)):
-            start = int(rng.uniform(0.2, 0.6) * length)
-            env[start:] += decaying(sr, seconds, seconds / 5, attack_s=0.1)[: length - start] * rng.uniform(0.3, 0.8)
-        rumble = filt(body * env, sr, low=25, high=cutoff)
-        end = min(n, onset + length)
-        out[onset:end] += rumble[: end - onset] * rng.uniform(0.5, 1.0)
+    """Rolls of thunder (about one per 15 s) over quiet storm air."""
+    out = filt(colored_noise(rng, n, 1.0), sr, low=60, high=600) * 0.005
+    for onset in rng.integers(0, max(1, n - sr), size=max(1, rng.poisson(n / sr / 15))):
+        one = _thunder_roll(rng, sr, distance)
+        end = min(n, onset + len(one))
+        out[onset:end] += one[: end - onset] * rng.uniform(0.5, 1.0)
     return finish(out, sr)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
-from scipy.signal import butter, fftconvolve, sosfilt
+from scipy.signal import butter, fftconvolve, lfilter, sosfilt
 
 
 def colored_noise(rng: np.random.Generator, n: int, exponent: float) -> np.ndarray:
@@ -81,3 +81,31 @@ def finish(x: np.ndarray, sr: int, *, rms: float = 0.1) -> np.ndarray:
     x = filt(x, sr, low=20.0)
     level = float(np.sqrt(np.mean(x.astype(np.float64) ** 2)))
     return (x * (rms / level) if level > 0 else x).astype(np.float32)
+
+
+def shaped_noise(rng: np.random.Generator, n: int, sr: int, points: list[tuple[float, float]]) -> np.ndarray:
+    """Unit-RMS noise whose spectrum follows ``points`` ((Hz, dB) pairs, interpolated on a log-frequency axis)."""
+    spectrum = rng.standard_normal(n // 2 + 1) + 1j * rng.standard_normal(n // 2 + 1)
+    f = np.fft.rfftfreq(n, 1 / sr)
+    f[0] = f[1] if n > 1 else 1.0
+    hz, db = zip(*points)
+    x = np.fft.irfft(spectrum * 10 ** (np.interp(np.log(f), np.log(hz), db) / 20), n)
+    return (x / (np.std(x) + 1e-12)).astype(np.float32)
+
+
+def resonator(x: np.ndarray, sr: int, freq: float, bandwidth: float) -> np.ndarray:
+    """A two-pole resonance at ``freq`` Hz, ``bandwidth`` Hz wide (a formant, a body mode)."""
+    r = np.exp(-np.pi * bandwidth / sr)
+    return lfilter([1 - r], [1, -2 * r * np.cos(2 * np.pi * freq / sr), r * r], x).astype(np.float32)
+
+
+def flutter(rng: np.random.Generator, n: int, sr: int, *, low: float, high: float, depth: float,
+            floor: float = 0.0) -> np.ndarray:
+    """A random gain curve ``1 + depth * noise`` band-limited to ``low``-``high`` Hz, clipped at ``floor``."""
+    x = filt(rng.standard_normal(n).astype(np.float32), sr, low=low, high=high)
+    return np.clip(1.0 + depth * x / (np.std(x) + 1e-9), floor, None).astype(np.float32)
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    """``x`` scaled to unit RMS (silence stays silence)."""
+    return (x / (np.std(x) + 1e-12)).astype(np.float32)

@@ -2,62 +2,94 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
-from .dsp import colored_noise, excite, filt, finish, poisson_onsets, smooth_random, tone_burst
+from .dsp import (
+    colored_noise,
+    decaying,
+    excite,
+    filt,
+    finish,
+    flutter,
+    poisson_onsets,
+    shaped_noise,
+    smooth_random,
+    tone_burst,
+    unit,
+)
 
-# drop density (drops per second) and bed level by intensity
-RAIN_INTENSITY = {"light": (120.0, 0.5), "medium": (400.0, 0.8), "heavy": (1200.0, 1.0)}
-# surface: (band of the drop "tick", decay of the drop resonance in s, band of the bed)
-RAIN_SURFACE = {
-    "roof": ((1500.0, 5000.0), 0.030, (900.0, 9000.0)),  # tin/metal rings longer
-    "window": ((2500.0, 9000.0), 0.008, (1500.0, 12000.0)),
-    "leaves": ((1200.0, 6000.0), 0.012, (900.0, 8000.0)),
-    "ground": ((1500.0, 6000.0), 0.006, (1000.0, 8000.0)),
-}
+# drops per second and bed level by intensity
+RAIN_INTENSITY = {"light": (700.0, 0.5), "medium": (1200.0, 0.6), "heavy": (3000.0, 1.0)}
+# the long-term spectrum of rain (Hz, dB), close to a real rain recording's: flat 1-3.5 kHz, little below 700 Hz
+RAIN_SPECTRUM = [(50, -24), (300, -22), (700, -14), (1100, -4), (1600, 0), (3000, 0), (5000, -3), (8000, -5),
+                 (12000, -10), (20000, -20)]
+
+
+def _drop_kernel(rng: np.random.Generator, sr: int, surface: str) -> np.ndarray:
+    """One family of drop impacts: a 1-3 ms broadband tick; on a roof, a sheet's dense short-lived modes;
+    elsewhere, half the families add a Minnaert bubble (a rising 1.5-4 kHz chirp)."""
+    m = int(0.02 * sr)
+    tick = rng.standard_normal(m).astype(np.float32) * decaying(sr, 0.02, rng.uniform(0.0008, 0.003))[:m]
+    tick = filt(tick, sr, low=rng.uniform(800, 2000), high=rng.uniform(6000, 14000))
+    if surface == "roof":
+        t = np.arange(int(0.08 * sr)) / sr
+        modes = sum(np.sin(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi)) * np.exp(-t / rng.uniform(0.005, 0.02))
+                    * rng.uniform(0.3, 1.0) for f in rng.uniform(500, 5000, size=24))
+        kernel = 0.5 * modes / np.sqrt(24)
+    elif rng.random() < 0.5:
+        f0 = rng.uniform(1500, 4000)
+        kernel = 0.5 * tone_burst(sr, 0.02, f0, f0 * 1.4, 0.006)
+    else:
+        return tick
+    kernel = kernel.astype(np.float32)
+    kernel[: len(tick)] += tick[: len(kernel)]
+    return kernel
 
 
 def rain(rng: np.random.Generator, n: int, sr: int, *, intensity: str = "medium", surface: str = "ground") -> np.ndarray:
+    """A bed of rain-coloured noise under thousands of small drop impacts a second (no low rumble: that is
+    what made earlier versions read as aircraft)."""
     rate, bed_level = RAIN_INTENSITY[intensity]
-    tick_band, decay_s, bed_band = RAIN_SURFACE[surface]
-    bed = filt(colored_noise(rng, n, 0.3), sr, low=bed_band[0], high=bed_band[1], order=3) * bed_level
-    density = 0.85 + 0.3 * smooth_random(rng, n, sr, rate_hz=0.05)  # rain thickens and thins slowly
+    bed = shaped_noise(rng, n, sr, RAIN_SPECTRUM) * bed_level
+    density = 0.9 + 0.2 * smooth_random(rng, n, sr, rate_hz=0.05)  # rain thickens and thins slowly
     drops = np.zeros(n, dtype=np.float32)
-    for _ in range(4):  # four families of drop sizes, each with its own resonance
-        freq = rng.uniform(*tick_band)
-        kernel = tone_burst(sr, decay_s * 6, freq, freq * rng.uniform(0.85, 1.0), decay_s)
-        onsets = poisson_onsets(rng, n, sr, rate / 4)
-        amps = rng.lognormal(-1.0, 0.7, len(onsets)) * density[onsets]
-        drops += excite(n, onsets, amps, kernel)
-    under = filt(colored_noise(rng, n, 1.0), sr, low=80, high=1000) * 0.12  # splashes and distance below 1 kHz
-    return finish(bed * density + filt(drops, sr, low=600.0) * 0.5 + under, sr)
+    families = 16
+    for _ in range(families):
+        kernel = _drop_kernel(rng, sr, surface)
+        onsets = poisson_onsets(rng, n, sr, rate / families)
+        drops += excite(n, onsets, rng.lognormal(-1.0, 0.5, len(onsets)) * density[onsets], kernel)
+    return finish(bed * density + unit(drops) * 0.5, sr)
 
 
 def drips(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
     """Slow, resonant drips (gutters, leaves after rain)."""
     out = np.zeros(n, dtype=np.float32)
-    for _ in range(3):
+    for _ in range(3):  # a drop: a short splash, then its bubble rings up fast (a Minnaert "plink")
         freq = rng.uniform(900, 2500)
-        kernel = tone_burst(sr, 0.25, freq * 0.7, freq * 1.3, 0.04)
+        m = int(0.004 * sr)
+        kernel = tone_burst(sr, 0.03, freq, freq * 1.3, 0.004)
+        kernel[:m] += filt(rng.standard_normal(m).astype(np.float32), sr, low=1500) * decaying(sr, 0.004, 0.001)[:m]
         onsets = poisson_onsets(rng, n, sr, rng.uniform(0.8, 2.5))
         out += excite(n, onsets, rng.uniform(0.4, 1.0, len(onsets)), kernel)
-    bed = filt(colored_noise(rng, n, 1.0), sr, low=300, high=4000) * 0.05
+    bed = shaped_noise(rng, n, sr, RAIN_SPECTRUM) * 0.1 * np.std(out)
     return finish(out + bed, sr)
 
 
+# a river's long-term spectrum (Hz, dB): most energy at 400-900 Hz, falling ~6 dB an octave above
+STREAM_SPECTRUM = [(50, -20), (150, -12), (400, -4), (600, 0), (900, -2), (1600, -7), (3400, -13), (5000, -18),
+                   (10000, -27), (20000, -40)]
+
+
 def stream(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
-    """Burbling water: dense bubble resonances (rising sine chirps, 300-1500 Hz) over a soft wash."""
-    body = filt(colored_noise(rng, n, 1.0), sr, low=300, high=3000, order=1)
-    flutter = filt(rng.standard_normal(n).astype(np.float32), sr, low=0.5, high=6)
-    body *= np.clip(1.0 + 0.35 * flutter / (np.std(flutter) + 1e-9), 0.2, None)
-    bubbles = np.zeros(n, dtype=np.float32)
-    for _ in range(16):  # bubble sizes: small bubbles ring higher and shorter
-        f0 = rng.uniform(400, 2000)
-        dur = rng.uniform(0.004, 0.015)
-        kernel = tone_burst(sr, dur * 3, f0, f0 * rng.uniform(1.3, 2.2), dur, attack_s=0.001)
-        onsets = poisson_onsets(rng, n, sr, rng.uniform(15, 40))
-        bubbles += excite(n, onsets, rng.lognormal(-1.0, 0.5, len(onsets)), kernel)
-    return finish(body + bubbles * 0.5, sr)
+    """Babbling water: river-coloured noise in 15 bands, each under its own fast random gurgle (1-100 Hz)."""
+    base = shaped_noise(rng, n, sr, STREAM_SPECTRUM)
+    out = np.zeros(n, dtype=np.float32)
+    edges = np.geomspace(150, 6000, 16)
+    for low, high in itertools.pairwise(edges):
+        out += filt(base, sr, low=low, high=high) * flutter(rng, n, sr, low=1, high=100, depth=1.5) ** 1.5
+    return finish(out, sr)
 
 
 def waterfall(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
