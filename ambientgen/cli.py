@@ -106,15 +106,18 @@ def plan(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="write the scene file here")] = None,
     duration: Annotated[str, typer.Option(help="the scene's duration: seconds, 10m, 1h30m")] = "10m",
     seed: Annotated[int, typer.Option(help="the scene's seed")] = 0,
+    backend: Annotated[Optional[str], typer.Option(
+        help="plan for this backend (default auto: the one a render would use): audioldm2, stable-audio-3 or "
+             "procedural, or a plug-in")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps (what auto chooses for)")] = "auto",
 ) -> None:
-    """Plan a scene from one sentence: print the layers (and write the scene file with -o)."""
-    from rich.table import Table
-
+    """Plan a scene from one sentence for the backend that will render it: print the layers and what renders each
+    (and write the scene file with -o)."""
     from .files import write_atomic
-    from .planner import plan as plan_scene
+    from .pipeline import plan_description
 
-    with _errors(frozenset({"duration"})):  # plan's duration always comes from its option
-        planned = plan_scene(description)
+    with _errors(frozenset({"duration"} | ({"model.backend"} if backend else set()))):
+        planned = plan_description(description, backend=backend, device=device)
         try:
             sc = planned.scene(duration=duration, seed=seed)
         except SceneError as exc:
@@ -126,18 +129,25 @@ def plan(
                 write_atomic(output, planned.scene_text(sc).encode("utf-8"))
             except OSError as exc:
                 raise AmbientgenError(f"output: cannot write {output} ({exc.strerror})") from None
-    for warning in planned.warnings:
-        err.print(f"[yellow]warning:[/yellow] {warning}")
-    table = Table(title=f"{sc.name}: {len(sc.layers)} layers", title_justify="left")
-    for column in ("layer", "role", "prompt", "gain dB", "pan", "events/min", "from your words"):
-        table.add_column(column)
-    for layer, planned_layer in zip(sc.layers, planned.layers):
-        rate = f"{layer.events.per_minute:g}" if layer.events and layer.events.per_minute else ""
-        origin = planned_layer.words + (f" (implied by {planned_layer.implied_by})" if planned_layer.implied_by else "")
-        table.add_row(layer.name, layer.role, layer.prompt, f"{layer.gain_db:g}", f"{layer.pan:+.2f}", rate, origin)
-    out.print(table)
+    _print_plan(planned, sc.name)
     if output is not None:
         out.print(f"wrote {output}: render it with  ambientgen render {output}")
+
+
+def _print_plan(planned, name: str) -> None:
+    """The plan table (``plan`` and ``render "DESCRIPTION"``): notes on stderr, the table on stdout."""
+    from rich.table import Table
+
+    for warning in planned.warnings:
+        err.print(f"[yellow]note:[/yellow] {warning}")
+    rows = planned.rows()
+    target = f" for the {planned.backend} backend" if planned.backend else ""
+    table = Table(title=f"{name}: {len(rows)} layers{target}", title_justify="left")
+    for column in rows[0]:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row.values())
+    out.print(table)
 
 
 cache_app = typer.Typer(help="The render cache: how big it is, and clearing it.", no_args_is_help=True)
@@ -194,17 +204,33 @@ def scenes() -> None:
 
 
 @app.command()
-def validate(scene: Annotated[Path, typer.Argument(help="scene file (YAML)")]) -> None:
-    """Check a scene file and list every problem; no model is loaded."""
+def validate(
+    scene: Annotated[Path, typer.Argument(help="scene file (YAML)")],
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps (what auto chooses for)")] = "auto",
+) -> None:
+    """Check a scene file against the backend it would render with, and list every problem; no model is loaded."""
+    from .backends import choose_backend, get_spec, load_backend, unsupported_layers
     from .planner import one_event_beds
     from .scene import load_scene
 
     with _errors():
         sc = load_scene(scene)
+        choice = choose_backend(sc.model, device=device)
+        renders = {layer.name: choice.backend for layer in sc.layers}
+        if get_spec(choice.backend).filters_prompts:  # only a backend that renders some sounds is loaded (cheap)
+            be = load_backend(sc.model, device=device, choice=choice)
+            skipped = unsupported_layers(sc, be, strict=not choice.automatic)
+            renders = {layer.name: ("left out: no generator for its prompt" if layer.name in skipped else
+                                    f"{be.name}: {be.renderer(layer.prompt)}") for layer in sc.layers}
+            for name in skipped:
+                err.print(f"[yellow]warning:[/yellow] layer '{name}' will be left out: the {be.name} backend has no "
+                          f"generator for its prompt ({be.sources_hint()})")
     for warning in one_event_beds(sc):
         err.print(f"[yellow]warning:[/yellow] {warning}")
-    layers = ", ".join(layer.name for layer in sc.layers)
-    out.print(f"{scene}: ok — '{sc.name}', {sc.duration:g} s, {len(sc.layers)} layers ({layers})")
+    out.print(f"{scene}: ok — '{sc.name}', {sc.duration:g} s, {len(sc.layers)} layers, backend {choice.backend} "
+              f"({choice.reason})")
+    for name, what in renders.items():
+        out.print(f"  {name}: {what}")
 
 
 @app.command()
@@ -252,6 +278,12 @@ def render(
     options = {"duration": duration, "seed": seed, "target_lufs": lufs, "model.steps": steps, "fade_out": fade_out,
                "model.checkpoint": checkpoint, "model.backend": backend, "model.variety": variety, "fade_in": fade_in}
     with _errors(frozenset(k for k, v in options.items() if v is not None)), _progress(quiet) as on_progress:
+        from .pipeline import is_description, plan_description
+
+        if is_description(scene):  # planned for the backend that will render it, and the plan shown
+            planned = plan_description(scene, backend=backend, checkpoint=checkpoint, device=device)
+            _print_plan(planned, planned.scene().name)
+            scene = planned
         try:
             result = run(scene, output, duration=duration, seed=seed, backend=backend, checkpoint=checkpoint,
                          steps=steps, lufs=lufs, variety=variety, fade_in=fade_in, fade_out=fade_out, device=device,

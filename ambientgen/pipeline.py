@@ -132,14 +132,59 @@ def is_description(argument: str) -> bool:
     return not (Path(text).exists() or text.lower().endswith((".yaml", ".yml")) or "/" in text or "\\" in text)
 
 
-def resolve_scene(scene: Scene | str | Path, *, say: MessageFn = _default_message, **overrides: Any
-                  ) -> tuple[Scene, Any]:
+def plan_target(*, backend: str | Backend | None = None, checkpoint: str | None = None, device: str = "auto"):
+    """The backend a description will render with, as the planner sees it (:class:`~ambientgen.planner.PlanTarget`).
+
+    ``auto`` is resolved as a render resolves it; a backend that renders only some sounds (the procedural one)
+    is loaded to answer which (it is cheap); a neural one is not loaded.
+    """
+    from pydantic import ValidationError
+
+    from .backends import choose_backend, get_spec, load_backend
+    from .planner import PlanTarget
+    from .scene import ModelSettings
+
+    if isinstance(backend, Backend):
+        be = backend
+    else:
+        given = {k: v for k, v in {"backend": backend, "checkpoint": checkpoint}.items() if v is not None}
+        try:
+            model = ModelSettings(**given)
+        except ValidationError as exc:  # one line naming the field
+            err = exc.errors()[0]
+            raise UsageError(f"model.{err['loc'][0]}: {err['msg'].removeprefix('Value error, ')}") from None
+        choice = choose_backend(model, device=device)
+        if not get_spec(choice.backend).filters_prompts:
+            return PlanTarget(choice.backend)
+        be = load_backend(model, device=device, choice=choice)
+    if not be.spec.filters_prompts:
+        return PlanTarget(be.name)
+    return PlanTarget(be.name, True, be.supports, be.renderer)
+
+
+def plan_description(description: str, *, backend: str | Backend | None = None, checkpoint: str | None = None,
+                     device: str = "auto"):
+    """Plan a scene from one sentence for the backend that will render it (:func:`ambientgen.planner.plan`).
+
+    Raises
+    ------
+    AmbientgenError
+        The sentence names nothing known, or nothing in it can be rendered by that backend.
+    """
+    from .planner import plan
+
+    return plan(description, backend=plan_target(backend=backend, checkpoint=checkpoint, device=device))
+
+
+def resolve_scene(scene: Any, *, say: MessageFn = _default_message, device: str = "auto",
+                  loaded: Backend | None = None, **overrides: Any) -> tuple[Scene, Any]:
     """Step 1: the scene to render and, when it came from a sentence, its plan.
 
     Parameters
     ----------
-    scene : Scene, path or str
-        A scene, a YAML file, or a description (planned first; see :func:`is_description`).
+    scene : Scene, ScenePlan, path or str
+        A scene, a plan (:func:`plan_description`), a YAML file, or a description (planned for the backend that
+        will render it; see :func:`is_description`).
     **overrides
         :data:`OVERRIDES` keywords; ``None`` keeps the scene's value.
 
@@ -150,19 +195,23 @@ def resolve_scene(scene: Scene | str | Path, *, say: MessageFn = _default_messag
     UsageError
         An override is invalid (the message names the field, e.g. ``duration``).
     """
+    from .planner import ScenePlan
+
     planned = None
     if isinstance(scene, Scene):
         sc = scene
+    elif isinstance(scene, ScenePlan):
+        planned, sc = scene, scene.scene()
     elif isinstance(scene, Path) or not is_description(str(scene)):
         sc = load_scene(scene)
     else:
-        from .planner import plan as plan_description
-
-        planned = plan_description(str(scene))
+        planned = plan_description(str(scene), backend=loaded or overrides.get("backend"),
+                                   checkpoint=overrides.get("checkpoint"), device=device)
         for warning in planned.warnings:
             say("warning", warning)
         sc = planned.scene()
-        layers = ", ".join(f"{layer.name} ({layer.role})" for layer in sc.layers)
+        layers = ", ".join(f"{pl.name} ({pl.role}{', ' + pl.renders_with if pl.renders_with else ''})"
+                           for pl in planned.layers)
         say("info", f"planning from the description '{str(scene).strip()}' (not a file): {layers}")
     return with_overrides(sc, **overrides), planned
 
@@ -280,7 +329,8 @@ def render(scene: Scene | str | Path, output: str | Path = "out", *,
 
     loaded = backend if isinstance(backend, Backend) else None
     # 1. scene
-    sc, planned = resolve_scene(scene, say=say, duration=duration, seed=seed, lufs=lufs, fade_in=fade_in,
+    sc, planned = resolve_scene(scene, say=say, device=device, loaded=loaded, duration=duration, seed=seed, lufs=lufs,
+                                fade_in=fade_in,
                                 fade_out=fade_out, backend=None if loaded else backend, checkpoint=checkpoint,
                                 steps=steps, variety=variety)
     # 2. validate and preflight

@@ -19,8 +19,18 @@ How (the ontology is data: ``ambientgen/data/ontology.yaml``):
    unless the sentence already names them. A phrase that names nothing known
    becomes a layer of its own with the user's words as the prompt, and a
    warning says so: intent is never dropped silently.
-4. At most :data:`MAX_LAYERS` layers: implied layers go first, then extra
-   named layers are merged into the layer before them (said in a warning).
+4. Time of day shapes what a place implies (no songbirds at night); "after a
+   storm" is its aftermath (dripping water), not the storm. An unknown phrase
+   keeps its distance and intensity words (a "distant" one is quieter) and is a
+   sparse event when it names an animal or a vehicle.
+5. Planned against a backend (``plan(text, backend=PlanTarget(...))``): a
+   backend that renders only some sounds (the procedural one) gets only layers
+   it renders — a source the ontology marks ``offline: none`` or a phrase no
+   generator matches is left out with a note that says why, a stand-in
+   generator (``near X``) is noted — and every layer says what renders it.
+6. At most :data:`MAX_LAYERS` layers: implied layers go first, then extra
+   named layers are merged into the layer before them (or, for a backend with
+   one generator per layer, left out), said in a warning.
 
 Every layer records which words produced it (``Plan.explain``).
 """
@@ -29,6 +39,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -42,7 +53,7 @@ from .scene import Scene, scene_from_dict
 MAX_LAYERS = 6
 SPLIT = re.compile(r"\s*(?:,|;|\band\b|\bwith\b|\bplus\b|&|\bwhile\b|\bas well as\b|\balong with\b)\s*")
 PREPOSITIONS = ("inside", "in", "on", "at", "under", "by", "near", "over", "through", "against", "beside", "outside",
-                "from", "during", "across", "around", "of")
+                "from", "during", "across", "around", "of", "after")
 SURFACE_PREPOSITIONS = ("on", "against", "under")
 STOPWORDS = {"a", "an", "the", "some", "of", "to", "my", "our", "its", "their", "lots", "lot", "bit", "little",
              "sound", "sounds", "noise", "noises", "ambience", "ambient", "atmosphere", "background", "soundscape",
@@ -62,6 +73,15 @@ SURFACES = {("tin", "roof"): "on a tin roof", ("metal", "roof"): "on a metal roo
             ("leaves",): "on leaves", ("tent",): "on a tent", ("umbrella",): "on an umbrella",
             ("car", "roof"): "on a car roof", ("pavement",): "on pavement", ("skylight",): "on a skylight"}
 SURFACE_SOURCES = {"rain", "hail", "drips"}
+# what is heard after it is over ("after a storm", "after the rain"): the source or place -> its aftermath
+AFTERMATH = {"rain": "drips", "storm": "drips", "thunder": "drips", "hail": "drips", "howling-wind": "wind"}
+# sources of daytime that a place implies, and what a night replaces them with
+DAYTIME_ONLY = {"songbirds", "dawn-chorus", "rooster", "crows", "woodpecker", "children-playing", "cicadas",
+                "construction", "market"}
+# words of unknown phrases that make them sparse events: animals and vehicles
+EVENT_NOUNS = {"camel", "elephant", "lion", "tiger", "monkey", "goat", "sheep", "donkey", "pig", "deer", "bear",
+               "coyote", "hyena", "seal", "dolphin", "animal", "truck", "bus", "motorcycle", "motorbike", "helicopter",
+               "tractor", "scooter", "tram", "jet", "aircraft", "bicycle", "carriage", "cart", "horn", "bell", "door"}
 
 
 @dataclass(frozen=True)
@@ -74,6 +94,21 @@ class Source:
     width: float
     band: str
     rate: float = 0.0
+    offline: str = "none"  # what the procedural backend renders it with: a generator, "near X" or "none"
+
+
+@dataclass(frozen=True)
+class PlanTarget:
+    """The backend a plan is made for (the planner does not import backends).
+
+    ``filters`` is true for a backend that renders only some sounds; ``supports``
+    and ``renderer`` answer for one prompt, as the backend's own methods do.
+    """
+
+    name: str
+    filters: bool = False
+    supports: Callable[[str], bool] = lambda prompt: True
+    renderer: Callable[[str], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -111,7 +146,8 @@ def ontology() -> Ontology:
     """The bundled ontology (``ambientgen/data/ontology.yaml``), validated once."""
     data = yaml.safe_load(resources.files("ambientgen").joinpath("data/ontology.yaml").read_text(encoding="utf-8"))
     sources = {s["name"]: Source(s["name"], tuple(s["words"]), s["role"], s["prompt"], float(s["gain"]),
-                                 float(s["width"]), s["band"], float(s.get("rate", 0.0))) for s in data["sources"]}
+                                 float(s["width"]), s["band"], float(s.get("rate", 0.0)), str(s["offline"]))
+               for s in data["sources"]}
     envs = {e["name"]: Environment(e["name"], tuple(e["words"]), tuple(e["implies"])) for e in data["environments"]}
     phrases: dict[tuple[str, ...], tuple[str, str]] = {}
     for env in envs.values():
@@ -137,9 +173,12 @@ class PlannedLayer:
     words: str  # the user's words that produced it
     implied_by: str | None = None  # the environment that implied it
     merged: list[str] = field(default_factory=list)
+    renders_with: str | None = None  # when planned against a backend: "procedural: rain intensity=heavy ..."
 
     def explain(self) -> dict[str, Any]:
         out = {"layer": self.name, "source": self.source or "(unknown: your words)", "from": self.words}
+        if self.renders_with:
+            out["renders_with"] = self.renders_with
         if self.implied_by:
             out["implied_by"] = self.implied_by
         if self.merged:
@@ -153,6 +192,21 @@ class ScenePlan:
     layers: list[PlannedLayer]
     warnings: list[str]
     time_of_day: str | None
+    backend: str | None = None  # the backend it was planned for
+    left_out: list[str] = field(default_factory=list)  # what was asked for and will not render, and why
+
+    def rows(self) -> list[dict[str, str]]:
+        """The plan table (what ``ambientgen plan`` and ``render "DESCRIPTION"`` print): one row per layer."""
+        sc = self.scene()
+        out = []
+        for layer, planned in zip(sc.layers, self.layers):
+            rate = f"{layer.events.per_minute:g}" if layer.events and layer.events.per_minute else ""
+            origin = planned.words + (f" (implied by {planned.implied_by})" if planned.implied_by else "")
+            renders = (planned.renders_with or "").removeprefix(f"{self.backend}: ")
+            out.append({"layer": layer.name, "role": layer.role, "renders with": renders,
+                        "prompt": layer.prompt, "gain dB": f"{layer.gain_db:g}", "pan": f"{layer.pan:+.2f}",
+                        "events/min": rate, "from your words": origin})
+        return out
 
     def explain(self) -> list[dict[str, Any]]:
         return [layer.explain() for layer in self.layers]
@@ -164,6 +218,8 @@ class ScenePlan:
             origin = f"from '{layer.words}'" + (f", implied by {layer.implied_by}" if layer.implied_by else "")
             merged = f"; merged: {', '.join(layer.merged)}" if layer.merged else ""
             lines.append(f"#   {layer.name}: {origin}{merged}")
+        if self.backend:
+            lines.append(f"# planned for the {self.backend} backend")
         lines += [f"# note: {w}" for w in self.warnings]
         body = yaml.safe_dump(scene.model_dump(mode="json", exclude_defaults=True), sort_keys=False,
                               allow_unicode=True)
@@ -263,8 +319,12 @@ def _fragments(description: str) -> list[tuple[str, str | None]]:
     return pieces
 
 
-def plan(description: str) -> ScenePlan:
-    """Plan the layers of a scene from one sentence (same sentence, same plan)."""
+def plan(description: str, *, backend: PlanTarget | None = None) -> ScenePlan:
+    """Plan the layers of a scene from one sentence (same sentence, same plan).
+
+    With ``backend``, the plan holds only layers that backend renders (see the
+    module docstring, step 5) and each layer says what renders it.
+    """
     text = " ".join(description.split())
     if not re.search(r"[a-zA-Z]", text):
         raise AmbientgenError("description: empty; describe the sounds you want, e.g. 'rain on a tin roof with "
@@ -300,6 +360,13 @@ def plan(description: str) -> ScenePlan:
             continue
         leftovers = [t for i, t in enumerate(tokens) if i not in used and not _is_modifier(t)
                      and t not in STOPWORDS and not t.isdigit()]
+        if prep == "after":  # "after a storm", "after the rain": its aftermath, not the thing itself
+            after = [(s, e, "source", AFTERMATH.get(name, name)) for s, e, kind, name in matches
+                     if AFTERMATH.get(name) or kind == "source"]
+            if after != [(s, e, k, n) for s, e, k, n in matches]:
+                warnings.append(f"'after {phrase}': it is over; planned as what is left of it "
+                                f"({', '.join(sorted({n for *_, n in after}))})")
+            matches = after
         sources = [(s, e, name) for s, e, kind, name in matches if kind == "source"]
         has_source = any(kind == "source" for _, _, kind, _ in matches)
         for s, e, kind, name in matches:
@@ -307,7 +374,7 @@ def plan(description: str) -> ScenePlan:
                 implied_envs.append((name, " ".join(tokens[s:e]), mods, leftovers))
         if not matches:
             if leftovers:
-                unknown.append(phrase)
+                unknown.append((phrase, mods, leftovers))
             continue
         for k, (s, e, name) in enumerate(sources):
             layer = _layer(onto.sources[name], mods, " ".join(tokens[s:e]) if not mods else
@@ -348,6 +415,11 @@ def plan(description: str) -> ScenePlan:
                 chorus.implied_by = layer.implied_by
                 implied[k] = chorus
                 present.add("dawn-chorus")
+    if time_of_day == "night":  # a place's daytime sounds do not belong to its night
+        for layer in [la for la in implied if la.source in DAYTIME_ONLY]:
+            implied.remove(layer)
+            warnings.append(f"left out '{layer.name}' (implied by {layer.implied_by}): not heard at night")
+            present.discard(layer.source)
     if time_of_day == "dawn" and not present & {"songbirds", "dawn-chorus"}:
         extra = _layer(onto.sources["dawn-chorus"], [], "dawn")
         extra.implied_by = "dawn"
@@ -357,15 +429,63 @@ def plan(description: str) -> ScenePlan:
         extra = _layer(onto.sources["crickets"], [], "night")
         extra.implied_by = "night"
         implied.insert(0, extra)
-    for phrase in unknown:
-        layer = PlannedLayer(_name_for(phrase), None, "bed", f"field recording of {phrase}", -8.0, 0.0, 0.5, None,
-                             phrase)
-        warnings.append(f"'{phrase}' is not in the sound ontology: it gets a layer of its own with your words as the "
-                        "prompt")
-        layers.append(layer)
-    layers = _cap(layers, implied, warnings)
+    layers += [_unknown_layer(phrase, mods, words) for phrase, mods, words in unknown]
+    left_out: list[str] = []
+    if backend is not None:
+        layers = _fit(layers, backend, warnings, left_out)
+        implied = _fit(implied, backend, warnings, left_out)
+    for layer in layers:
+        if layer.source is None:
+            warnings.append(f"'{layer.words}' is not in the sound ontology: it gets a layer of its own with your "
+                            "words as the prompt")
+    if backend is not None and not layers and not implied:
+        raise AmbientgenError(
+            f"description: nothing in {description.strip()!r} can be rendered by the {backend.name} backend ("
+            + "; ".join(left_out) + "); a neural backend (stable-audio-3, audioldm2) renders any sound")
+    layers = _cap(layers, implied, warnings, merge=backend is None or not backend.filters)
     _finish(layers)
-    return ScenePlan(text, layers, warnings, time_of_day)
+    return ScenePlan(text, layers, warnings, time_of_day, backend.name if backend else None, left_out)
+
+
+def _unknown_layer(phrase: str, mods: list[str], words: list[str]) -> PlannedLayer:
+    """A phrase the ontology does not know: its words are the prompt; distance and intensity words set the gain,
+    and a phrase that names an animal or a vehicle is a sparse event (about one a minute)."""
+    gain = -8.0 + sum(DISTANCE.get(m, 0.0) + INTENSITY.get(m, 0.0) for m in mods)
+    event = any(_singular(w) in EVENT_NOUNS for w in words)
+    rate = FREQUENCY_DEFAULT
+    for m in mods:
+        rate *= FREQUENCY.get(m, 1.0)
+    return PlannedLayer(_name_for(phrase), None, "events" if event else "bed", f"field recording of {phrase}", gain,
+                        0.0, 0.4 if event else 0.5, rate if event else None, phrase)
+
+
+FREQUENCY_DEFAULT = 1.0  # events per minute of an unknown phrase that names an animal or a vehicle
+
+
+def _fit(layers: list[PlannedLayer], target: PlanTarget, warnings: list[str], left_out: list[str]
+         ) -> list[PlannedLayer]:
+    """The layers ``target`` renders, each saying what renders it; the others left out with the reason."""
+    kept = []
+    onto = ontology()
+    for layer in layers:
+        if not target.filters:
+            layer.renders_with = target.name
+            kept.append(layer)
+            continue
+        src = onto.sources.get(layer.source) if layer.source else None
+        prompt = layer.prompt.replace("{where}", "")
+        if (src is not None and src.offline == "none") or not target.supports(prompt):
+            what = f"no {src.name} generator" if src else "no generator for it (not a sound the ontology knows)"
+            why = f"'{layer.words}': the {target.name} backend has {what}; left out"
+            left_out.append(why)
+            warnings.append(why + " (a neural backend renders it)")
+            continue
+        layer.renders_with = f"{target.name}: {target.renderer(prompt)}" if target.renderer else target.name
+        if src is not None and src.offline.startswith("near "):
+            warnings.append(f"'{layer.words}': the {target.name} backend has no {src.name} generator; the nearest, "
+                            f"{src.offline[5:]}, stands in")
+        kept.append(layer)
+    return kept
 
 
 def _layer(src: Source, mods: list[str], words: str) -> PlannedLayer:
@@ -402,7 +522,8 @@ def _dedupe(layers: list[PlannedLayer], warnings: list[str]) -> list[PlannedLaye
     return list(out.values())
 
 
-def _cap(named: list[PlannedLayer], implied: list[PlannedLayer], warnings: list[str]) -> list[PlannedLayer]:
+def _cap(named: list[PlannedLayer], implied: list[PlannedLayer], warnings: list[str], *, merge: bool = True
+         ) -> list[PlannedLayer]:
     room = MAX_LAYERS - len(named)
     kept_implied = implied[: max(0, room)]
     for layer in implied[max(0, room) :]:
@@ -410,6 +531,9 @@ def _cap(named: list[PlannedLayer], implied: list[PlannedLayer], warnings: list[
     layers = named + kept_implied
     while len(layers) > MAX_LAYERS:  # more named sources than layers: merge the extra into a kept one of its role
         extra = layers.pop(MAX_LAYERS)
+        if not merge:  # one generator per layer: a merged prompt would render only its first source
+            warnings.append(f"left out '{extra.name}': at most {MAX_LAYERS} layers")
+            continue
         same = [layer for layer in layers[:MAX_LAYERS] if layer.role == extra.role]
         target = same[-1] if same else layers[MAX_LAYERS - 1]
         target.prompt += " and " + extra.prompt.removeprefix("field recording of ")

@@ -204,7 +204,9 @@ def test_cli_render_takes_a_description(tmp_path):
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
     assert [layer["name"] for layer in manifest["layers"]] == ["rain", "thunder"]
-    assert manifest["plan"]["layers"][1] == {"layer": "thunder", "source": "thunder", "from": "distant thunder"}
+    assert manifest["plan"]["layers"][1] == {"layer": "thunder", "source": "thunder", "from": "distant thunder",
+                                             "renders_with": "procedural: thunder distant"}
+    assert "rain" in result.stdout and "thunder distant" in result.stdout  # the plan table, as `plan` prints it
 
 
 @pytest.mark.parametrize("args, code, message", [
@@ -242,3 +244,160 @@ def test_a_bed_of_one_event_sources_gets_a_warning_naming_role_events(tmp_path):
     path.write_text("name: t\nduration: 30\nlayers:\n  - name: rumble\n    prompt: rolling thunder\n")
     result = CliRunner().invoke(cli.app, ["validate", str(path)])
     assert result.exit_code == 0 and "use role: events" in result.stderr
+
+
+# --- planning for the backend that will render -------------------------------------------------------------
+
+def procedural_target():
+    from ambientgen.backends.procedural import ProceduralBackend
+    from ambientgen.planner import PlanTarget
+
+    backend = ProceduralBackend()
+    return PlanTarget("procedural", True, backend.supports, backend.renderer)
+
+
+def test_every_ontology_source_says_what_the_offline_backend_renders_it_with():
+    """The ontology's `offline` field is what the procedural backend really does with the source's prompt."""
+    from ambientgen.backends.procedural import SOURCES, match_source
+
+    generators = {s.name for s in SOURCES}
+    for src in ontology().sources.values():
+        prompt = src.prompt.replace("{adj}", "").replace("{where}", "")
+        found = match_source(prompt)
+        if src.offline == "none":
+            assert found is None, (src.name, found[0].name)  # neural-only: no generator takes it by a keyword
+        else:
+            generator = src.offline.removeprefix("near ")
+            assert generator in generators, src.name
+            assert found is not None and found[0].name == generator, (src.name, found and found[0].name)
+
+
+SIX = {  # the sentences of the offline-backend issue: what each renders with, and what is left out
+    "a cozy library with a ticking clock and rain on the windows":
+        ({"clock-ticking": "clock", "rain": "rain surface=window", "room-tone": "room tone",
+          "pages-turning": "pages"}, []),
+    "train carriage at night": ({"train-interior": "train"}, []),
+    "desert wind with distant camels": ({"wind": "wind"}, ["'distant camels'"]),
+    "seagulls over the harbour": ({"gulls": "gulls", "waves": "waves"}, ["no boat-creaking generator"]),
+    "gentle lake lapping at dusk": ({"lake-lapping": "waves", "frogs": "frogs"}, ["no loons generator"]),
+    "softly hissing embers": ({"embers": "fire size=embers"}, []),
+}
+
+
+@pytest.mark.parametrize("description", SIX)
+def test_a_plan_for_the_procedural_backend_holds_only_what_it_renders(description):
+    expected, left_out = SIX[description]
+    p = plan(description, backend=procedural_target())
+    assert p.backend == "procedural"
+    assert {la.name: la.renders_with for la in p.layers} == {k: f"procedural: {v}" for k, v in expected.items()}
+    assert len(p.left_out) == len(left_out) and all(w in got for w, got in zip(left_out, p.left_out))
+    assert all("left out" in w for w in p.left_out)
+    neural = plan(description)  # without a backend: the whole ontology
+    assert len(neural.layers) >= len(p.layers) and all(la.renders_with is None for la in neural.layers)
+
+
+def test_stand_ins_are_said_and_unknown_phrases_left_out_with_the_reason():
+    p = plan("water lapping, distant camels", backend=procedural_target())
+    assert "'water lapping': the procedural backend has no lake-lapping generator; the nearest, waves, stands in" \
+        in p.warnings
+    assert p.left_out == ["'distant camels': the procedural backend has no generator for it (not a sound the "
+                          "ontology knows); left out"]
+    assert not any("gets a layer of its own" in w for w in p.warnings)  # it did not
+
+
+def test_nothing_renderable_is_an_error_that_names_the_backend():
+    with pytest.raises(AmbientgenError, match="nothing in 'a barking dog' can be rendered by the procedural backend"
+                                              " .*no dog-barking generator"):
+        plan("a barking dog", backend=procedural_target())
+
+
+def test_a_neural_target_keeps_every_layer_and_names_itself():
+    from ambientgen.planner import PlanTarget
+
+    p = plan("rain with distant camels", backend=PlanTarget("stable-audio-3"))
+    assert [(la.name, la.renders_with) for la in p.layers] == [("rain", "stable-audio-3"),
+                                                               ("distant-camels", "stable-audio-3")]
+
+
+def test_too_many_sources_for_the_procedural_backend_are_left_out_not_merged():
+    p = plan("rain, wind, thunder, crickets, frogs, birds, a fire and a stream", backend=procedural_target())
+    assert len(p.layers) == MAX_LAYERS and not any(la.merged for la in p.layers)
+    assert "left out 'fire': at most 6 layers" in p.warnings and "left out 'stream': at most 6 layers" in p.warnings
+
+
+def test_night_leaves_out_a_places_daytime_sounds():
+    day, night = sources(plan("a forest")), sources(plan("a forest at night"))
+    assert "songbirds" in day and "songbirds" not in night and "crickets" in night
+    assert "left out 'songbirds' (implied by forest): not heard at night" in plan("a forest at night").warnings
+    assert "songbirds" in sources(plan("songbirds at night"))  # named by the user: kept
+
+
+def test_after_a_storm_is_its_aftermath():
+    p = plan("a garden after a storm")
+    assert sources(p) == {"drips": "events"}
+    assert "'after a storm': it is over; planned as what is left of it (drips)" in p.warnings
+    assert "rain" not in sources(plan("a forest after the rain")) and "rain" in sources(plan("a forest in the rain"))
+
+
+def test_modifiers_apply_to_unknown_phrases():
+    near, far = plan("rain with camels").layers[1], plan("rain with distant camels").layers[1]
+    assert far.gain_db == near.gain_db - 6 and far.prompt == "field recording of distant camels"
+    assert near.role == far.role == "events" and near.per_minute == 1.0  # an animal: separate calls
+    assert plan("rain and occasional distant trucks").layers[1].per_minute == 0.5
+    hum = plan("rain and a faint electric buzz").layers[1]  # neither an animal nor a vehicle: a bed
+    assert hum.role == "bed" and hum.gain_db == -13
+
+
+def test_cli_plan_shows_what_renders_each_layer_and_what_is_left_out():
+    result = runner.invoke(cli.app, ["plan", "desert wind with distant camels", "--backend", "procedural"],
+                           env={"COLUMNS": "160"})
+    assert result.exit_code == 0, result.output
+    assert "for the procedural backend" in result.stdout and "renders with" in result.stdout
+    assert "'distant camels': the procedural backend has no generator for it" in result.stderr
+    neural = runner.invoke(cli.app, ["plan", "desert wind with distant camels", "--backend", "audioldm2"],
+                           env={"COLUMNS": "160"})
+    assert "distant-camels" in neural.stdout and "for the audioldm2 backend" in neural.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["plan", "rain", "--backend", "nope"], "error: --backend: must be one of auto, audioldm2, procedural, "
+                                            "stable-audio-3, got 'nope'"),
+    (["plan", "a barking dog", "--backend", "procedural"], "error: description: nothing in 'a barking dog' can be "
+                                                            "rendered by the procedural backend"),
+    (["render", "a barking dog", "--backend", "procedural", "-o", "{tmp}/o"],
+     "error: description: nothing in 'a barking dog' can be rendered by the procedural backend"),
+])
+def test_cli_planning_for_a_backend_errors(args, message, tmp_path):
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    result = runner.invoke(cli.app, args)
+    assert result.exit_code in (1, 2) and result.stderr.startswith(message), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
+
+
+def test_validate_checks_the_layers_against_the_backend_the_scene_would_use(tmp_path):
+    scene = tmp_path / "s.yaml"
+    scene.write_text("name: s\nduration: 10\nlayers:\n  - {name: rain, prompt: heavy rain on a tin roof}\n"
+                     "  - {name: camels, prompt: distant camels grumbling}\n")
+    result = runner.invoke(cli.app, ["validate", str(scene)])
+    assert result.exit_code == 0, result.output
+    assert "rain: procedural: rain intensity=heavy surface=roof" in result.stdout
+    assert "camels: left out: no generator for its prompt" in result.stdout
+    assert "layer 'camels' will be left out: the procedural backend has no generator" in result.stderr
+    strict = tmp_path / "strict.yaml"
+    strict.write_text(scene.read_text().replace("duration: 10", "duration: 10\nmodel: {backend: procedural}"))
+    refused = runner.invoke(cli.app, ["validate", str(strict)])
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith("error: layers: backend procedural has no generator for layer(s) 'camels'")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("description", SIX)
+def test_the_six_sentences_render_with_the_planned_generators(description, tmp_path):
+    """Planned, rendered, and each layer rendered by the generator the plan named (the manifest says so)."""
+    from ambientgen import render
+
+    result = render(description, tmp_path, duration=12, backend="procedural", report=False, stems=False,
+                    session=False)
+    expected, _ = SIX[description]
+    assert {e["name"]: e["rendered_by"] for e in result.manifest["layers"]} == expected
+    assert result.manifest["skipped_layers"] == []

@@ -118,7 +118,7 @@ def test_unknown_prompt_has_no_generator():
 
 @pytest.mark.parametrize(
     "prompt, expected",
-    [("seagulls calling", None), ("a windmill creaking", None), ("fireflies", None), ("firefly glow", None),
+    [("seagulls calling", "gulls"), ("sea gulls", "gulls"), ("a windmill creaking", None), ("fireflies", None), ("firefly glow", None),
      ("rainforest canopy", None), ("a seaside town", None), ("the seashore", "waves"), ("sea", "waves"),
      ("rainy night", "rain"), ("crackling fire", "fire"), ("a windy hill", "wind"), ("thunderstorm", "thunder"),
      ("birdsong", "birds"), ("a babbling brook", "stream"), ("humming fridge", "hum")],

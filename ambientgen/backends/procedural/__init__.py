@@ -9,6 +9,7 @@ distant) set its parameters. Output is 48 kHz mono, deterministic per seed.
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,10 +30,14 @@ GENERATORS_VERSION = 2
 
 @dataclass(frozen=True)
 class Source:
+    """A generator and the whole words that choose it; ``unless`` words mean the prompt is another thing
+    ("wind chimes" are not wind, "car horns in traffic" are not traffic, "radiator pipes ticking" not a clock)."""
+
     name: str
     keywords: tuple[str, ...]
     generate: Callable[..., np.ndarray]
     params: Callable[[str], dict[str, Any]] = lambda prompt: {}
+    unless: tuple[str, ...] = ()
 
 
 # endings a keyword may take (crackl-e, crackl-ing, bird-s, gust-y); nothing else may follow it, so "sea" never
@@ -66,30 +71,36 @@ def _rain_params(prompt: str) -> dict[str, Any]:
 SOURCES: tuple[Source, ...] = (
     Source("thunder", ("thunder", "thunderstorm", "thunderclap", "lightning"), air.thunder,
            lambda p: {"distance": "close" if _has(p, "close", "near", "nearby", "overhead", "crack") else "distant"}),
-    Source("drips", ("drip", "gutter"), water.drips),
-    Source("rain", ("rain", "raindrop", "rainfall", "rainstorm", "drizzl", "downpour", "shower"), water.rain,
-           _rain_params),
-    Source("waterfall", ("waterfall", "cascade"), water.waterfall),
-    Source("stream", ("stream", "river", "brook", "creek", "trickl", "babbl", "rapids"), water.stream),
+    Source("drips", ("drip", "dripping", "gutter"), water.drips),
+    Source("rain", ("rain", "raindrop", "rainfall", "rainstorm", "drizzl", "downpour", "shower", "hail",
+                    "hailstone"), water.rain, _rain_params),
+    Source("waterfall", ("waterfall", "cascade", "fountain"), water.waterfall),
+    Source("stream", ("stream", "river", "brook", "creek", "trickl", "babbl", "rapids", "bubbl"), water.stream),
     Source("crickets", ("cricket", "katydid"), creatures.crickets),
     Source("cicadas", ("cicada",), creatures.cicadas),
     Source("frogs", ("frog", "toad", "croak", "bullfrog", "peeper"), creatures.frogs),
     Source("birds", ("bird", "songbird", "birdsong", "dawn chorus", "warbl", "robin", "sparrow", "finch"),
            creatures.birds),
+    Source("gulls", ("gull", "seagull", "gulls"), creatures.gulls),
     Source("fire", ("fire", "campfire", "fireplace", "ember", "crackl", "bonfire", "hearth", "flame"), fire.fire,
            lambda p: {"size": "embers" if _has(p, "ember") else
                       "fireplace" if _has(p, "fireplace", "hearth", "stove") else "campfire"}),
     Source("cafe", ("café", "cafe", "coffee shop", "restaurant", "diner", "chatter", "crowd", "conversation",
-                    "voices", "people talking", "pub"), rooms.cafe),
-    Source("clock", ("clock", "ticking", "tick-tock", "tick tock"), rooms.clock),
+                    "voices", "people talking", "pub", "market", "murmur"), rooms.cafe, unless=("brook", "stream")),
+    Source("clock", ("clock", "ticking", "tick-tock", "tick tock"), rooms.clock, unless=("radiator", "pipe")),
+    Source("pages", ("page", "book page", "paper rustling"), rooms.pages),
+    Source("room tone", ("room tone", "quiet room", "silent room", "silence"), rooms.room_tone),
     Source("hum", ("fan", "air condition", "air conditioner", "hum", "humming", "ventilation", "hvac",
-                   "refrigerator", "fridge", "room tone"), air.hum),
-    Source("traffic", ("traffic", "cars", "highway", "road", "street"), air.traffic),
+                   "refrigerator", "fridge"), air.hum),
+    Source("train", ("train", "train carriage", "railway", "rail", "clickety-clack", "subway", "metro"), air.train,
+           unless=("horn", "whistle", "station")),
+    Source("traffic", ("traffic", "cars", "highway", "road", "street"), air.traffic, unless=("horn",)),
     Source("noise", ("white noise", "pink noise", "brown noise", "brownian noise"), air.noise,
            lambda p: {"color": next(c for c in ("white", "pink", "brown") if c in p)}),
     Source("wind", ("wind", "breeze", "gust", "gale", "blowing"), air.wind,
            lambda p: {"strength": "strong" if _has(p, "strong", "howl", "gust", "gale", "storm") else "gentle",
-                      "howl": _has(p, "howl", "mountain", "gale", "whistl")}),
+                      "howl": _has(p, "howl", "mountain", "gale", "whistl")},
+           unless=("chime", "horn", "instrument")),
     Source("waves", ("wave", "ocean", "sea", "seashore", "surf", "shore", "beach", "tide", "swell"), water.waves),
 )
 
@@ -98,7 +109,8 @@ def match_source(prompt: str) -> tuple[Source, dict[str, Any]] | None:
     """The generator and parameters for a prompt, or ``None`` when no generator fits."""
     text = prompt.lower()
     for source in SOURCES:
-        if any(_has(text, re.escape(k)) for k in source.keywords):
+        if any(_has(text, re.escape(k)) for k in source.keywords) and not any(
+                _has(text, re.escape(w)) for w in source.unless):
             return source, source.params(text)
     return None
 
@@ -134,7 +146,9 @@ class ProceduralBackend(Backend):
         if found is None:
             return "none"
         source, params = found
-        return source.name + "".join(f" {k}={v}" for k, v in sorted(params.items())) + (
+        defaults = {k: p.default for k, p in inspect.signature(source.generate).parameters.items()
+                    if p.kind is p.KEYWORD_ONLY}
+        return source.name + "".join(f" {k}={v}" for k, v in sorted(params.items()) if defaults.get(k) != v) + (
             " distant" if is_distant(prompt) else "")
 
     def describe(self) -> dict[str, Any]:

@@ -1,10 +1,10 @@
-"""Animals: crickets, cicadas, songbirds, frogs."""
+"""Animals: crickets, cicadas, songbirds, frogs, gulls."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .dsp import colored_noise, filt, finish, poisson_onsets, smooth_random, tone_burst
+from .dsp import colored_noise, filt, finish, poisson_onsets, resonator, smooth_random, tone_burst, unit
 
 
 def _pulse_train(n: int, sr: int, starts: np.ndarray, pulses: int, pulse_hz: float, pulse_s: float) -> np.ndarray:
@@ -86,4 +86,31 @@ def frogs(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
     return finish(filt(out, sr, high=3000) + filt(colored_noise(rng, n, 1.0), sr, low=100, high=2000) * 0.01, sr)
 
 
-__all__ = ["birds", "cicadas", "crickets", "frogs"]
+def gulls(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
+    """Gulls: three birds calling in series of harsh "kyow" notes (0.1-0.25 s, rich harmonics of 600-900 Hz gliding
+    down, rough at 200-350 Hz, breathy) through a 2-3 kHz and a 1-1.5 kHz resonance, over sea air."""
+    out = np.zeros(n, dtype=np.float32)
+    for _ in range(3):
+        f0 = rng.uniform(600, 900)
+        for at in poisson_onsets(rng, n, sr, rng.uniform(0.15, 0.35)):
+            for _ in range(rng.integers(2, 7)):
+                if at >= n:
+                    break
+                d = rng.uniform(0.1, 0.25)
+                m = int(d * sr)
+                t = np.arange(m) / sr
+                phase = 2 * np.pi * np.cumsum(f0 * (1.15 - 0.3 * (t / d) ** 2)) / sr
+                tone = sum(np.sin(k * phase) for k in range(1, 10))
+                rough = 1 + 0.8 * np.sin(2 * np.pi * rng.uniform(200, 350) * t)
+                voice = (tone * rough + rng.standard_normal(m) * 0.5 * np.abs(tone) / 3).astype(np.float32)
+                voice = resonator(voice, sr, rng.uniform(2000, 3000), 1500) + 0.5 * resonator(
+                    voice, sr, rng.uniform(1000, 1500), 800)
+                call = voice * (np.sin(np.pi * t / d) ** 0.5).astype(np.float32)
+                end = min(n, at + m)
+                out[at:end] += call[: end - at] * rng.uniform(0.5, 1.0)
+                at += m + int(rng.uniform(0.05, 0.2) * sr)
+    air = filt(colored_noise(rng, n, 1.5), sr, low=80, high=1500)
+    return finish(unit(out) + 0.1 * unit(air), sr)
+
+
+__all__ = ["birds", "cicadas", "crickets", "frogs", "gulls"]

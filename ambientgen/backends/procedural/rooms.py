@@ -1,10 +1,10 @@
-"""Indoors: café murmur (many distant voices and clinks), a ticking clock."""
+"""Indoors: café murmur (many distant voices and clinks), a ticking clock, pages turning, room tone."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .dsp import colored_noise, decaying, filt, finish, poisson_onsets, resonator, unit
+from .dsp import colored_noise, decaying, filt, finish, flutter, poisson_onsets, resonator, shaped_noise, unit
 
 # vowel formants (F1, F2, F3 in Hz) of an average adult voice
 VOWELS = ((730, 1090, 2440), (270, 2290, 3010), (530, 1840, 2480), (570, 840, 2410), (300, 870, 2240),
@@ -69,3 +69,32 @@ def clock(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
         out[s:e] += sound[: e - s] * rng.uniform(0.9, 1.0)
     room = filt(colored_noise(rng, n, 1.0), sr, low=80, high=2000) * 0.02 * np.std(out) / 0.1
     return finish(out + room, sr)
+
+
+def pages(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
+    """Pages turning, a few a minute: a 0.3-0.6 s swish of bright, crinkling noise, then the flap as it lands."""
+    out = np.zeros(n, dtype=np.float32)
+    flap_len = int(0.02 * sr)
+    for at in poisson_onsets(rng, n, sr, 0.15):
+        d = rng.uniform(0.3, 0.6)
+        m = int(d * sr)
+        t = np.arange(m) / sr
+        crinkle = np.clip(unit(filt(rng.standard_normal(m).astype(np.float32), sr, low=20, high=200)), 0, None)
+        swish = filt(colored_noise(rng, m, 0.3), sr, low=1500, high=12000) * np.sin(np.pi * t / d) ** 2 * (
+            0.3 + crinkle)
+        end = min(n, at + m)
+        out[at:end] += swish[: end - at]
+        if end + flap_len < n:
+            flap = filt(rng.standard_normal(flap_len).astype(np.float32), sr, low=200, high=3000)
+            out[end : end + flap_len] += flap * decaying(sr, 0.02, 0.005)[:flap_len] * 2
+    room = filt(colored_noise(rng, n, 1.0), sr, low=80, high=3000) * 0.05 * np.std(out) / 0.1
+    return finish(out + room, sr)
+
+
+def room_tone(rng: np.random.Generator, n: int, sr: int, *, mains_hz: float = 50.0) -> np.ndarray:
+    """A quiet room: soft, dark air (most of it below 300 Hz) and a faint hum of the building's services."""
+    air = shaped_noise(rng, n, sr, [(20, -10), (100, 0), (300, -3), (1000, -12), (4000, -24), (20000, -40)])
+    t = np.arange(n) / sr
+    hum = sum(np.sin(2 * np.pi * mains_hz * k * t + rng.uniform(0, 2 * np.pi)) / k**2 for k in (1, 2, 3))
+    return finish(air + 0.05 * hum.astype(np.float32) * flutter(rng, n, sr, low=0.05, high=0.5, depth=0.2,
+                                                                  floor=0.5), sr)
