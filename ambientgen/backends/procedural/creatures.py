@@ -7,32 +7,31 @@ import numpy as np
 from .dsp import colored_noise, filt, finish, poisson_onsets, resonator, smooth_random, tone_burst, unit
 
 
-def _pulse_train(n: int, sr: int, starts: np.ndarray, pulses: int, pulse_hz: float, pulse_s: float) -> np.ndarray:
-    """Amplitude envelope of groups of ``pulses`` short smooth pulses starting at ``starts``."""
-    env = np.zeros(n, dtype=np.float32)
-    one = np.hanning(max(4, int(pulse_s * sr))).astype(np.float32)
-    for start in starts:
-        for k in range(pulses):
-            s = int(start + k * sr / pulse_hz)
-            if 0 <= s < n:
-                e = min(n, s + len(one))
-                env[s:e] += one[: e - s]
-    return env
-
-
 def crickets(rng: np.random.Generator, n: int, sr: int, *, count: int = 8) -> np.ndarray:
-    """Each cricket: a 3.5-5.5 kHz carrier in chirps of 2-5 pulses, at its own drifting rate."""
-    t = np.arange(n) / sr
+    """Each cricket: chirps of 2-5 pulses at 25-45 a second, each pulse an 8 ms tone of 3.5-5.5 kHz that glides
+    down 5 % (the file's teeth slow under the scraper) with a faint octave; chirp rates drift per cricket.
+    (Steady gated sines read as "Animal"; gliding pulses also read as "Cricket", and stop reading as a
+    train's squeal over surf.)"""
     out = np.zeros(n, dtype=np.float32)
+    m = int(0.008 * sr)
+    t = np.arange(m) / sr
+    window = np.hanning(m)
     for _ in range(count):
-        carrier = np.sin(2 * np.pi * rng.uniform(3500, 5500) * t + rng.uniform(0, 6.3)).astype(np.float32)
+        f0 = rng.uniform(3500, 5500)
+        phase = 2 * np.pi * np.cumsum(f0 * (1 + 0.05 * (0.5 - t / 0.008))) / sr
         rate = rng.uniform(1.2, 3.0)  # chirps per second, jittered so no two crickets lock together
         drift = 1 + 0.25 * (smooth_random(rng, int(n / sr * rate) + 8, 1, rate_hz=0.1) - 0.5)
         gaps = (rng.normal(1 / rate, 0.25 / rate, size=len(drift)) * drift).clip(0.15)
         starts = (np.cumsum(gaps) - rng.uniform(0, 1 / rate)) * sr
-        env = _pulse_train(n, sr, starts, int(rng.integers(2, 6)), rng.uniform(25, 45), 0.015)
-        loud = rng.uniform(0.2, 1.0) * (0.6 + 0.4 * smooth_random(rng, n, sr, rate_hz=0.05))
-        out += carrier * env * loud
+        pulses, pulse_hz = int(rng.integers(2, 6)), rng.uniform(25, 45)
+        loud = rng.uniform(0.2, 1.0)
+        for start in starts:
+            for k in range(pulses):
+                s = int(start + k * sr / pulse_hz)
+                if 0 <= s < n - m:
+                    offset = rng.uniform(0, 2 * np.pi)
+                    pulse = (np.sin(phase + offset) + 0.2 * np.sin(2 * (phase + offset))) * window
+                    out[s : s + m] += (pulse * loud * rng.uniform(0.7, 1.0)).astype(np.float32)
     air = filt(colored_noise(rng, n, 1.0), sr, low=200, high=3000) * 0.02
     return finish(out + air, sr)
 
@@ -73,17 +72,42 @@ def birds(rng: np.random.Generator, n: int, sr: int, *, activity: float = 1.0) -
     return finish(out + air, sr)
 
 
-def frogs(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
-    """Croaks: buzzy low tones (200-600 Hz with harmonics) pulsed at 10-30 Hz, every 1-3 s per frog."""
-    t = np.arange(n) / sr
+# call pitch (Hz) and pulse rate (Hz) by kind of frog
+FROG_KIND = {"treefrog": ((1200.0, 2500.0), (30.0, 60.0)), "bullfrog": ((300.0, 700.0), (20.0, 40.0))}
+
+
+def _croak(rng: np.random.Generator, sr: int, f0: float, pulse_range: tuple[float, float]) -> np.ndarray:
+    """One call: 1-3 syllables of 0.12-0.3 s, each a tone with two harmonics rising 6 % and cut into sharp pulses
+    (the vocal sac's rapid beats), with short gaps between syllables."""
+    parts = []
+    for _ in range(rng.integers(1, 4)):
+        d = rng.uniform(0.12, 0.3)
+        t = np.arange(int(d * sr)) / sr
+        phase = 2 * np.pi * np.cumsum(f0 * (1 + 0.06 * t / d)) / sr
+        tone = np.sin(phase) + 0.3 * np.sin(2 * phase) + 0.1 * np.sin(3 * phase)
+        pulses = (0.5 + 0.5 * np.sin(2 * np.pi * rng.uniform(*pulse_range) * t)) ** 6
+        parts += [(tone * pulses * np.sin(np.pi * t / d) ** 0.5).astype(np.float32),
+                  np.zeros(int(rng.uniform(0.04, 0.12) * sr), dtype=np.float32)]
+    return np.concatenate(parts)
+
+
+def frogs(rng: np.random.Generator, n: int, sr: int, *, kind: str = "treefrog") -> np.ndarray:
+    """A chorus of ten frogs, each calling every 0.6-2 s at its own pitch (pulsed croaks: see :func:`_croak`).
+
+    (Steady harmonic tones read as a telephone or a synthesizer; sharply pulsed calls read as "Frog".)"""
+    pitch, pulse_range = FROG_KIND[kind]
     out = np.zeros(n, dtype=np.float32)
-    for _ in range(5):
-        f = rng.uniform(200, 600)
-        tone = sum(np.sin(2 * np.pi * f * k * t) / k for k in range(1, 6)).astype(np.float32)
-        starts = poisson_onsets(rng, n, sr, rng.uniform(0.3, 1.0))
-        pulses = _pulse_train(n, sr, starts, int(rng.integers(4, 10)), rng.uniform(10, 30), 0.03)
-        out += tone * pulses * rng.uniform(0.3, 1.0)
-    return finish(filt(out, sr, high=3000) + filt(colored_noise(rng, n, 1.0), sr, low=100, high=2000) * 0.01, sr)
+    for _ in range(10):
+        f0, period, loud = rng.uniform(*pitch), rng.uniform(0.6, 2.0), rng.uniform(0.2, 1.0)
+        t = rng.uniform(0, period)
+        while t < n / sr:
+            call = _croak(rng, sr, f0 * rng.uniform(0.98, 1.02), pulse_range)
+            start = int(t * sr)
+            end = min(n, start + len(call))
+            out[start:end] += call[: end - start] * loud
+            t += period * rng.uniform(0.7, 1.4)
+    air = filt(colored_noise(rng, n, 1.0), sr, low=100, high=4000)
+    return finish(unit(out) + 0.1 * unit(air), sr)
 
 
 def gulls(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
