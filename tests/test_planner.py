@@ -200,7 +200,8 @@ def test_cli_render_takes_a_description(tmp_path):
     import json
 
     result = runner.invoke(cli.app, ["render", "heavy rain with distant thunder", "-o", str(tmp_path / "o"), "-q",
-                                     "--no-report", "--duration", "20s", "--backend", "procedural"])
+                                     "--no-report", "--duration", "20s", "--backend", "procedural"],
+                           env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
     assert [layer["name"] for layer in manifest["layers"]] == ["rain", "thunder"]

@@ -79,6 +79,8 @@ def test_every_generator_is_clean_and_deterministic(source):
         ticks, _ = find_peaks(env, height=env.max() * 0.3, distance=20)
         assert 115 <= len(ticks) <= 125, len(ticks)  # 2 a second (+-2 %) for 60 s
         return
+    if source.name == "train":  # periodic by nature: a rail joint every 1.0-1.6 s (the speed, per seed)
+        return
     # no repetition shorter than the chunk: the loudness envelope (0.5 s) has no strong autocorrelation peak
     env = np.sqrt((a.reshape(-1, 24000).astype(np.float64) ** 2).mean(1))
     env = env - env.mean()
@@ -94,8 +96,9 @@ def test_every_generator_is_clean_and_deterministic(source):
     [("steady rain drumming on a corrugated tin roof", "rain", {"intensity": "medium", "surface": "roof"}),
      ("heavy rain pouring down", "rain", {"intensity": "heavy", "surface": "ground"}),
      ("light rain on the window", "rain", {"intensity": "light", "surface": "window"}),
-     ("soft sea breeze", "wind", {"strength": "gentle", "howl": False}),
-     ("a howling mountain wind", "wind", {"strength": "strong", "howl": True}),
+     ("soft sea breeze", "wind", {"strength": "gentle", "howl": False, "trees": False}),
+     ("a howling mountain wind", "wind", {"strength": "strong", "howl": True, "trees": False}),
+     ("wind in the forest leaves", "wind", {"strength": "gentle", "howl": False, "trees": True}),
      ("softly hissing embers", "fire", {"size": "embers"}),
      ("a busy café", "cafe", {}),
      ("an old clock ticking", "clock", {}),
@@ -222,12 +225,15 @@ NOT_YET = "not recognised yet: see the YAMNet table in the README"
 # the test fails the day they pass, so the README's table is brought up to date)
 JUDGED = [("light rain", "water"), ("rain", "water"), ("heavy rain on a tin roof", "water"), ("a stream", "water"),
           ("a distant stream", "water"), ("waterfall", "water"), ("ocean waves", "water"),
-          ("campfire crackling", "fire"), ("fireplace", "fire"), ("wind in the trees", "wind"),
+          ("water dripping from a gutter", "water"), ("campfire crackling", "fire"), ("fireplace", "fire"),
+          ("softly hissing embers", "fire"), ("wind in the trees", "wind"), ("a soft sea breeze", "wind"),
           ("a howling mountain wind", "wind"), ("songbirds", "animals"), ("crickets at night", "animals"),
-          ("cicadas", "animals"), ("a busy café", "speech"), ("a ticking clock", "clock"),
+          ("cicadas", "animals"), ("frogs croaking", "animals"), ("bullfrogs", "animals"),
+          ("seagulls calling", "animals"), ("a busy café", "speech"), ("a ticking clock", "clock"),
+          ("book pages turning", "wind"),  # AudioSet's "Rustle" is in the wind family
           pytest.param("distant thunder", "thunder", marks=pytest.mark.xfail(strict=True, reason=NOT_YET)),
-          pytest.param("frogs croaking", "animals", marks=pytest.mark.xfail(strict=True, reason=NOT_YET)),
-          pytest.param("dripping gutter", "water", marks=pytest.mark.xfail(strict=True, reason=NOT_YET))]
+          pytest.param("inside a moving train carriage", "vehicle",
+                       marks=pytest.mark.xfail(strict=True, reason=NOT_YET))]
 
 
 @pytest.mark.parametrize("prompt, family", JUDGED)
@@ -250,6 +256,7 @@ WEAKER_THAN_REAL = "scores below the real recordings of its class: see the YAMNe
      ("songbirds", "animals", ["birds_stk.ogg"]),
      ("cicadas", "animals", ["cicadas_redeclipse.ogg"]),
      ("crickets at night", "animals", ["cicadas_redeclipse.ogg"]),
+     ("frogs croaking", "animals", ["birds_stk.ogg", "cicadas_redeclipse.ogg"]),
      pytest.param("heavy rain on a tin roof", "water", ["rain_redeclipse.ogg"],
                   marks=pytest.mark.xfail(strict=True, reason=WEAKER_THAN_REAL)),
      pytest.param("a stream", "water", ["river_stk.ogg", "waterfall_stk.ogg"],
@@ -269,6 +276,35 @@ def test_generated_sounds_score_at_least_like_the_weakest_real_recording(prompt,
     bar = min(real_score(f) for f in real)
     mean = np.mean([family_scores(generate(prompt, 20.0, seed=s), 48000)[family] for s in range(1, 5)])
     assert mean >= bar, (round(float(mean), 2), round(bar, 2))
+
+
+SCENE_FAMILIES = {  # what each bundled scene's mix may be heard as (top 3 YAMNet classes)
+    "campfire": ("fire",), "forest": ("animals", "wind", "water"), "ocean-at-night": ("water", "wind", "animals"),
+    "rain-on-tin-roof": ("water",), "summer-night": ("animals", "wind"), "thunderstorm": ("water", "wind", "thunder"),
+}
+OUTDOORS = "Outside, rural or natural"
+MISTAKEN = ("vehicle", "music")  # never in the top 3 of the rain, frog and fire scenes (nor "Explosion")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(SCENE_FAMILIES))
+def test_every_bundled_scene_mix_sounds_like_its_scene(name, tmp_path):
+    """60 s of each bundled scene's mix: a top-3 YAMNet class belongs to the scene; the rain, frog and fire scenes
+    are heard first as themselves, with no vehicle, music or "Explosion" in their top 3 (a campfire's third
+    class may be "Fireworks": YAMNet's next neighbour of crackling)."""
+    from ambientgen.scene import load_scene
+
+    from .yamnet import FAMILIES, top_classes
+
+    scene = load_scene(SCENES / f"{name}.yaml").model_copy(update={"duration": 60.0, "seed": 1})
+    render(scene, tmp_path, backend=ProceduralBackend(), stems=False, session=False, report=False, cache=False)
+    mix, sr = sf.read(tmp_path / f"{scene.name}.wav")
+    top = [c for c, _ in top_classes(mix.mean(axis=1), sr)]
+    allowed = {c for f in SCENE_FAMILIES[name] for c in FAMILIES[f]} | ({OUTDOORS} if name != "campfire" else set())
+    assert allowed & set(top), top
+    if name in ("rain-on-tin-roof", "thunderstorm", "summer-night", "campfire"):
+        assert top[0] in allowed, top
+        assert not ({c for f in MISTAKEN for c in FAMILIES[f]} | {"Explosion"}) & set(top), top
 
 
 @pytest.mark.slow

@@ -100,7 +100,8 @@ SOURCES: tuple[Source, ...] = (
            lambda p: {"color": next(c for c in ("white", "pink", "brown") if c in p)}),
     Source("wind", ("wind", "breeze", "gust", "gale", "blowing"), air.wind,
            lambda p: {"strength": "strong" if _has(p, "strong", "howl", "gust", "gale", "storm") else "gentle",
-                      "howl": _has(p, "howl", "mountain", "gale", "whistl")},
+                      "howl": _has(p, "howl", "mountain", "gale", "whistl"),
+                      "trees": _has(p, "tree", "leaves", "leaf", "forest", "branch", "woods", "foliage")},
            unless=("chime", "horn", "instrument")),
     Source("waves", ("wave", "ocean", "sea", "seashore", "surf", "shore", "beach", "tide", "swell"), water.waves),
 )

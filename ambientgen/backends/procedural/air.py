@@ -21,11 +21,21 @@ from .dsp import (
 NOISE_EXPONENT = {"white": 0.0, "pink": 1.0, "brown": 2.0}
 
 
-def wind(rng: np.random.Generator, n: int, sr: int, *, strength: str = "gentle", howl: bool = False) -> np.ndarray:
-    """Wind: brown noise below 500 Hz whose level follows slow gusts and a 0.3-4 Hz roll, with leaves rustling
-    at the gusts' peaks; ``howl`` adds a narrow whistle whose pitch rises with the gust (a mountain gale)."""
+def wind(rng: np.random.Generator, n: int, sr: int, *, strength: str = "gentle", howl: bool = False,
+         trees: bool = False) -> np.ndarray:
+    """Wind: brown noise below 600 Hz whose level follows slow gusts and a 0.3-4 Hz roll, with leaves rustling
+    at the gusts' peaks; ``howl`` adds a narrow whistle whose pitch rises with the gust (a mountain gale).
+
+    ``trees``: wind in trees is mostly their leaves — a 250 Hz-6 kHz hiss that brightens as the gust grows,
+    over little low rumble (the open-air rumble beside water reads as a boat's engine)."""
     gust = smooth_random(rng, n, sr, rate_hz=0.15 if strength == "gentle" else 0.3)
-    roll = filt(rng.standard_normal(n).astype(np.float32), sr, low=0.3, high=4)
+    roll = filt(rng.standard_normal(n).astype(np.float32), sr, low=0.3 if not trees else 0.2, high=4)
+    if trees:
+        level = np.clip(0.3 + gust + 0.5 * unit(roll), 0.05, None)
+        low = unit(filt(colored_noise(rng, n, 1.0), sr, low=250, high=1200)) * level
+        high = unit(filt(colored_noise(rng, n, 1.0), sr, low=1200, high=6000)) * level**2
+        rumble = unit(filt(colored_noise(rng, n, 2.0), sr, low=60, high=300)) * level
+        return finish(low + 0.8 * high + 0.2 * rumble, sr)
     level = np.clip(0.3 + gust + 0.8 * unit(roll), 0.05, None)
     body = unit(filt(colored_noise(rng, n, 2.0), sr, low=100, high=600) * level)
     rustle = np.clip(unit(filt(rng.standard_normal(n).astype(np.float32), sr, low=2, high=30)), 0, None)

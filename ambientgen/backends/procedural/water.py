@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+from scipy.signal import fftconvolve
 
 from .dsp import (
     colored_noise,
@@ -64,16 +65,21 @@ def rain(rng: np.random.Generator, n: int, sr: int, *, intensity: str = "medium"
 
 
 def drips(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
-    """Slow, resonant drips (gutters, leaves after rain)."""
+    """Drips in a hollow place (gutters, a cave, leaves after rain): six drop sizes falling 3-6 times a second
+    each; a drop is a 3 ms splash and its bubble's short "plink" rising 20 % from 1-3 kHz, in a small space's
+    0.4 s reverberation. (Longer, wider glides read as birdsong.)"""
     out = np.zeros(n, dtype=np.float32)
-    for _ in range(3):  # a drop: a short splash, then its bubble rings up fast (a Minnaert "plink")
-        freq = rng.uniform(900, 2500)
-        m = int(0.004 * sr)
-        kernel = tone_burst(sr, 0.03, freq, freq * 1.3, 0.004)
-        kernel[:m] += filt(rng.standard_normal(m).astype(np.float32), sr, low=1500) * decaying(sr, 0.004, 0.001)[:m]
-        onsets = poisson_onsets(rng, n, sr, rng.uniform(0.8, 2.5))
+    m = int(0.003 * sr)
+    for _ in range(6):
+        freq = rng.uniform(1000, 3000)
+        kernel = tone_burst(sr, 0.04, freq, freq * 1.2, 0.003)
+        kernel[:m] += filt(rng.standard_normal(m).astype(np.float32), sr, low=1000) * decaying(sr, 0.003, 0.0008)[:m]
+        onsets = poisson_onsets(rng, n, sr, rng.uniform(3.0, 6.0))
         out += excite(n, onsets, rng.uniform(0.4, 1.0, len(onsets)), kernel)
-    bed = shaped_noise(rng, n, sr, RAIN_SPECTRUM) * 0.1 * np.std(out)
+    tail = int(0.4 * sr)
+    room = (rng.standard_normal(tail) * np.exp(-np.arange(tail) / (0.08 * sr))).astype(np.float32)
+    out += 0.4 * unit(fftconvolve(out, room)[:n].astype(np.float32)) * np.std(out)
+    bed = filt(colored_noise(rng, n, 1.0), sr, low=300, high=6000) * 0.05 * np.std(out) / 0.1
     return finish(out + bed, sr)
 
 
