@@ -49,8 +49,10 @@ __all__ = [
 ]
 
 
-def plan_scene(description: str, *, duration: float | str = "10m", seed: int = 0, name: str | None = None) -> Scene:
-    """Plan a scene from one sentence: one layer per sound source, beds and events, levels and pans.
+def plan_scene(description: str, *, duration: float | str = "10m", seed: int = 0, name: str | None = None,
+               backend: str | None = None, device: str = "auto") -> Scene:
+    """Plan a scene from one sentence for the backend that will render it: one layer per sound source, beds and
+    events, levels and pans (as ``ambientgen plan``; its notes are logged as warnings).
 
     Parameters
     ----------
@@ -62,15 +64,27 @@ def plan_scene(description: str, *, duration: float | str = "10m", seed: int = 0
         The scene's seed.
     name : str, optional
         The scene's name (default: from the description).
+    backend : str, optional
+        Plan for this backend (default ``auto``: the one a render would use). For the procedural backend the
+        plan holds only sounds it has generators for; the others are left out with a logged note.
+    device : str
+        What ``auto`` chooses for: ``auto``, ``cpu``, ``cuda`` or ``mps``.
 
     Raises
     ------
     SceneError
         Nothing in the description is a known sound source, or the duration is invalid.
+    AmbientgenError
+        Nothing in it can be rendered by that backend.
     """
-    from .planner import plan
+    import logging
 
-    return plan(description).scene(name=name, duration=duration, seed=seed)
+    from .pipeline import plan_description
+
+    planned = plan_description(description, backend=backend, device=device)
+    for note in planned.warnings:
+        logging.getLogger("ambientgen").warning(note)
+    return planned.scene(name=name, duration=duration, seed=seed)
 
 
 def check_file(path, *, preset: str = "ebu-r128", seams_s: list[float] | None = None, manifest=None):

@@ -26,12 +26,14 @@ from tests.yamnet import family_scores, top_classes  # noqa: E402
 
 GENERATORS = [  # (prompt, expected family)
     ("light rain", "water"), ("rain", "water"), ("heavy rain", "water"), ("rain on a tin roof", "water"),
-    ("rain on the window", "water"), ("a stream", "water"), ("a distant stream", "water"), ("waterfall", "water"),
-    ("ocean waves", "water"), ("dripping gutter", "water"), ("campfire", "fire"), ("fireplace", "fire"),
+    ("a stream", "water"), ("a distant stream", "water"), ("waterfall", "water"), ("ocean waves", "water"),
+    ("water dripping from a gutter", "water"), ("campfire", "fire"), ("fireplace", "fire"),
     ("softly hissing embers", "fire"), ("distant thunder", "thunder"), ("close thunder", "thunder"),
-    ("wind in the trees", "wind"), ("a howling mountain wind", "wind"), ("songbirds", "animals"),
-    ("crickets", "animals"), ("cicadas", "animals"), ("frogs", "animals"), ("a busy café", "speech"),
-    ("a ticking clock", "clock"),
+    ("wind in the trees", "wind"), ("a soft sea breeze", "wind"), ("a howling mountain wind", "wind"),
+    ("songbirds", "animals"), ("crickets", "animals"), ("cicadas", "animals"), ("frogs", "animals"),
+    ("bullfrogs", "animals"), ("seagulls calling", "animals"), ("a busy café", "speech"),
+    ("a ticking clock", "clock"), ("book pages turning", "wind"), ("inside a moving train carriage", "vehicle"),
+    ("room tone of a quiet library", "none"), ("an air conditioner humming", "none"), ("distant traffic", "vehicle"),
 ]
 REAL = [("rain_redeclipse.ogg", "water"), ("river_stk.ogg", "water"), ("waterfall_stk.ogg", "water"),
         ("storm_redeclipse.ogg", "thunder"), ("birds_stk.ogg", "animals"), ("cicadas_redeclipse.ogg", "animals"),
@@ -44,6 +46,9 @@ def generate(prompt: str, seconds: float, seed: int) -> np.ndarray:
 
 def row(label: str, family: str, clips: list[tuple[np.ndarray, int]]) -> str:
     scores = [family_scores(x, sr) for x, sr in clips]
+    if family not in scores[0]:  # no AudioSet family to be judged in (room tone, a fan's hum)
+        tops = ", ".join(f"{c} {v:.2f}" for c, v in top_classes(*clips[0]))
+        return f"| {label} | — | — | — | {tops} |"
     hits = sum(max(s, key=s.get) == family for s in scores)
     mean = np.mean([s[family] for s in scores])
     tops = ", ".join(f"{c} {v:.2f}" for c, v in top_classes(*clips[0]))
