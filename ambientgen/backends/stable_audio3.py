@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ..errors import BackendError
 from .base import Backend, BackendSettings, BackendSpec, ChunkRequest, ProgressCallback
@@ -67,6 +67,13 @@ class StableAudio3Settings(BackendSettings):
     window_overlap_s: float = Field(6.0, ge=0.5, le=60.0)
     join: Literal["multidiffusion", "inpaint"] = "multidiffusion"
     batch_size: int = Field(2, ge=1, le=64)
+
+    @model_validator(mode="after")
+    def _windows_advance(self) -> StableAudio3Settings:
+        if self.window_overlap_s * 2 >= self.window_s:
+            raise ValueError(f"window_overlap_s must be less than half of window_s ({self.window_s:g} s) so that "
+                             f"windows advance, got {self.window_overlap_s:g}")
+        return self
 
 
 def _pipeline_class():
