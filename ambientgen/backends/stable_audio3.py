@@ -70,9 +70,9 @@ class StableAudio3Settings(BackendSettings):
 
     @model_validator(mode="after")
     def _windows_advance(self) -> StableAudio3Settings:
-        if self.window_overlap_s * 2 >= self.window_s:
-            raise ValueError(f"window_overlap_s must be less than half of window_s ({self.window_s:g} s) so that "
-                             f"windows advance, got {self.window_overlap_s:g}")
+        if self.window_overlap_s >= self.window_s:
+            raise ValueError(f"window_overlap_s must be less than window_s ({self.window_s:g} s) so that windows "
+                             f"advance, got {self.window_overlap_s:g}")
         return self
 
 
