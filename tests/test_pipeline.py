@@ -228,10 +228,12 @@ def test_a_description_render_says_it_is_planning(tmp_path):
     said = []
     result = ambientgen.render("forest", tmp_path, duration=12, report=False, stems=False,
                                on_message=lambda level, text: said.append((level, text)))
-    names = ", ".join(f"{layer.name} ({layer.role}, procedural: wind)" if "wind" in layer.name or "leaves" in layer.name
-                      else f"{layer.name} ({layer.role}, procedural: birds)" for layer in result.scene.layers)
+    renders = {e["layer"]: e["renders_with"] for e in result.manifest["plan"]["layers"]}
+    names = ", ".join(f"{layer.name} ({layer.role}, {renders[layer.name]})" for layer in result.scene.layers)
     assert ("info", f"planning from the description 'forest' (not a file): {names}") in said
-    assert result.manifest["plan"]["layers"][0]["renders_with"] == "procedural: wind"  # planned for what renders
+    # planned for what renders: each layer names its generator, and that generator rendered it
+    assert renders == {e["name"]: f"procedural: {e['rendered_by']}" for e in result.manifest["layers"]}
+    assert renders["songbirds"] == "procedural: birds" and renders["wind"].startswith("procedural: wind")
 
 
 @pytest.mark.slow
