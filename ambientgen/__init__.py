@@ -21,7 +21,7 @@ from __future__ import annotations
 from ._version import __version__
 from .backends import Backend, BackendSpec, register
 from .errors import AmbientgenError, BackendError, ExportError, SceneError, UsageError
-from .pipeline import RenderInterrupted, RenderResult, render
+from .pipeline import RenderInterrupted, RenderResult, Validation, render, validate_scene
 from .progress import ProgressEvent
 from .scene import Layer, ModelSettings, Scene, load_scene, scene_from_dict
 
@@ -39,6 +39,7 @@ __all__ = [
     "Scene",
     "SceneError",
     "UsageError",
+    "Validation",
     "__version__",
     "check_file",
     "load_scene",
@@ -46,6 +47,7 @@ __all__ = [
     "register",
     "render",
     "scene_from_dict",
+    "validate_scene",
 ]
 
 

@@ -209,27 +209,16 @@ def validate(
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps (what auto chooses for)")] = "auto",
 ) -> None:
     """Check a scene file against the backend it would render with, and list every problem; no model is loaded."""
-    from .backends import choose_backend, get_spec, load_backend, unsupported_layers
-    from .planner import one_event_beds
-    from .scene import load_scene
+    from .pipeline import validate_scene
 
     with _errors():
-        sc = load_scene(scene)
-        choice = choose_backend(sc.model, device=device)
-        renders = {layer.name: choice.backend for layer in sc.layers}
-        if get_spec(choice.backend).filters_prompts:  # only a backend that renders some sounds is loaded (cheap)
-            be = load_backend(sc.model, device=device, choice=choice)
-            skipped = unsupported_layers(sc, be, strict=not choice.automatic)
-            renders = {layer.name: ("left out: no generator for its prompt" if layer.name in skipped else
-                                    f"{be.name}: {be.renderer(layer.prompt)}") for layer in sc.layers}
-            for name in skipped:
-                err.print(f"[yellow]warning:[/yellow] layer '{name}' will be left out: the {be.name} backend has no "
-                          f"generator for its prompt ({be.sources_hint()})")
-    for warning in one_event_beds(sc):
+        found = validate_scene(scene, device=device)
+    for warning in found.warnings:
         err.print(f"[yellow]warning:[/yellow] {warning}")
-    out.print(f"{scene}: ok — '{sc.name}', {sc.duration:g} s, {len(sc.layers)} layers, backend {choice.backend} "
-              f"({choice.reason})")
-    for name, what in renders.items():
+    sc = found.scene
+    out.print(f"{scene}: ok — '{sc.name}', {sc.duration:g} s, {len(sc.layers)} layers, backend "
+              f"{found.choice.backend} ({found.choice.reason})")
+    for name, what in found.renders.items():
         out.print(f"  {name}: {what}")
 
 

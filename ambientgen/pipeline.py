@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from .backends import Backend, Choice, choose_backend, load_backend, unsupported_layers
+from .backends import Backend, Choice, choose_backend, get_spec, load_backend, unsupported_layers
 from .errors import AmbientgenError, SceneError, UsageError
 from .files import MANIFEST, output_names, report_names, write_atomic
 from .progress import ProgressEvent, ProgressFn
@@ -174,6 +174,41 @@ def plan_description(description: str, *, backend: str | Backend | None = None, 
     from .planner import plan
 
     return plan(description, backend=plan_target(backend=backend, checkpoint=checkpoint, device=device))
+
+
+@dataclass
+class Validation:
+    """What ``ambientgen validate`` found: the scene, the backend it would render with and what renders each layer
+    (``"left out: ..."`` for a layer that backend cannot render), and the warnings."""
+
+    scene: Scene
+    choice: Choice
+    renders: dict[str, str]
+    warnings: list[str]
+
+
+def validate_scene(scene: Scene | str | Path, *, device: str = "auto") -> Validation:
+    """Check a scene against the backend it would render with, loading no model (``ambientgen validate``).
+
+    Raises
+    ------
+    SceneError
+        The scene file is invalid, or the backend it names cannot render one of its layers.
+    """
+    from .planner import one_event_beds
+
+    sc = scene if isinstance(scene, Scene) else load_scene(scene)
+    choice = choose_backend(sc.model, device=device)
+    renders = {layer.name: choice.backend for layer in sc.layers}
+    warnings = []
+    if get_spec(choice.backend).filters_prompts:  # only a backend that renders some sounds is loaded (cheap)
+        be = load_backend(sc.model, device=device, choice=choice)
+        skipped = unsupported_layers(sc, be, strict=not choice.automatic)
+        renders = {layer.name: ("left out: no generator for its prompt" if layer.name in skipped else
+                                f"{be.name}: {be.renderer(layer.prompt)}") for layer in sc.layers}
+        warnings += [f"layer '{name}' will be left out: the {be.name} backend has no generator for its prompt "
+                     f"({be.sources_hint()})" for name in skipped]
+    return Validation(sc, choice, renders, warnings + one_event_beds(sc))
 
 
 def resolve_scene(scene: Any, *, say: MessageFn = _default_message, device: str = "auto",

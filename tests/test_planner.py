@@ -384,6 +384,12 @@ def test_validate_checks_the_layers_against_the_backend_the_scene_would_use(tmp_
     assert "rain: procedural: rain intensity=heavy surface=roof" in result.stdout
     assert "camels: left out: no generator for its prompt" in result.stdout
     assert "layer 'camels' will be left out: the procedural backend has no generator" in result.stderr
+    import ambientgen
+
+    found = ambientgen.validate_scene(scene)  # the library does what the command does
+    assert found.renders == {"rain": "procedural: rain intensity=heavy surface=roof",
+                             "camels": "left out: no generator for its prompt"}
+    assert found.choice.backend == "procedural" and found.warnings[0].startswith("layer 'camels' will be left out")
     strict = tmp_path / "strict.yaml"
     strict.write_text(scene.read_text().replace("duration: 10", "duration: 10\nmodel: {backend: procedural}"))
     refused = runner.invoke(cli.app, ["validate", str(strict)])
