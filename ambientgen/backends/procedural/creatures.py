@@ -7,19 +7,18 @@ import numpy as np
 from .dsp import colored_noise, filt, finish, poisson_onsets, resonator, smooth_random, tone_burst, unit
 
 
-def crickets(rng: np.random.Generator, n: int, sr: int, *, count: int = 8) -> np.ndarray:
-    """Each cricket: chirps of 2-5 pulses at 25-45 a second, each pulse an 8 ms tone of 3.5-5.5 kHz that glides
-    down 5 % (the file's teeth slow under the scraper) with a faint octave; chirp rates drift per cricket.
-    (Steady gated sines read as "Animal"; gliding pulses also read as "Cricket", and stop reading as a
-    train's squeal over surf.)"""
+def gliding_chirps(rng: np.random.Generator, n: int, sr: int, *, count: int,
+                   freq: tuple[float, float]) -> np.ndarray:
+    """``count`` sources of chirps: groups of 2-5 pulses at 25-45 a second, each pulse an 8 ms tone in ``freq``
+    gliding down 5 % with a faint octave; each source at its own drifting chirp rate (1.2-3 a second)."""
     out = np.zeros(n, dtype=np.float32)
     m = int(0.008 * sr)
     t = np.arange(m) / sr
     window = np.hanning(m)
     for _ in range(count):
-        f0 = rng.uniform(3500, 5500)
+        f0 = rng.uniform(*freq)
         phase = 2 * np.pi * np.cumsum(f0 * (1 + 0.05 * (0.5 - t / 0.008))) / sr
-        rate = rng.uniform(1.2, 3.0)  # chirps per second, jittered so no two crickets lock together
+        rate = rng.uniform(1.2, 3.0)  # chirps per second, jittered so no two sources lock together
         drift = 1 + 0.25 * (smooth_random(rng, int(n / sr * rate) + 8, 1, rate_hz=0.1) - 0.5)
         gaps = (rng.normal(1 / rate, 0.25 / rate, size=len(drift)) * drift).clip(0.15)
         starts = (np.cumsum(gaps) - rng.uniform(0, 1 / rate)) * sr
@@ -32,8 +31,16 @@ def crickets(rng: np.random.Generator, n: int, sr: int, *, count: int = 8) -> np
                     offset = rng.uniform(0, 2 * np.pi)
                     pulse = (np.sin(phase + offset) + 0.2 * np.sin(2 * (phase + offset))) * window
                     out[s : s + m] += (pulse * loud * rng.uniform(0.7, 1.0)).astype(np.float32)
+    return out
+
+
+def crickets(rng: np.random.Generator, n: int, sr: int, *, count: int = 8) -> np.ndarray:
+    """Crickets: :func:`gliding_chirps` at 3.5-5.5 kHz (the file's teeth slow under the scraper, so each pulse
+    glides down) over faint night air. (Steady gated sines read only as "Animal", and as a train's squeal over
+    surf; gliding pulses also read "Cricket".)"""
+    chirps = gliding_chirps(rng, n, sr, count=count, freq=(3500.0, 5500.0))
     air = filt(colored_noise(rng, n, 1.0), sr, low=200, high=3000) * 0.02
-    return finish(out + air, sr)
+    return finish(chirps + air, sr)
 
 
 def cicadas(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
