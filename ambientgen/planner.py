@@ -82,6 +82,7 @@ DAYTIME_ONLY = {"songbirds", "dawn-chorus", "rooster", "crows", "woodpecker", "c
 EVENT_NOUNS = {"camel", "elephant", "lion", "tiger", "monkey", "goat", "sheep", "donkey", "pig", "deer", "bear",
                "coyote", "hyena", "seal", "dolphin", "animal", "truck", "bus", "motorcycle", "motorbike", "helicopter",
                "tractor", "scooter", "tram", "jet", "aircraft", "bicycle", "carriage", "cart", "horn", "bell", "door"}
+FREQUENCY_DEFAULT = 1.0  # events per minute of an unknown phrase that names an animal or a vehicle
 
 
 @dataclass(frozen=True)
@@ -458,8 +459,6 @@ def _unknown_layer(phrase: str, mods: list[str], words: list[str]) -> PlannedLay
     return PlannedLayer(_name_for(phrase), None, "events" if event else "bed", f"field recording of {phrase}", gain,
                         0.0, 0.4 if event else 0.5, rate if event else None, phrase)
 
-
-FREQUENCY_DEFAULT = 1.0  # events per minute of an unknown phrase that names an animal or a vehicle
 
 
 def _fit(layers: list[PlannedLayer], target: PlanTarget, warnings: list[str], left_out: list[str]

@@ -117,6 +117,14 @@ def match_source(prompt: str) -> tuple[Source, dict[str, Any]] | None:
     return None
 
 
+def _generator_name(source: Source, params: dict[str, Any], prompt: str) -> str:
+    """A generator and the parameters that differ from its defaults, as the manifest names them."""
+    defaults = {k: p.default for k, p in inspect.signature(source.generate).parameters.items()
+                if p.kind is p.KEYWORD_ONLY}
+    return source.name + "".join(f" {k}={v}" for k, v in sorted(params.items()) if defaults.get(k) != v) + (
+        " distant" if is_distant(prompt) else "")
+
+
 def is_distant(prompt: str) -> bool:
     return _has(prompt.lower(), "distant", "far", "faraway", "far-off", "far away")
 
@@ -147,11 +155,7 @@ class ProceduralBackend(Backend):
         found = match_source(prompt)
         if found is None:
             return "none"
-        source, params = found
-        defaults = {k: p.default for k, p in inspect.signature(source.generate).parameters.items()
-                    if p.kind is p.KEYWORD_ONLY}
-        return source.name + "".join(f" {k}={v}" for k, v in sorted(params.items()) if defaults.get(k) != v) + (
-            " distant" if is_distant(prompt) else "")
+        return _generator_name(*found, prompt)
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "sources": dict(self.sources)}
@@ -164,7 +168,7 @@ class ProceduralBackend(Backend):
             if found is None:
                 raise BackendError(f"layer '{req.layer}': no procedural generator for prompt {req.prompt!r}")
             source, params = found
-            self.sources[req.layer] = self.renderer(req.prompt)
+            self.sources[req.layer] = _generator_name(source, params, req.prompt)
             n = round(req.duration_s * self.sample_rate)
             audio = source.generate(np.random.default_rng(req.seed), n, self.sample_rate, **params)
             if is_distant(req.prompt):  # air absorbs highs over distance

@@ -126,8 +126,7 @@ def waves(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
         t += period
     # the body of the sea: mid-band noise with a slow, irregular surge, under the swells
     body = filt(colored_noise(rng, n, 1.0), sr, low=150, high=2500, order=1)
-    surge = filt(rng.standard_normal(n).astype(np.float32), sr, low=0.2, high=3)
-    body *= np.clip(1.0 + 0.4 * surge / (np.std(surge) + 1e-9), 0.2, None)
+    body *= flutter(rng, n, sr, low=0.2, high=3, depth=0.4, floor=0.2)
     low = filt(colored_noise(rng, n, 1.5), sr, low=40, high=500)
     wash = filt(colored_noise(rng, n, 0.3), sr, low=500, high=10000)
     return finish(body * (0.3 + 0.7 * env) + low * env + wash * (crash * 0.5 + env**2 * 0.15), sr)
