@@ -116,7 +116,7 @@ def plan(
     from .files import write_atomic
     from .pipeline import plan_description
 
-    with _errors(frozenset({"duration"} | ({"model.backend"} if backend else set()))):
+    with _errors(frozenset({"duration", "device"} | ({"model.backend"} if backend else set()))):
         planned = plan_description(description, backend=backend, device=device)
         try:
             sc = planned.scene(duration=duration, seed=seed)
@@ -211,7 +211,7 @@ def validate(
     """Check a scene file against the backend it would render with, and list every problem; no model is loaded."""
     from .pipeline import validate_scene
 
-    with _errors():
+    with _errors(frozenset({"device"})):
         found = validate_scene(scene, device=device)
     for warning in found.warnings:
         err.print(f"[yellow]warning:[/yellow] {warning}")

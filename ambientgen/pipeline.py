@@ -144,6 +144,7 @@ def plan_target(*, backend: str | Backend | None = None, checkpoint: str | None 
     from .planner import PlanTarget
     from .scene import ModelSettings
 
+    _check_device(device)
     if isinstance(backend, Backend):
         be = backend
     else:
@@ -197,6 +198,7 @@ def validate_scene(scene: Scene | str | Path, *, device: str = "auto") -> Valida
     """
     from .planner import one_event_beds
 
+    _check_device(device)
     sc = scene if isinstance(scene, Scene) else load_scene(scene)
     choice = choose_backend(sc.model, device=device)
     renders = {layer.name: choice.backend for layer in sc.layers}
@@ -272,10 +274,14 @@ def with_overrides(scene: Scene, **overrides: Any) -> Scene:
         raise UsageError("; ".join(exc.problems)) from None
 
 
-def _check_options(*, device: str, executor: str, cache: bool | str | Path, workers: int | None,
-                   worker_threads: int | None) -> None:
+def _check_device(device: str) -> None:
     if device not in DEVICES:
         raise UsageError(f"device: must be one of {', '.join(DEVICES)}, got {device!r}")
+
+
+def _check_options(*, device: str, executor: str, cache: bool | str | Path, workers: int | None,
+                   worker_threads: int | None) -> None:
+    _check_device(device)
     if executor not in EXECUTORS:
         raise UsageError(f"executor: must be one of {', '.join(EXECUTORS)}, got {executor!r}")
     if executor == "ray" and cache is False:

@@ -365,6 +365,9 @@ def test_cli_plan_shows_what_renders_each_layer_and_what_is_left_out():
                                             "stable-audio-3, got 'nope'"),
     (["plan", "a barking dog", "--backend", "procedural"], "error: description: nothing in 'a barking dog' can be "
                                                             "rendered by the procedural backend"),
+    (["plan", "rain", "--device", "tpu"], "error: --device: must be one of auto, cpu, cuda, mps, got 'tpu'"),
+    (["validate", "{tmp}/missing.yaml", "--device", "tpu"],
+     "error: --device: must be one of auto, cpu, cuda, mps, got 'tpu'"),
     (["render", "a barking dog", "--backend", "procedural", "-o", "{tmp}/o"],
      "error: description: nothing in 'a barking dog' can be rendered by the procedural backend"),
 ])
