@@ -283,3 +283,156 @@ def event_waits(events: list[EventTime], total: int, *, loop: bool) -> list[int]
     if loop and starts:
         waits.append(starts[0] + total - starts[-1])
     return [int(w) for w in waits]
+
+
+@dataclass(frozen=True)
+class Recurrence:
+    """How soon the same stretch of source material plays again: the shortest interval (samples) between two plays
+    of any ``bin``-sample stretch of it (circular on a loop), and where; ``None`` when nothing plays twice."""
+
+    min_interval: int | None
+    at_tile: int | None = None
+    at_offset: int | None = None
+
+
+def source_recurrence(placements: tuple[Placement, ...] | list[Placement], *, overlap: int, total: int, loop: bool,
+                      bin: int) -> Recurrence:
+    """The shortest interval between two plays of the same source stretch, from the placements themselves.
+
+    Each placement plays its tile from ``offset`` for ``length + overlap`` samples
+    (its fade-out included); the source is divided into ``bin``-sample stretches
+    and every play of every stretch is timed, so excerpts cut from overlapping
+    parts of a recording count, not only the same tile index.
+    """
+    plays: dict[tuple[int, int], list[int]] = {}
+    for p in placements:
+        first, last = p.offset // bin, (p.offset + p.length + overlap - 1) // bin
+        for b in range(first, last + 1):
+            plays.setdefault((p.tile, b), []).append(p.start + b * bin - p.offset)
+    best = Recurrence(None)
+    for (tile, b), times in plays.items():
+        if len(times) < 2:
+            continue
+        times.sort()
+        gaps = np.diff(times)
+        gap = int(gaps.min()) if len(gaps) else None
+        if loop:
+            wrap = times[0] + total - times[-1]
+            gap = wrap if gap is None else min(gap, wrap)
+        if gap is not None and (best.min_interval is None or gap < best.min_interval):
+            best = Recurrence(gap, tile, b * bin)
+    return best
+
+
+def _join_recurs(joins: np.ndarray, count: int, t: int, total: int, loop: bool, prev: Placement, tile: int,
+                 offset: int, tol: int, window: int) -> bool:
+    """Whether a join from ``prev`` into ``tile`` at ``offset`` (at time ``t``) repeats, within ``tol`` samples on
+    both sides, one of the ``count`` joins so far (rows of time, tile out, out at, tile in, in at) made less than
+    ``window`` ago (or, on a loop, that comes less than ``window`` after it round the loop point)."""
+    if not count:
+        return False
+    j = joins[:count]
+    near = (t - j[:, 0] < window) | ((total - t + j[:, 0] < window) if loop else False)
+    same = (j[:, 1] == prev.tile) & (j[:, 3] == tile) & (np.abs(j[:, 2] - (prev.offset + prev.length)) < tol) & \
+        (np.abs(j[:, 4] - offset) < tol)
+    return bool(np.any(near & same))
+
+
+def arrange_excerpts(*, tiles: list[int], cut_points: list[np.ndarray], overlap: int, total: int, loop: bool,
+                     rng: np.random.Generator, lengths: tuple[int, int], min_gap: int, bin: int,
+                     seam_cost: SeamCost | None = None, options: int = 64, join_window: int | None = None
+                     ) -> Arrangement:
+    """Excerpts of recordings (tiles of any length) for ``total`` samples, cut at chosen points, so that no
+    stretch of source plays again within ``min_gap`` samples where the material allows.
+
+    ``cut_points[t]`` are the sample positions of tile ``t`` where a fade may
+    start (steady moments: no onset, no level movement within the fade). Each
+    excerpt starts at one and, where it can, ends at one; its length lies in
+    ``lengths`` (the last one takes what remains). Excerpts are chosen one after
+    another: of ``options`` random candidates, those that keep every ``bin`` of
+    their source at least ``min_gap`` from its previous play (and, on a loop, from
+    its first play round the loop point) are preferred, then the one with the
+    best fade (``seam_cost``) plus how much more its material has played than
+    the average (so everything gets its turn, in no fixed order). When no
+    candidate keeps the gap the one that comes closest is taken. A join (out of one
+    source position into another, within ``bin``) is never repeated within
+    ``join_window`` (default ``min_gap``): with excerpts shorter than the
+    repetition the check listens for, nothing longer than one excerpt can then
+    come back soon;
+    :func:`source_recurrence` reports what was achieved. On scarce material pass
+    a ``min_gap`` the material can keep (a fixed order would keep a larger one, and
+    be heard as a loop).
+    """
+    lo, hi = lengths
+    if not 0 < lo <= hi:
+        raise ValueError(f"excerpt lengths must satisfy 0 < lo <= hi, got {lengths}")
+    last = [np.full(n // bin + 2, -np.inf) for n in tiles]
+    first = [np.full(n // bin + 2, np.nan) for n in tiles]
+    plays = [np.zeros(n // bin + 2) for n in tiles]
+    weights = np.array(tiles, dtype=np.float64) / sum(tiles)
+    placements: list[Placement] = []
+    t, mean_plays, bins = 0, 0.0, sum(len(p) for p in plays)
+    window = min_gap if join_window is None else join_window
+    joins = np.zeros((total // lo + 2, 5), dtype=np.int64)  # (time, tile out, out at, tile in, in at) of each join
+    worst_gap = None
+    while t < total:
+        remaining = total - t
+        if remaining <= hi:
+            span = (remaining, remaining)
+        else:
+            span = (lo, min(hi, remaining - lo)) if remaining - lo >= lo else (remaining - lo, remaining - lo)
+        best = None
+        closing = loop and remaining <= hi  # the last excerpt fades into the first too: look harder
+        for _ in range(options * (4 if closing else 1)):
+            tile = int(rng.choice(len(tiles), p=weights))
+            room = tiles[tile] - overlap  # an excerpt needs its fade-out after it
+            points = cut_points[tile]
+            starts = points[points + span[0] <= room] if len(points) else points
+            if len(starts):
+                offset = int(starts[rng.integers(len(starts))])
+            elif room - span[0] >= 0:
+                offset = int(rng.integers(0, room - span[0] + 1))
+            else:
+                continue
+            ends = points[(points >= offset + span[0]) & (points <= min(offset + span[1], room))]
+            if remaining <= hi or not len(ends):
+                length = span[0] if span[0] == span[1] else int(rng.integers(span[0], min(span[1], room - offset) + 1))
+            else:
+                length = int(ends[rng.integers(len(ends))]) - offset
+            # the source's own continuation is no join and doubles the length of what recurs; the same join again
+            # soon makes two excerpts recur as one longer stretch: both are taken only when nothing else fits
+            repeats = bool(placements) and (
+                (placements[-1].tile == tile and abs(offset - (placements[-1].offset + placements[-1].length))
+                 < overlap + bin)
+                or _join_recurs(joins, len(placements) - 1, t, total, loop, placements[-1], tile, offset, bin, window))
+            b0, b1 = offset // bin, (offset + length + overlap - 1) // bin
+            when = t + np.arange(b0, b1 + 1) * bin - offset
+            gap = float(np.min(when - last[tile][b0 : b1 + 1]))
+            if loop:
+                seen = first[tile][b0 : b1 + 1]
+                if np.any(~np.isnan(seen)):
+                    gap = min(gap, float(np.nanmin(seen + total - when)))
+            cost = seam_cost(placements[-1].tile, placements[-1].offset + placements[-1].length, tile, offset) \
+                if seam_cost is not None and placements else 0.0
+            if loop and seam_cost is not None and placements and length == remaining:  # it fades into the first
+                cost += seam_cost(tile, offset + length, placements[0].tile, placements[0].offset)
+            spread = float(plays[tile][b0 : b1 + 1].mean()) - mean_plays  # played more than the rest: worse
+            key = (repeats, gap < min_gap, -min(gap, min_gap), cost + spread)
+            if best is None or key < best[0]:
+                best = (key, tile, offset, length, b0, b1, when)
+        if best is None:
+            raise ValueError("no excerpt fits: every recording is shorter than one excerpt and its fade")
+        key, tile, offset, length, b0, b1, when = best
+        worst_gap = -key[2] if worst_gap is None else min(worst_gap, -key[2])
+        last[tile][b0 : b1 + 1] = when
+        seen = first[tile][b0 : b1 + 1]
+        first[tile][b0 : b1 + 1] = np.where(np.isnan(seen), when, seen)
+        plays[tile][b0 : b1 + 1] += 1
+        mean_plays = sum(float(p.sum()) for p in plays) / bins
+        if placements:
+            prev = placements[-1]
+            joins[len(placements) - 1] = (t, prev.tile, prev.offset + prev.length, tile, offset)
+        placements.append(Placement(tile, t, offset, length))
+        t += length
+    met = worst_gap is None or worst_gap >= min_gap
+    return Arrangement(tuple(placements), total, loop, 0, True, bool(met), min_gap)

@@ -50,7 +50,7 @@ FLAG_FOR_FIELD = {
     "fade_in": "--fade-in", "fade_out": "--fade-out", "formats": "--format", "bit_depth": "--bit-depth",
     "output": "--output", "cache_dir": "--cache-dir", "cache": "--no-cache", "executor": "--executor",
     "workers": "--workers", "worker_threads": "--worker-threads", "device": "--device", "ray_address": "--ray-address",
-    "preset": "--preset", "manifest": "--manifest",
+    "preset": "--preset", "manifest": "--manifest", "width": "--width",
 }
 
 
@@ -283,6 +283,43 @@ def render(
         except RenderInterrupted as exc:
             raise _fail(exc.message, 130) from None
     _summary(result)
+
+
+@app.command()
+def loop(
+    source: Annotated[list[str], typer.Argument(help="the recording: a file (WAV, FLAC, Ogg, Opus, MP3, AIFF), folder "
+                                                     "or glob; several are played as one")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="output directory")] = Path("out"),
+    duration: Annotated[str, typer.Option(help="length of the loop: seconds, 10m, 1h")] = "10m",
+    seed: Annotated[int, typer.Option(help="seed of the arrangement")] = 0,
+    lufs: Annotated[Optional[float], typer.Option(help="integrated loudness target (LUFS, default -23)")] = None,
+    width: Annotated[float, typer.Option(help="stereo width 0..1 (a mono recording is widened; 0.5 keeps a stereo "
+                                              "one's image)")] = 0.5,
+    fmt: Annotated[str, typer.Option("--format", help="mix formats, comma-separated: wav, flac, ogg, opus, mp3, m4a")
+                   ] = "wav",
+    bit_depth: Annotated[str, typer.Option("--bit-depth", help="WAV/FLAC sample format: 16, 24 or 32f")] = "24",
+    no_stems: Annotated[bool, typer.Option("--no-stems", help="do not write the stem")] = False,
+    no_report: Annotated[bool, typer.Option("--no-report", help="do not write the check report and picture")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="replace the outputs of an earlier render")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
+) -> None:
+    """Turn a recording into a long seamless loop: excerpts cut where it is steady, arranged so no stretch comes back
+    soon, level-matched crossfades; the mix with loop metadata, manifest and check report."""
+    from .looping import loop as run
+
+    with _errors(frozenset({"duration", "target_lufs"})), _progress(quiet) as on_progress:
+        try:
+            result = run(source, output, duration=duration, seed=seed, lufs=lufs, width=width, formats=fmt,
+                         bit_depth=bit_depth, stems=not no_stems, session=not no_stems, report=not no_report,
+                         cache=False, overwrite=overwrite, on_progress=on_progress, on_message=_say)
+        except SceneError as exc:  # the one layer's field is the command's argument
+            raise AmbientgenError("; ".join(p.removeprefix("layers[0].source: ") for p in exc.problems)) from None
+    _summary(result)
+    pool = result.manifest["layers"][0].get("pool")
+    if pool:
+        recur = pool["min_source_recurrence_s"]
+        out.print(f"  {pool['material_s']:.1f} s of recording in {pool['excerpts']} excerpts; a stretch of it recurs "
+                  f"after {'never' if recur is None else f'{recur:g} s'} at the soonest (rule {pool['recurrence_rule_s']:g} s)")
 
 
 class _progress:

@@ -23,13 +23,14 @@ from typing import Any
 import numpy as np
 
 from .arrange import arrange, schedule_events
-from .backends.base import Backend, ChunkRequest, as_channels, chunk_seed
+from .backends.base import Backend, ChunkRequest, as_channels
+from .layers import LayerOutput, layer_animation, layer_rng
 from .mix import place, remove_dc, resample
 from .plan import LayerPlan, Plan
 from .progress import ProgressEvent, ProgressFn
 from .scene import Scene
 from .stitch import close_loop, stitch_chunks
-from .streams import Animation, ArrayStream, EventStream, LayerStream, ColourCost, PoolStream, tile_colour, tile_power, trim_event
+from .streams import ArrayStream, ColourCost, EventStream, PoolStream, tile_colour, tile_power, trim_event
 
 MIN_RECURRENCE_S = 90.0  # a pool tile never starts again sooner (the check fails >= 5 s recurring within 60 s)
 
@@ -132,31 +133,6 @@ def _render_chunks(layer: LayerPlan, backend: Backend, *, duration_s: float, loo
     return stream, [round(s, 6) for s in seams if s < duration_s], len(chunks)
 
 
-@dataclass
-class LayerOutput:
-    """A rendered layer, ready to stream: its :class:`LayerStream` and what the manifest says of it."""
-
-    plan: LayerPlan
-    stream: LayerStream
-    seams_s: list[float]
-    model_calls: int  # renders the layer needs (chunks or latent windows); ``rendered`` of them ran this time
-    method: str
-    seam_report: list[dict[str, Any]] = field(default_factory=list)
-    details: dict[str, Any] = field(default_factory=dict)
-    rendered: int | None = None  # model calls actually run (the rest came from the render cache)
-
-
-def _layer_rng(scene: Scene, layer: LayerPlan, purpose: str) -> np.random.Generator:
-    return np.random.default_rng(chunk_seed(scene.seed, f"{layer.name}/{purpose}", layer.seed_offset, 0))
-
-
-def _animation(scene: Scene, layer: LayerPlan, total: int) -> Animation | None:
-    if layer.animate is None:
-        return None
-    seed = chunk_seed(scene.seed, f"{layer.name}/animate", layer.seed_offset, 0)
-    return Animation(layer.animate.depth_db, layer.animate.period, seed, total, scene.sample_rate, scene.loop)
-
-
 def _to_output_rate(audio: np.ndarray, sr_in: int, sr_out: int, seconds: float, *, loop: bool) -> np.ndarray:
     """``(channels, n)`` at ``sr_in`` -> ``(channels, round(seconds * sr_out))``, DC offset removed
     (:func:`~ambientgen.mix.remove_dc`: a source's offset never reaches the loudness meter or the master)."""
@@ -171,7 +147,7 @@ def render_stream_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
     audio = _to_output_rate(res.audio, res.sample_rate, scene.sample_rate, scene.duration, loop=scene.loop)
     stereo = place(audio, gain_db=layer.gain_db, pan=layer.pan, width=layer.width, seed=layer.seeds[0],
                    loop=scene.loop)
-    stream = ArrayStream(layer.name, stereo, _animation(scene, layer, total))
+    stream = ArrayStream(layer.name, stereo, layer_animation(scene, layer, total))
     return LayerOutput(layer, stream, res.seams_s, res.model_calls, res.method, res.seam_report,
                        {"kind": "stream"})
 
@@ -215,9 +191,9 @@ def render_pool_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
                            loop=True))
     overlap = round(layer.overlap_s * sr)
     arrangement = arrange(tiles=len(tiles), tile_length=tiles[0].shape[1], overlap=overlap, total=total,
-                          loop=scene.loop, rng=_layer_rng(scene, layer, "arrangement"),
+                          loop=scene.loop, rng=layer_rng(scene, layer, "arrangement"),
                           min_gap=round(MIN_RECURRENCE_S * sr), seam_cost=ColourCost(colours, overlap))
-    stream = PoolStream(layer.name, tiles, arrangement, overlap, sr, power, _animation(scene, layer, total))
+    stream = PoolStream(layer.name, tiles, arrangement, overlap, sr, power, layer_animation(scene, layer, total))
     seams = ([0.0] if scene.loop else []) + [round(t / sr, 6) for t in stream.seams if t > 0]
     details = {
         "kind": "pool",
@@ -240,11 +216,11 @@ def render_event_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
                   for c in clips]
     lo, hi = layer.events.wait_range_s()
     events, met = schedule_events(total=total, sample_rate=sr, min_wait_s=lo, max_wait_s=hi,
-                                  variations=len(variations), loop=scene.loop, rng=_layer_rng(scene, layer, "events"),
+                                  variations=len(variations), loop=scene.loop, rng=layer_rng(scene, layer, "events"),
                                   pan=layer.pan, pan_jitter=layer.events.pan_jitter,
                                   gain_jitter_db=layer.events.gain_jitter_db)
     stream = EventStream(layer.name, variations, events, layer.gain_db, total, scene.loop,
-                         _animation(scene, layer, total))
+                         layer_animation(scene, layer, total))
     details = {
         "kind": "events",
         "wait_s": [lo, hi],
@@ -255,12 +231,35 @@ def render_event_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
     return LayerOutput(layer, stream, [], len(clips), "events", [], details)
 
 
-def render_layers(scene: Scene, plan: Plan, backend: Backend, *,
-                  on_progress: ProgressFn | None = None) -> list[LayerOutput]:
-    """Every layer of the plan rendered and ready to stream."""
+def render_layers(scene: Scene, plan: Plan, backend: Backend, *, on_progress: ProgressFn | None = None,
+                  recordings: dict[str, Any] | None = None, warn=None) -> list[LayerOutput]:
+    """Every layer of the plan rendered and ready to stream.
+
+    Layers with a ``source`` are played from their recordings (``recordings``: the
+    opened files by layer name, :func:`ambientgen.recordings.open_layer_sources`;
+    opened here when not given); ``warn`` receives what they have to say (material
+    too short for the recurrence rule, a clipped file).
+    """
+    from .recordings import open_layer_sources, render_recording_bed, render_recording_events
+
     render = {"stream": render_stream_layer, "pool": render_pool_layer, "events": render_event_layer}
+    if recordings is None and any(layer.source for layer in plan.layers):
+        recordings = open_layer_sources(scene, on_progress=on_progress)
     outputs = []
-    for layer in plan.layers:
+    for index, layer in enumerate(plan.layers):
+        if layer.source is not None:
+            files = recordings[layer.name]
+            if layer.kind == "events":
+                out, notes = render_recording_events(scene, layer, files, index=index,
+                                                               on_progress=on_progress)
+            else:
+                out, notes = render_recording_bed(scene, layer, files, on_progress=on_progress)
+            for note in notes:
+                (warn or (lambda text: None))(note)
+            out.rendered = 0
+            out.details["source_channels"] = max(f.channels for f in files.files)
+            outputs.append(out)
+            continue
         before = backend.stats.model_calls
         out = render[layer.kind](scene, layer, backend, on_progress=on_progress)
         out.rendered = backend.stats.model_calls - before

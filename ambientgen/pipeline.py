@@ -46,6 +46,7 @@ MessageFn = Callable[[str, str], None]
 """Receives (level, text): level is ``info``, ``hint`` or ``warning``."""
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+RECORDINGS_ONLY = Choice("recording", "every layer plays a recording (source:)", automatic=False)
 EXECUTORS = ("local", "ray")
 # overrides: render() keyword -> scene field
 OVERRIDES = {
@@ -199,17 +200,22 @@ def validate_scene(scene: Scene | str | Path, *, device: str = "auto") -> Valida
     from .planner import one_event_beds
 
     _check_device(device)
+    from .recordings import open_layer_sources
+
     sc = scene if isinstance(scene, Scene) else load_scene(scene)
-    choice = choose_backend(sc.model, device=device)
-    renders = {layer.name: choice.backend for layer in sc.layers}
-    warnings = []
-    if get_spec(choice.backend).filters_prompts:  # only a backend that renders some sounds is loaded (cheap)
+    recordings = open_layer_sources(sc)
+    warnings = [w for found in recordings.values() for w in found.warnings]
+    choice = choose_backend(sc.model, device=device) if sc.generated_layers else RECORDINGS_ONLY
+    renders = {layer.name: choice.backend for layer in sc.generated_layers}
+    if sc.generated_layers and get_spec(choice.backend).filters_prompts:  # such a backend is cheap to load
         be = load_backend(sc.model, device=device, choice=choice)
         skipped = unsupported_layers(sc, be, strict=not choice.automatic)
         renders = {layer.name: ("left out: no generator for its prompt" if layer.name in skipped else
-                                f"{be.name}: {be.renderer(layer.prompt)}") for layer in sc.layers}
+                                f"{be.name}: {be.renderer(layer.prompt)}") for layer in sc.generated_layers}
         warnings += [f"layer '{name}' will be left out: the {be.name} backend has no generator for its prompt "
                      f"({be.sources_hint()})" for name in skipped]
+    renders = {layer.name: recordings[layer.name].describe() if layer.source else renders[layer.name]
+               for layer in sc.layers}
     return Validation(sc, choice, renders, warnings + one_event_beds(sc))
 
 
@@ -379,10 +385,14 @@ def render(scene: Scene | str | Path, output: str | Path = "out", *,
 
     for warning in one_event_beds(sc):
         say("warning", warning)
+    from .recordings import find_layer_sources, open_layer_sources
+
+    find_layer_sources(sc)  # a missing recording is said first, before the output folder or a long read
     output = Path(output)
     fmts = _preflight(sc, output, device=device, executor=executor, cache=cache, workers=workers,
                       worker_threads=worker_threads, formats=formats, bit_depth=bit_depth, stems=stems,
                       session=session, report=report, overwrite=overwrite)
+    recordings = open_layer_sources(sc, on_progress=on_progress)  # every recording read and checked first
     store = _open_cache(cache, say)
     cluster = None
     try:
@@ -403,7 +413,7 @@ def render(scene: Scene | str | Path, output: str | Path = "out", *,
         # 5. model work (on Ray: fills the cache first), then layers stitched and placed
         if cluster is not None:
             notes["cluster"] = _render_on_cluster(cluster, sc, info, store, on_progress)
-        layers, render_s = _render_layers(plan, be, store, on_progress)
+        layers, render_s = _render_layers(plan, be, store, on_progress, recordings, lambda m: say("warning", m))
         if store is not None:  # kept under its cap: the least recently used entries go (this render's are fresh)
             gone = store.evict()
             notes["cache"] = {"dir": str(store.root), **store.stats.as_dict(), "size_bytes": store.usage().bytes,
@@ -461,6 +471,8 @@ def _backend(sc: Scene, loaded: Backend | None, *, device, executor, store, ray_
     """Step 3: (choice, backend, Ray executor or None, the workers' description or None)."""
     if loaded is not None:
         return Choice(loaded.name, "given as a loaded backend", automatic=False), loaded, None, None
+    if not sc.generated_layers:  # recordings only: no model is chosen, loaded or downloaded
+        return RECORDINGS_ONLY, load_backend(sc.model, choice=RECORDINGS_ONLY), None, None
     choice = choose_backend(sc.model, device=device)
     if choice.automatic:
         say("info", f"backend: {choice.backend} ({choice.reason})")
@@ -474,7 +486,7 @@ def _backend(sc: Scene, loaded: Backend | None, *, device, executor, store, ray_
         cluster = RayExecutor(model=sc.model, device=device, choice=choice, cache_dir=str(store.root),
                               workers=workers, address=ray_address, threads=worker_threads)
         try:
-            info = cluster.info([layer.prompt for layer in sc.layers])
+            info = cluster.info([layer.prompt for layer in sc.generated_layers])
         except BaseException:
             cluster.shutdown()
             raise
@@ -494,21 +506,21 @@ def _notes(choice: Choice, be: Backend, skipped: list[str], planned) -> dict[str
 
 
 def _render_on_cluster(cluster, sc: Scene, info, store, on_progress: ProgressFn | None) -> dict[str, Any]:
-    pieces = cluster.plan_pieces(sc, info, store)
+    pieces = cluster.plan_pieces(sc.model_copy(update={"layers": sc.generated_layers}), info, store)
     label = f"ray: {cluster.workers} workers"
     done = (lambda d, total: on_progress(ProgressEvent("render", label, d, total, "pieces"))) if on_progress else None
     return cluster.render_pieces(pieces, on_progress=done).as_dict()
 
 
-def _render_layers(plan, be: Backend, store, on_progress: ProgressFn | None):
+def _render_layers(plan, be: Backend, store, on_progress: ProgressFn | None, recordings=None, warn=None):
     from .engine import render_layers
 
     started = time.perf_counter()
-    if store is not None:
+    if store is not None and plan.scene.generated_layers:
         from .cache import CachedBackend
 
         be = CachedBackend(be, store)
-    layers = render_layers(plan.scene, plan, be, on_progress=on_progress)
+    layers = render_layers(plan.scene, plan, be, on_progress=on_progress, recordings=recordings, warn=warn)
     return layers, time.perf_counter() - started
 
 

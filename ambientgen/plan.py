@@ -34,6 +34,7 @@ class LayerPlan:
     events: Events | None = None
     animate: Animate | None = None
     seed_offset: int = 0
+    source: tuple[str, ...] | None = None  # a recording layer's files (played by the recording backend)
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,8 @@ def make_plan(scene: Scene, *, max_chunk_s: float, window: tuple[float, float] |
         variety = layer.variety or scene.model.variety
         if layer.role == "events":
             kind, n = "events", layer.events.variations
+        elif layer.source is not None:  # excerpts of the recording, arranged: any duration
+            kind, n = "pool", variety
         elif n <= variety:
             kind = "stream"
         else:
@@ -95,8 +98,9 @@ def make_plan(scene: Scene, *, max_chunk_s: float, window: tuple[float, float] |
         seeds = tuple(chunk_seed(scene.seed, layer.name, layer.seed_offset, k) for k in range(n))
         negative = layer.negative_prompt if layer.negative_prompt is not None else scene.model.negative_prompt
         size = event_s if kind == "events" else chunk_s
-        layers.append(LayerPlan(name=layer.name, prompt=layer.prompt, negative_prompt=negative, seeds=seeds,
+        layers.append(LayerPlan(name=layer.name, prompt=layer.prompt or "", negative_prompt=negative, seeds=seeds,
                                 chunk_s=size, overlap_s=min(overlap_s, size / 2), gain_db=layer.gain_db, pan=layer.pan,
                                 width=layer.width, continuity=layer.continuity or scene.model.continuity, kind=kind,
-                                events=layer.events, animate=layer.animate, seed_offset=layer.seed_offset))
+                                events=layer.events, animate=layer.animate, seed_offset=layer.seed_offset,
+                                source=tuple(layer.source) if layer.source is not None else None))
     return Plan(scene=scene, layers=tuple(layers))

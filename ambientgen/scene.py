@@ -182,10 +182,12 @@ class Animate(_Strict):
 
 
 class Layer(_Strict):
-    """One sound source, rendered as one stem."""
+    """One sound source, rendered as one stem: a ``prompt`` a backend renders, or a ``source`` recording (a file,
+    a list of files, or globs) that the ``recording`` backend plays (:mod:`ambientgen.backends.recording`)."""
 
     name: str = Field(pattern=NAME_PATTERN)
-    prompt: str = Field(min_length=1, max_length=500)
+    prompt: str | None = Field(None, min_length=1, max_length=500)
+    source: list[str] | None = Field(None, min_length=1, max_length=256)
     negative_prompt: str | None = None
     gain_db: float = Field(0.0, ge=-60.0, le=12.0)
     pan: float = Field(0.0, ge=-1.0, le=1.0)
@@ -197,8 +199,20 @@ class Layer(_Strict):
     events: Events | None = None
     animate: Animate | None = None
 
+    @field_validator("source", mode="before")
+    @classmethod
+    def _source_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list) and any(isinstance(v, str) and not v.strip() for v in value):
+            raise ValueError("must name files, got a blank entry")
+        return value
+
     @model_validator(mode="after")
     def _role_settings(self) -> Layer:
+        if (self.prompt is None) == (self.source is None):
+            raise ValueError("give prompt (a sound to generate) or source (a recording to play), "
+                             + ("not both" if self.prompt is not None else "got neither"))
         if self.events is not None and self.role != "events":
             raise ValueError("events settings need role: events")
         if self.role == "events" and self.events is None:
@@ -207,7 +221,9 @@ class Layer(_Strict):
 
     @field_validator("prompt")
     @classmethod
-    def _prompt_not_blank(cls, value: str) -> str:
+    def _prompt_not_blank(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
         if not value.strip():
             raise ValueError("must not be blank")
         return value.strip()
@@ -261,6 +277,11 @@ class Scene(_Strict):
                 f"got duration {self.duration:g} s"
             )
         return self
+
+    @property
+    def generated_layers(self) -> list[Layer]:
+        """The layers a backend renders from a prompt (not recordings)."""
+        return [layer for layer in self.layers if layer.source is None]
 
     @property
     def loopable(self) -> bool:
@@ -422,7 +443,22 @@ def load_scene(path: str | Path) -> Scene:
         raise SceneError(f"YAML syntax error{where}: {problem}", source=source) from None
     if isinstance(data, dict) and "name" not in data:
         data = {"name": re.sub(r"[^A-Za-z0-9_-]", "-", path.stem)[:64] or "scene", **data}
+    if isinstance(data, dict):
+        _sources_from(data, path.resolve().parent)
     return scene_from_dict(data, source=source)
+
+
+def _sources_from(data: dict, folder: Path) -> None:
+    """Make the scene's relative ``source:`` paths relative to ``folder`` (the scene file's), in place."""
+    for layer in data.get("layers") or []:
+        if not isinstance(layer, dict):
+            continue
+        src = layer.get("source")
+        items = [src] if isinstance(src, str) else src if isinstance(src, list) else []
+        fixed = [str(folder / Path(v).expanduser()) if isinstance(v, str) and v.strip()
+                 and not Path(v).expanduser().is_absolute() else v for v in items]
+        if fixed:
+            layer["source"] = fixed
 
 
 def _close_scene_files(path: Path) -> str:

@@ -10,16 +10,24 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
 from ambientgen import cli
 
-from .conftest import SCENES, noise
+from .conftest import DATA, SCENES, noise
 
 runner = CliRunner()
 EARLIER = b"RIFF an earlier render"
+
+REC = """name: rec
+duration: 30
+layers:
+  - name: bed
+    source: {src}
+"""
 
 GOOD = """name: good
 duration: 30
@@ -50,9 +58,36 @@ CASES = [
     ("empty-layers", {"s.yaml": "name: x\nlayers: []\n"}, ["render", "{tmp}/s.yaml"], 1,
      "layers: must list at least 1 item(s), got none"),
     ("layer-without-prompt", {"s.yaml": "name: x\nlayers:\n  - {name: rain}\n"}, ["render", "{tmp}/s.yaml"], 1,
-     "layers[0].prompt: required field is missing"),
+     "layers[0]: give prompt (a sound to generate) or source (a recording to play), got neither"),
+    ("layer-prompt-and-source", {"s.yaml": REC.format(src="a.wav") + "    prompt: rain\n"},
+     ["render", "{tmp}/s.yaml"], 1, "layers[0]: give prompt (a sound to generate) or source (a recording to play), "
+                                   "not both"),
+    # recordings as layers (source:), read relative to the scene file's folder
+    ("rec-missing", {"s.yaml": REC.format(src="missing.wav")}, ["render", "{tmp}/s.yaml"], 1,
+     "layers[0].source: no such file: {tmp}/missing.wav"),
+    ("rec-empty-glob", {"s.yaml": REC.format(src="'recs/*.flac'"), "recs/a.wav": "AUDIO"}, ["render", "{tmp}/s.yaml"],
+     1, "layers[0].source: '{tmp}/recs/*.flac' matches no file"),
+    ("rec-empty-folder", {"s.yaml": REC.format(src="recs"), "recs/notes.txt": "x"}, ["render", "{tmp}/s.yaml"], 1,
+     "layers[0].source: the folder '{tmp}/recs' holds no audio files"),
+    ("rec-not-audio", {"s.yaml": REC.format(src="n.wav"), "n.wav": "this is text"}, ["render", "{tmp}/s.yaml"], 1,
+     "layers[0].source: {tmp}/n.wav is not an audio file soundfile can read"),
+    ("rec-silent", {"s.yaml": REC.format(src="q.wav"), "q.wav": "SILENT"}, ["render", "{tmp}/s.yaml"], 1,
+     "layers[0].source: q.wav is silent (its loudest moment is -140 dBFS)"),
+    ("rec-too-short", {"s.yaml": REC.format(src="s.wav"), "s.wav": "SHORT"}, ["render", "{tmp}/s.yaml"], 1,
+     "layers[0].source: s.wav is 0.50 s long; a bed needs at least 3 s (two crossfades of model.overlap_s)"),
+    ("rec-low-rate", {"s.yaml": REC.format(src="l.wav"), "l.wav": "LOWRATE"}, ["render", "{tmp}/s.yaml"], 1,
+     "layers[0].source: l.wav has a sample rate of 6000 Hz; recordings need at least 8000 Hz"),
+    ("rec-thunder-bed", {"s.yaml": REC.format(src="storm.ogg"), "storm.ogg": "STORM"}, ["render", "{tmp}/s.yaml"], 1,
+     "layers[0].source: storm.ogg is separate decaying events with silence between"),
+    ("rec-no-events", {"s.yaml": REC.format(src="n.wav") + "    role: events\n", "n.wav": "NOISE40"},
+     ["render", "{tmp}/s.yaml"], 1, "layers[0].source: n.wav has no distinct events"),
+    ("loop-missing", {}, ["loop", "{tmp}/missing.wav", "-o", "{out}/new"], 1, "no such file: {tmp}/missing.wav"),
+    ("loop-duration", {"ok.wav": "AUDIO"}, ["loop", "{tmp}/ok.wav", "-o", "{out}/new", "--duration", "0"], 2,
+     "--duration: must be greater than 0 seconds, got '0'"),
+    ("loop-earlier-render", {"good.wav": "AUDIO"}, ["loop", "{tmp}/good.wav", "-o", "{out}", "--duration", "10"], 1,
+     "already exists: pass --overwrite to replace it"),
     ("unknown-backend", {"s.yaml": GOOD.replace("procedural", "magic")}, ["render", "{tmp}/s.yaml"], 1,
-     "model.backend: must be one of auto, audioldm2, procedural, stable-audio-3, got 'magic'"),
+     "model.backend: must be one of auto, audioldm2, procedural, stable-audio-3, recording, got 'magic'"),
     # Stable Audio 3's own keys, checked by its settings model before anything loads
     ("sa3-window", {"s.yaml": GOOD.replace("{backend: procedural}", "{backend: stable-audio-3, window_s: 500}")}, ["render", "{tmp}/s.yaml"], 1,
      "model.window_s: must be less than or equal to 380, got 500"),
@@ -99,7 +134,7 @@ CASES = [
     ("opt-device", {"s.yaml": GOOD}, ["render", "{tmp}/s.yaml", "--device", "tpu"], 2,
      "--device: must be one of auto, cpu, cuda, mps, got 'tpu'"),
     ("opt-backend", {"s.yaml": GOOD}, ["render", "{tmp}/s.yaml", "--backend", "magic"], 2,
-     "--backend: must be one of auto, audioldm2, procedural, stable-audio-3, got 'magic'"),
+     "--backend: must be one of auto, audioldm2, procedural, stable-audio-3, recording, got 'magic'"),
     ("opt-lufs", {"s.yaml": GOOD}, ["render", "{tmp}/s.yaml", "--lufs", "3"], 2,
      "--lufs: must be less than or equal to -5, got 3.0"),
     ("opt-variety", {"s.yaml": GOOD}, ["render", "{tmp}/s.yaml", "--variety", "1"], 2,
@@ -145,6 +180,16 @@ def _setup(tmp_path, files):
         path.parent.mkdir(parents=True, exist_ok=True)
         if content == "AUDIO":
             sf.write(path, noise(3, 48000).reshape(-1), 48000)
+        elif content == "SILENT":
+            sf.write(path, np.zeros(3 * 48000), 48000)
+        elif content == "SHORT":
+            sf.write(path, noise(0.5, 48000).reshape(-1), 48000)
+        elif content == "LOWRATE":
+            sf.write(path, noise(3, 6000).reshape(-1), 6000)
+        elif content == "NOISE40":
+            sf.write(path, noise(40, 16000).reshape(-1), 16000)
+        elif content == "STORM":
+            shutil.copy(DATA / "storm_redeclipse.ogg", path)
         elif content == "EMPTY":
             sf.write(path, noise(3, 48000).reshape(-1)[:0], 48000)
         elif isinstance(content, bytes):
@@ -168,7 +213,7 @@ def test_bad_input(name, files, argv, code, message, tmp_path, monkeypatch):
     args = [a.replace("{tmp}", str(tmp_path)).replace("{out}", str(out)) for a in argv]
     if args[0] == "render" and "-o" not in args:
         args += ["-o", str(out / "new")]
-    result = runner.invoke(cli.app, [*args, "-q"] if args[0] == "render" else args)
+    result = runner.invoke(cli.app, [*args, "-q"] if args[0] in ("render", "loop") else args)
     assert result.exit_code == code, (result.exit_code, result.stderr, result.stdout)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr

@@ -110,7 +110,7 @@ BAD_OPTIONS = [
     (["--bit-depth", "8"], 2, "error: --bit-depth: must be one of 16, 24, 32f, got '8'"),
     (["--format", "flac", "--bit-depth", "32f"], 2, "error: --bit-depth: FLAC stores 16 or 24-bit integers, not 32f"),
     (["--device", "tpu"], 2, "error: --device: must be one of auto, cpu, cuda, mps, got 'tpu'"),
-    (["--backend", "stable-audio"], 2, "error: --backend: must be one of auto, audioldm2, procedural, stable-audio-3, got 'stable-audio'"),
+    (["--backend", "stable-audio"], 2, "error: --backend: must be one of auto, audioldm2, procedural, stable-audio-3, recording, got 'stable-audio'"),
     (["--duration", "0"], 2, "error: --duration: must be greater than 0 seconds, got '0'"),
     (["--duration", "forever"], 2, "error: --duration: cannot read 'forever' as a duration"),
     (["--duration", "48h"], 2, "error: --duration: must be at most 24h (86400 s), got '48h'"),

@@ -140,7 +140,7 @@ def test_scene_model_section_is_validated_by_the_chosen_backend(stereo_backend):
 
 def test_unregistered_backends_are_unknown(stereo_backend):
     unregister("test-stereo")
-    with pytest.raises(SceneError, match="model.backend: must be one of auto, audioldm2, procedural, stable-audio-3, got 'test-stereo'"):
+    with pytest.raises(SceneError, match="model.backend: must be one of auto, audioldm2, procedural, stable-audio-3, recording, got 'test-stereo'"):
         stereo_scene()
     register(STEREO)
 

@@ -362,7 +362,7 @@ def test_cli_plan_shows_what_renders_each_layer_and_what_is_left_out():
 
 @pytest.mark.parametrize("args, message", [
     (["plan", "rain", "--backend", "nope"], "error: --backend: must be one of auto, audioldm2, procedural, "
-                                            "stable-audio-3, got 'nope'"),
+                                            "stable-audio-3, recording, got 'nope'"),
     (["plan", "a barking dog", "--backend", "procedural"], "error: description: nothing in 'a barking dog' can be "
                                                             "rendered by the procedural backend"),
     (["plan", "rain", "--device", "tpu"], "error: --device: must be one of auto, cpu, cuda, mps, got 'tpu'"),

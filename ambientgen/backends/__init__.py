@@ -200,15 +200,16 @@ def load_backend(model, *, device: str = "auto", choice: Choice | None = None) -
 
 
 def unsupported_layers(scene, backend: Backend, *, strict: bool) -> list[str]:
-    """Names of the scene's layers ``backend`` cannot render.
+    """Names of the scene's generated layers (``prompt:``, not ``source:``) ``backend`` cannot render.
 
     ``strict`` (the user named the backend): any such layer is an error; so is a
     scene none of whose layers can be rendered.
     """
-    if not backend.spec.filters_prompts:
+    generated = scene.generated_layers  # recordings (source:) are played by the recording backend
+    if not backend.spec.filters_prompts or not generated:
         return []
-    skipped = [layer.name for layer in scene.layers if not backend.supports(layer.prompt)]
-    if skipped and (strict or len(skipped) == len(scene.layers)):
+    skipped = [layer.name for layer in generated if not backend.supports(layer.prompt)]
+    if skipped and (strict or len(skipped) == len(generated)):
         listed = ", ".join(f"'{name}'" for name in skipped)
         raise SceneError(f"layers: backend {backend.name} has no generator for layer(s) {listed}; "
                          f"{backend.sources_hint()}")
@@ -218,11 +219,13 @@ def unsupported_layers(scene, backend: Backend, *, strict: bool) -> list[str]:
 def _register_builtins() -> None:
     from .audioldm2 import SPEC as AUDIOLDM2
     from .procedural import SPEC as PROCEDURAL
+    from .recording import SPEC as RECORDING
     from .stable_audio3 import SPEC as STABLE_AUDIO3
 
     register(AUDIOLDM2)
     register(PROCEDURAL)
     register(STABLE_AUDIO3)
+    register(RECORDING)
 
 
 _register_builtins()

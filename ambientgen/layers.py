@@ -1,0 +1,43 @@
+"""What every rendered layer is, whatever rendered it (a backend or a recording): a :class:`LayerOutput`, and the
+seeded randomness of its arrangement and animation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .backends.base import chunk_seed
+from .streams import Animation, LayerStream
+
+if TYPE_CHECKING:
+    from .plan import LayerPlan
+    from .scene import Scene
+
+
+@dataclass
+class LayerOutput:
+    """A rendered layer, ready to stream: its :class:`LayerStream` and what the manifest says of it."""
+
+    plan: LayerPlan
+    stream: LayerStream
+    seams_s: list[float]
+    model_calls: int  # renders the layer needs (chunks or latent windows); ``rendered`` of them ran this time
+    method: str
+    seam_report: list[dict[str, Any]] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+    rendered: int | None = None  # model calls actually run (the rest came from the render cache)
+
+
+def layer_rng(scene: Scene, layer: LayerPlan, purpose: str) -> np.random.Generator:
+    """The layer's own random stream for ``purpose`` (arrangement, events): from (scene seed, layer, purpose)."""
+    return np.random.default_rng(chunk_seed(scene.seed, f"{layer.name}/{purpose}", layer.seed_offset, 0))
+
+
+def layer_animation(scene: Scene, layer: LayerPlan, total: int) -> Animation | None:
+    """The layer's slow gain drift (``animate:``), or None."""
+    if layer.animate is None:
+        return None
+    seed = chunk_seed(scene.seed, f"{layer.name}/animate", layer.seed_offset, 0)
+    return Animation(layer.animate.depth_db, layer.animate.period, seed, total, scene.sample_rate, scene.loop)
