@@ -12,6 +12,8 @@ Public API::
 
     report = ambientgen.check_file("out/forest.wav")
 
+    result = ambientgen.loop("field/rain.wav", "out/rain", duration="1h")  # a recording as an hour-long loop
+
 :func:`render` is the same pipeline as ``ambientgen render`` (preflight, render
 cache, overwrite protection, check report); see :mod:`ambientgen.pipeline`.
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 from ._version import __version__
 from .backends import Backend, BackendSpec, register
 from .errors import AmbientgenError, BackendError, ExportError, SceneError, UsageError
+from .looping import loop, loop_scene
 from .pipeline import RenderInterrupted, RenderResult, Validation, render, validate_scene
 from .progress import ProgressEvent
 from .scene import Layer, ModelSettings, Scene, load_scene, scene_from_dict
@@ -43,6 +46,8 @@ __all__ = [
     "__version__",
     "check_file",
     "load_scene",
+    "loop",
+    "loop_scene",
     "plan_scene",
     "register",
     "render",

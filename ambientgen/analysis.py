@@ -58,6 +58,27 @@ def _mono(audio: np.ndarray) -> np.ndarray:
     return audio if audio.ndim == 1 else audio.mean(axis=0)
 
 
+BLOCK_BOUNDARIES = 8192  # boundaries computed at a time: an hour's track needs no hour-long temporaries
+
+
+def _sides(features: np.ndarray, frames: int):
+    """For blocks of boundaries ``i`` (between frames ``i - 1`` and ``i``), yield ``(i, x, before, after)``: the
+    boundaries, and a function of a power ``k`` giving the sums of ``features ** k`` over the ``frames`` frames
+    before and after each. Cumulative sums are taken over one block (plus its sides) at a time, so memory stays
+    that of a block however long the track."""
+    n = len(features)
+    for i0 in range(frames, n - frames + 1, BLOCK_BOUNDARIES):
+        i1 = min(n - frames + 1, i0 + BLOCK_BOUNDARIES)
+        x = features[i0 - frames : i1 + frames - 1].astype(np.float64)
+        local = np.arange(i1 - i0) + frames
+
+        def sums(k: int, x=x, local=local):
+            c = np.concatenate([np.zeros((1, x.shape[1])), np.cumsum(x**k if k != 1 else x, axis=0)])
+            return c[local] - c[local - frames], c[local + frames] - c[local]
+
+        yield np.arange(i0, i1), sums
+
+
 def contrast(features: np.ndarray, frames: int) -> np.ndarray:
     """Per boundary ``i`` (between frames ``i - 1`` and ``i``; ``len(features) + 1`` of them): the mean over bands
     of ``|mean after - mean before| / pooled std`` over ``frames`` frames on each side (0 where undefined)."""
@@ -65,14 +86,12 @@ def contrast(features: np.ndarray, frames: int) -> np.ndarray:
     out = np.zeros(n + 1)
     if n < 2 * frames or frames < 1:
         return out
-    x = features.astype(np.float64)
-    c1 = np.concatenate([np.zeros((1, x.shape[1])), np.cumsum(x, axis=0)])
-    c2 = np.concatenate([np.zeros((1, x.shape[1])), np.cumsum(x**2, axis=0)])
-    i = np.arange(frames, n - frames + 1)
-    mean_b, mean_a = (c1[i] - c1[i - frames]) / frames, (c1[i + frames] - c1[i]) / frames
-    var_b = np.maximum((c2[i] - c2[i - frames]) / frames - mean_b**2, 0.0)
-    var_a = np.maximum((c2[i + frames] - c2[i]) / frames - mean_a**2, 0.0)
-    out[i] = (np.abs(mean_a - mean_b) / np.sqrt((var_a + var_b) / 2 + CONTRAST_FLOOR_DB2)).mean(axis=1)
+    for i, sums in _sides(features, frames):
+        (s1b, s1a), (s2b, s2a) = sums(1), sums(2)
+        mean_b, mean_a = s1b / frames, s1a / frames
+        var_b = np.maximum(s2b / frames - mean_b**2, 0.0)
+        var_a = np.maximum(s2a / frames - mean_a**2, 0.0)
+        out[i] = (np.abs(mean_a - mean_b) / np.sqrt((var_a + var_b) / 2 + CONTRAST_FLOOR_DB2)).mean(axis=1)
     return out
 
 
@@ -83,9 +102,9 @@ def distance(features: np.ndarray, frames: int) -> np.ndarray:
     out = np.zeros(n + 1)
     if n < 2 * frames or frames < 1:
         return out
-    c1 = np.concatenate([np.zeros((1, features.shape[1])), np.cumsum(features.astype(np.float64), axis=0)])
-    i = np.arange(frames, n - frames + 1)
-    out[i] = np.sqrt(np.mean(((c1[i + frames] - c1[i]) - (c1[i] - c1[i - frames])) ** 2, axis=1)) / frames
+    for i, sums in _sides(features, frames):
+        before, after = sums(1)
+        out[i] = np.sqrt(np.mean((after - before) ** 2, axis=1)) / frames
     return out
 
 

@@ -318,29 +318,108 @@ def source_recurrence(placements: tuple[Placement, ...] | list[Placement], *, ov
         gap = int(gaps.min()) if len(gaps) else None
         if loop:
             wrap = times[0] + total - times[-1]
-            gap = wrap if gap is None else min(gap, wrap)
+            if wrap > 0:  # 0: the same moment of the loop (a fade across the loop point heard from both sides)
+                gap = wrap if gap is None else min(gap, wrap)
         if gap is not None and (best.min_interval is None or gap < best.min_interval):
             best = Recurrence(gap, tile, b * bin)
     return best
 
 
-def _join_recurs(joins: np.ndarray, count: int, t: int, total: int, loop: bool, prev: Placement, tile: int,
-                 offset: int, tol: int, window: int) -> bool:
-    """Whether a join from ``prev`` into ``tile`` at ``offset`` (at time ``t``) repeats, within ``tol`` samples on
-    both sides, one of the ``count`` joins so far (rows of time, tile out, out at, tile in, in at) made less than
-    ``window`` ago (or, on a loop, that comes less than ``window`` after it round the loop point)."""
+def _replayed(placed: np.ndarray, count: int, tile: int, start: int, offset: int, length: int, *, overlap: int,
+              tol: int, window: int, enough: int) -> int:
+    """How long a stretch of audio ending with a new excerpt (``tile`` from ``offset``, ``length`` long, at time
+    ``start``) would replay, sample for sample, audio played less than ``window`` before it.
+
+    ``placed`` holds the ``count`` excerpts so far as rows (tile, start, offset, length). An excerpt plays source
+    ``offset + (time - start)``; two excerpts of one tile play the same audio ``lag`` apart exactly when
+    ``lag = (start - offset) - (start' - offset')``, over the time both cover. For every lag at which the new
+    excerpt replays an earlier one, the replayed stretch is followed back through the excerpts before the new one
+    for as long as each also replays one at that lag (within ``tol``): a chain of short excerpts that
+    comes back in the same order is as audible as one long one. Returns the longest such stretch (0: none; the
+    walk stops past ``enough``).
+    """
     if not count:
-        return False
-    j = joins[:count]
-    near = (t - j[:, 0] < window) | ((total - t + j[:, 0] < window) if loop else False)
-    same = (j[:, 1] == prev.tile) & (j[:, 3] == tile) & (np.abs(j[:, 2] - (prev.offset + prev.length)) < tol) & \
-        (np.abs(j[:, 4] - offset) < tol)
-    return bool(np.any(near & same))
+        return 0
+    rows = placed[:count]
+    anchors = rows[:, 1] - rows[:, 2]
+    recent = rows[:, 1] + rows[:, 3] + overlap > start - window
+    end = start + length + overlap
+    best = 0
+    for i in np.flatnonzero(recent & (rows[:, 0] == tile)):
+        lag = int((start - offset) - anchors[i])
+        if not 0 < lag < window:
+            continue
+        begins = max(start, rows[i, 1] + lag)
+        agreed = min(end, rows[i, 1] + rows[i, 3] + overlap + lag) - begins
+        if agreed <= 0:
+            continue
+        k, edge = count - 1, start  # walk back: does the excerpt before also replay at this lag, up to here?
+        # (a replay that starts within a fade continues one that ends there: both excerpts sound in the fade)
+        while begins <= edge + overlap and k >= 0 and agreed < enough:
+            tk, sk, ok_, _ = rows[k]
+            match = np.flatnonzero((rows[:, 0] == tk) & (np.abs(anchors - (sk - ok_ - lag)) < tol)
+                                   & (rows[:, 1] + rows[:, 3] + overlap + lag >= edge))
+            if not len(match):
+                break
+            begins = max(int(sk), int((rows[match, 1] + lag).min()))
+            agreed += max(0, edge - begins)
+            edge, k = int(sk), k - 1
+        best = max(best, int(agreed))
+    return best
+
+
+def _starts(tiles: list[int], cut_points: list[np.ndarray], last: list[np.ndarray], first: list[np.ndarray], *,
+            t: int, total: int, loop: bool, bin: int, overlap: int, span: int, min_gap: int, aim: int,
+            rng: np.random.Generator, count: int) -> list[tuple[int, int]]:
+    """Up to ``count`` candidate (tile, start) pairs for an excerpt of at least ``span`` samples at time ``t``.
+
+    Every cut point's gap (how long since its material last played, and on a loop
+    until it first plays round the loop point) is estimated at once with a running
+    minimum over the bins it would cover; candidates are drawn from the points that
+    keep ``aim``, then from those that keep ``min_gap``, then the points that come
+    closest, ``count`` in all (few free points must not leave too few to choose
+    from by the other rules). Drawing
+    from every feasible point, not from random ones, keeps the free stretches of
+    a recording from being missed as the recording fills up.
+    """
+    from scipy.ndimage import minimum_filter1d
+
+    pairs, gaps = [], []
+    for tile, n in enumerate(tiles):
+        room = n - overlap
+        points = cut_points[tile]
+        points = points[points + span <= room] if len(points) else points
+        if not len(points):
+            if room - span < 0:
+                continue
+            points = np.arange(0, room - span + 1, bin)
+        bins = np.arange(len(last[tile])) * bin
+        w = max(1, -(-(span + overlap) // bin) + 1)
+        h = minimum_filter1d(bins - last[tile], size=w, origin=-(w // 2), mode="nearest")
+        gap = t - points + h[points // bin]
+        if loop:
+            f = np.where(np.isnan(first[tile]), np.inf, first[tile]) - bins
+            gap = np.minimum(gap, total - t + points + minimum_filter1d(f, size=w, origin=-(w // 2),
+                                                                        mode="nearest")[points // bin])
+        pairs += [(tile, int(p)) for p in points]
+        gaps.append(gap)
+    if not pairs:
+        return []
+    gap = np.concatenate(gaps)
+    picked: list[int] = []
+    for need in dict.fromkeys((aim, min_gap)):  # random among those that keep aim, then min_gap ...
+        ok = np.setdiff1d(np.flatnonzero(gap >= need), picked)
+        picked += rng.choice(ok, size=min(count - len(picked), len(ok)), replace=False).tolist()
+    rest = [i for i in np.argsort(-gap, kind="stable")[: 2 * count] if i not in set(picked)]
+    picked += rest[: count - len(picked)]  # ... then those that come closest: always ``count`` to choose from
+    return [pairs[i] for i in picked]
 
 
 def arrange_excerpts(*, tiles: list[int], cut_points: list[np.ndarray], overlap: int, total: int, loop: bool,
                      rng: np.random.Generator, lengths: tuple[int, int], min_gap: int, bin: int,
-                     seam_cost: SeamCost | None = None, options: int = 64, join_window: int | None = None
+                     seam_cost: SeamCost | None = None, options: int = 64, join_window: int | None = None,
+                     join_limit: int | None = None, aim: int | None = None, short: tuple[int, int] | None = None,
+                     continuous_loop: bool = False, first_points: list[np.ndarray] | None = None
                      ) -> Arrangement:
     """Excerpts of recordings (tiles of any length) for ``total`` samples, cut at chosen points, so that no
     stretch of source plays again within ``min_gap`` samples where the material allows.
@@ -351,15 +430,25 @@ def arrange_excerpts(*, tiles: list[int], cut_points: list[np.ndarray], overlap:
     ``lengths`` (the last one takes what remains). Excerpts are chosen one after
     another: of ``options`` random candidates, those that keep every ``bin`` of
     their source at least ``min_gap`` from its previous play (and, on a loop, from
-    its first play round the loop point) are preferred, then the one with the
+    its first play round the loop point) are preferred, then those that keep
+    ``aim`` (a longer gap asked of ample material: a recording played in a random
+    order with only the rule's gap runs out of free stretches near a loop's end,
+    where its first minutes must not come back either), then the one with the
     best fade (``seam_cost``) plus how much more its material has played than
     the average (so everything gets its turn, in no fixed order). When no
-    candidate keeps the gap the one that comes closest is taken. A join (out of one
-    source position into another, within ``bin``) is never repeated within
-    ``join_window`` (default ``min_gap``): with excerpts shorter than the
-    repetition the check listens for, nothing longer than one excerpt can then
-    come back soon;
-    :func:`source_recurrence` reports what was achieved. On scarce material pass
+    candidate keeps the gap the one that comes closest is taken. An excerpt that
+    would make a stretch of ``join_limit`` samples or more replay audio heard less
+    than ``join_window`` before (default ``min_gap``; :func:`_replayed`: a chain of
+    excerpts coming back in the same order counts) is taken only when nothing else
+    fits: with excerpts shorter than the repetition the check listens for, nothing
+    that long then comes back soon;
+    :func:`source_recurrence` reports what was achieved. ``short`` = (window,
+    length): where no candidate keeps ``window`` (the repetition a listener or
+    ``check`` notices), an excerpt of ``length`` is played instead, too short to be
+    heard coming back. ``continuous_loop``: a loop's last excerpt is the stretch of
+    source just before the first one's, so the loop point is no join at all (the
+    first excerpt starts at least ``lengths[1]`` into its tile to leave room, at one
+    of ``first_points`` when given: the loop point lies there). On scarce material pass
     a ``min_gap`` the material can keep (a fixed order would keep a larger one, and
     be heard as a loop).
     """
@@ -369,11 +458,12 @@ def arrange_excerpts(*, tiles: list[int], cut_points: list[np.ndarray], overlap:
     last = [np.full(n // bin + 2, -np.inf) for n in tiles]
     first = [np.full(n // bin + 2, np.nan) for n in tiles]
     plays = [np.zeros(n // bin + 2) for n in tiles]
-    weights = np.array(tiles, dtype=np.float64) / sum(tiles)
     placements: list[Placement] = []
     t, mean_plays, bins = 0, 0.0, sum(len(p) for p in plays)
     window = min_gap if join_window is None else join_window
-    joins = np.zeros((total // lo + 2, 5), dtype=np.int64)  # (time, tile out, out at, tile in, in at) of each join
+    aim = max(min_gap, aim or 0)
+    stutter = min(min_gap, hi + overlap)
+    placed = np.zeros((total // lo + 2, 4), dtype=np.int64)  # (tile, start, offset, length) of each excerpt
     worst_gap = None
     while t < total:
         remaining = total - t
@@ -381,57 +471,84 @@ def arrange_excerpts(*, tiles: list[int], cut_points: list[np.ndarray], overlap:
             span = (remaining, remaining)
         else:
             span = (lo, min(hi, remaining - lo)) if remaining - lo >= lo else (remaining - lo, remaining - lo)
-        best = None
         closing = loop and remaining <= hi  # the last excerpt fades into the first too: look harder
-        for _ in range(options * (4 if closing else 1)):
-            tile = int(rng.choice(len(tiles), p=weights))
-            room = tiles[tile] - overlap  # an excerpt needs its fade-out after it
-            points = cut_points[tile]
-            starts = points[points + span[0] <= room] if len(points) else points
-            if len(starts):
-                offset = int(starts[rng.integers(len(starts))])
-            elif room - span[0] >= 0:
-                offset = int(rng.integers(0, room - span[0] + 1))
-            else:
-                continue
-            ends = points[(points >= offset + span[0]) & (points <= min(offset + span[1], room))]
-            if remaining <= hi or not len(ends):
-                length = span[0] if span[0] == span[1] else int(rng.integers(span[0], min(span[1], room - offset) + 1))
-            else:
-                length = int(ends[rng.integers(len(ends))]) - offset
-            # the source's own continuation is no join and doubles the length of what recurs; the same join again
-            # soon makes two excerpts recur as one longer stretch: both are taken only when nothing else fits
-            repeats = bool(placements) and (
-                (placements[-1].tile == tile and abs(offset - (placements[-1].offset + placements[-1].length))
-                 < overlap + bin)
-                or _join_recurs(joins, len(placements) - 1, t, total, loop, placements[-1], tile, offset, bin, window))
-            b0, b1 = offset // bin, (offset + length + overlap - 1) // bin
+        if closing and continuous_loop and placements and placements[0].offset >= remaining:
+            head = placements[0]  # the source just before the first excerpt: it flows into it across the loop point
+            offset = head.offset - remaining
+            b0, b1 = offset // bin, (head.offset - 1) // bin  # its fade-out is the first excerpt's fade-in
             when = t + np.arange(b0, b1 + 1) * bin - offset
-            gap = float(np.min(when - last[tile][b0 : b1 + 1]))
-            if loop:
-                seen = first[tile][b0 : b1 + 1]
-                if np.any(~np.isnan(seen)):
-                    gap = min(gap, float(np.nanmin(seen + total - when)))
+            gap = float(np.min(np.minimum(when - last[head.tile][b0 : b1 + 1],
+                                          np.nan_to_num(first[head.tile][b0 : b1 + 1] + total - when, nan=np.inf))))
+            if gap >= (min_gap if short else stutter / 2):  # only when that material has not played too recently
+                worst_gap = gap if worst_gap is None else min(worst_gap, gap)
+                placements.append(Placement(head.tile, t, offset, remaining))
+                break
+        points_now = cut_points
+        if continuous_loop and loop and not placements:  # room before the first excerpt for the last one
+            chosen = first_points if first_points is not None else cut_points
+            points_now = [c[c >= hi] if len(c[c >= hi]) else d[d >= hi] if len(d[d >= hi]) else d
+                          for c, d in zip(chosen, cut_points)]
+        starts = _starts(tiles, points_now, last, first, t=t, total=total, loop=loop, bin=bin, overlap=overlap,
+                         span=span[0], min_gap=min_gap, aim=aim, rng=rng, count=options * (4 if closing else 1))
+
+        def evaluate(tile: int, offset: int, lengths: list[int]):
+            # the longest of the lengths that keeps the gap (else the shortest, which comes closest)
+            for length in lengths:
+                b0, b1 = offset // bin, (offset + length + overlap - 1) // bin
+                when = t + np.arange(b0, b1 + 1) * bin - offset
+                gap = float(np.min(when - last[tile][b0 : b1 + 1]))
+                if loop:
+                    seen = first[tile][b0 : b1 + 1]
+                    if np.any(~np.isnan(seen)):
+                        gap = min(gap, float(np.nanmin(seen + total - when)))
+                if gap >= min_gap:
+                    break
+            # the source's own continuation is no join (a fade of a signal into itself, slightly shifted, combs)
+            continues = bool(placements) and placements[-1].tile == tile and \
+                abs(offset - (placements[-1].offset + placements[-1].length)) < overlap + bin
             cost = seam_cost(placements[-1].tile, placements[-1].offset + placements[-1].length, tile, offset) \
                 if seam_cost is not None and placements else 0.0
             if loop and seam_cost is not None and placements and length == remaining:  # it fades into the first
                 cost += seam_cost(tile, offset + length, placements[0].tile, placements[0].offset)
             spread = float(plays[tile][b0 : b1 + 1].mean()) - mean_plays  # played more than the rest: worse
-            key = (repeats, gap < min_gap, -min(gap, min_gap), cost + spread)
-            if best is None or key < best[0]:
-                best = (key, tile, offset, length, b0, b1, when)
-        if best is None:
+            # worst of all a stutter (the same source again within one excerpt's span) or a continuation
+            return (gap < stutter or continues, gap < min_gap, gap < aim, -min(gap, aim), cost + spread), tile, \
+                offset, length, b0, b1, when, gap
+
+        found_all = []
+        for tile, offset in starts:
+            points = cut_points[tile]
+            if span[0] == span[1]:
+                lengths = [span[0]]
+            else:
+                room = tiles[tile] - overlap  # an excerpt needs its fade-out after it
+                ends = points[(points >= offset + span[0]) & (points <= min(offset + span[1], room))] - offset
+                # a few lengths, the shortest always among them (the one the start was found free for)
+                lengths = sorted({int(ends[0]), *rng.choice(ends, size=min(3, len(ends)), replace=False).tolist()},
+                                 reverse=True) if len(ends) else [span[0]]
+            found_all.append(evaluate(tile, offset, lengths))
+        if not found_all:
             raise ValueError("no excerpt fits: every recording is shorter than one excerpt and its fade")
-        key, tile, offset, length, b0, b1, when = best
-        worst_gap = -key[2] if worst_gap is None else min(worst_gap, -key[2])
+        found_all.sort(key=lambda c: c[0])
+        if short and found_all[0][7] < short[0] and found_all[0][3] > short[1] and remaining - short[1] >= lo:
+            # no long excerpt keeps the repetition window here: a short one, too short to be heard coming back
+            found_all = sorted(found_all + [evaluate(tile, offset, [short[1]]) for tile, offset in starts
+                                            if offset + short[1] + overlap <= tiles[tile]],
+                               key=lambda c: (c[0][0], -min(c[7], short[0]), c[0][4]))
+        # the best that replays nothing audible (a stretch of join_limit or more heard within join_window); checked
+        # in order of preference, so only a few are measured; when every one replays, the best of them
+        best = found_all[0] if join_limit is None else next(
+            (c for c in found_all[: 2 * options] if not c[0][0] and
+             _replayed(placed, len(placements), c[1], t, c[2], c[3], overlap=overlap, tol=bin, window=window,
+                       enough=join_limit) < join_limit), found_all[0])
+        key, tile, offset, length, b0, b1, when, _ = best
+        worst_gap = best[7] if worst_gap is None else min(worst_gap, best[7])
         last[tile][b0 : b1 + 1] = when
         seen = first[tile][b0 : b1 + 1]
         first[tile][b0 : b1 + 1] = np.where(np.isnan(seen), when, seen)
         plays[tile][b0 : b1 + 1] += 1
         mean_plays = sum(float(p.sum()) for p in plays) / bins
-        if placements:
-            prev = placements[-1]
-            joins[len(placements) - 1] = (t, prev.tile, prev.offset + prev.length, tile, offset)
+        placed[len(placements)] = (tile, t, offset, length)
         placements.append(Placement(tile, t, offset, length))
         t += length
     met = worst_gap is None or worst_gap >= min_gap

@@ -44,6 +44,8 @@ MAX_MATERIAL_S = 300.0  # of one layer's recordings held in memory (5 min of 48 
 REGION_S = 60.0  # a longer recording is read as stretches this long, spread over it
 MIN_RECURRENCE_S = 90.0  # as the generated pools: a source stretch never plays again sooner, where it can
 EXCERPT_S = (6.0, 16.0)  # excerpt lengths where the material is ample
+AIM = 1.0  # of ample material: the gap aimed at (more than the rule leaves room to keep it to a loop's end)
+GUARD_S = 65.0  # where a long excerpt would come back sooner (the check listens within 60 s), a short one plays
 SCARCE_OVERLAP_S = 1.0  # the crossfade of excerpts from scarce material
 RECUR_BIN_S = 0.25  # source stretches whose recurrence is timed
 STEADY_DB = 3.0  # a fade may start where the level rises less than this over its running median
@@ -178,6 +180,18 @@ def _to_rate(audio: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
                     length=round(audio.shape[-1] * sr_out / sr_in), loop=False)
 
 
+def _quiet_points(tile: np.ndarray, points: np.ndarray, sample_rate: int, count: int = 64) -> np.ndarray:
+    """Of a tile's steady points (a seeded sample of ``count``), those where no transient falls (the click
+    measure of :mod:`ambientgen.analysis` is 0): where a loop point may lie, since a check judges that one moment."""
+    from .analysis import CLICK_SIDE_S, click_db
+
+    side = round(CLICK_SIDE_S * sample_rate)
+    mono = tile.mean(axis=0)
+    pick = points[np.linspace(0, len(points) - 1, min(count, len(points))).astype(int)] if len(points) else points
+    quiet = [p for p in pick if side <= p <= len(mono) - side and click_db(mono[p - side : p + side], sample_rate) <= 0]
+    return np.array(quiet, dtype=np.int64)
+
+
 class _SeamCost:
     """How audible a fade between two excerpts is: their colour difference (:class:`~ambientgen.streams.ColourCost`)
     plus half their level difference in dB (what level matching has to hide)."""
@@ -229,11 +243,13 @@ def render_recording_bed(scene: Scene, layer: LayerPlan, sources: LayerSources, 
     longest = max(t.shape[1] for t in tiles) - overlap
     from .check import REPEAT_MIN_S, REPEAT_WITHIN_S
 
+    # an excerpt whose span with both fades stays under the check's repetition window cannot be heard coming back
+    short = max(round(1.25 * overlap), round((REPEAT_MIN_S - 2 * overlap_s - 0.5) * sr))
     if ample:
         hi = min(round(EXCERPT_S[1] * sr), longest)
         lo = min(round(EXCERPT_S[0] * sr), hi // 2)
     else:  # every excerpt shorter than the check's repetition window: no long stretch comes back whole
-        hi = min(round((REPEAT_MIN_S - 2 * overlap_s - 0.5) * sr), longest)  # its span with both fades: 4.5 s
+        hi = min(short, longest)  # its span with both fades: 4.5 s
         lo = max(round(1.25 * overlap), hi // 2)  # an excerpt is longer than its fade
     bin = round(RECUR_BIN_S * sr)
     # scarce material: a gap it can keep in random order (what two excerpts leave), not the longest gap a fixed
@@ -242,7 +258,12 @@ def render_recording_bed(scene: Scene, layer: LayerPlan, sources: LayerSources, 
     arrangement = arrange_excerpts(tiles=[t.shape[1] for t in tiles], cut_points=points, overlap=overlap,
                                    total=total, loop=scene.loop, rng=layer_rng(scene, layer, "arrangement"),
                                    lengths=(lo, hi), min_gap=round(gap_s * sr), bin=bin,
-                                   join_window=round(max(rule_s, REPEAT_WITHIN_S) * sr),
+                                   join_window=round((REPEAT_WITHIN_S + 5.0) * sr),
+                                   join_limit=round((REPEAT_MIN_S - 1.0) * sr),
+                                   aim=round(AIM * material_s * sr) if ample else None,
+                                   short=(round(GUARD_S * sr), short) if ample else None,
+                                   continuous_loop=True, first_points=[_quiet_points(t, pts, sr) for t, pts in
+                                                                       zip(tiles, points)],
                                    seam_cost=_SeamCost(colours, power, overlap, POWER_FRAME))
     recur = source_recurrence(arrangement.placements, overlap=overlap, total=total, loop=scene.loop, bin=bin)
     stream = PoolStream(layer.name, tiles, arrangement, overlap, sr, power, layer_animation(scene, layer, total))
@@ -251,10 +272,11 @@ def render_recording_bed(scene: Scene, layer: LayerPlan, sources: LayerSources, 
     met = recur_s is None or recur_s >= rule_s - RECUR_BIN_S
     warnings = list(sources.warnings)
     if not met:
+        how = (f"excerpts are kept under {hi / sr:.1f} s so none comes back whole" if not ample else
+               f"where one would come back within {GUARD_S:g} s a {short / sr:.1f} s excerpt plays instead")
         warnings.append(f"layer '{layer.name}': {material_s:.1f} s of recording is too little for "
                         f"{scene.duration:g} s without repeats: a stretch of it plays again after {recur_s:g} s "
-                        f"(the rule is {rule_s:g} s); excerpts are kept under {hi / sr:.1f} s so none comes back whole "
-                        "— a longer recording gives more variety")
+                        f"(the rule is {rule_s:g} s); {how} — a longer recording gives more variety")
     place_dicts = []
     for p in arrangement.placements:
         k, a, _ = regions[p.tile]

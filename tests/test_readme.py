@@ -1,4 +1,5 @@
-"""Every Python code block in the README runs, in order, as a user would paste them (from a folder with scenes/)."""
+"""Every Python code block in the README runs, in order, as a user would paste them (from a folder with scenes/ and
+recordings/, the test recordings)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ def test_the_readme_has_python_examples():
 @pytest.mark.slow
 def test_readme_python_blocks_run(tmp_path, monkeypatch, capsys):
     (tmp_path / "scenes").symlink_to(ROOT / "scenes")
+    (tmp_path / "recordings").symlink_to(ROOT / "tests" / "data")  # the README's own recordings
     monkeypatch.chdir(tmp_path)
     from ambientgen.backends import backend_names, unregister
 
