@@ -370,11 +370,12 @@ def _replayed(placed: np.ndarray, count: int, tile: int, start: int, offset: int
 
 def _starts(tiles: list[int], cut_points: list[np.ndarray], last: list[np.ndarray], first: list[np.ndarray], *,
             t: int, total: int, loop: bool, bin: int, overlap: int, span: int, min_gap: int, aim: int,
-            rng: np.random.Generator, count: int) -> list[tuple[int, int]]:
+            rng: np.random.Generator, count: int, future: list[np.ndarray] | None = None) -> list[tuple[int, int]]:
     """Up to ``count`` candidate (tile, start) pairs for an excerpt of at least ``span`` samples at time ``t``.
 
     Every cut point's gap (how long since its material last played, and on a loop
-    until it first plays round the loop point) is estimated at once with a running
+    until it first plays round the loop point, and from when it is kept to play in
+    ``future``) is estimated at once with a running
     minimum over the bins it would cover; candidates are drawn from the points that
     keep ``aim``, then from those that keep ``min_gap``, then the points that come
     closest, ``count`` in all (few free points must not leave too few to choose
@@ -401,6 +402,14 @@ def _starts(tiles: list[int], cut_points: list[np.ndarray], last: list[np.ndarra
             f = np.where(np.isnan(first[tile]), np.inf, first[tile]) - bins
             gap = np.minimum(gap, total - t + points + minimum_filter1d(f, size=w, origin=-(w // 2),
                                                                         mode="nearest")[points // bin])
+        if future is not None and np.any(~np.isnan(future[tile])):  # material kept for a later moment
+            ahead = np.where(np.isnan(future[tile]), np.inf, future[tile]) - bins
+            behind = bins - np.where(np.isnan(future[tile]), -np.inf, future[tile])
+            gap = np.minimum(gap, minimum_filter1d(ahead, size=w, origin=-(w // 2), mode="nearest")[points // bin]
+                             - t + points)
+            if loop:
+                gap = np.minimum(gap, minimum_filter1d(behind, size=w, origin=-(w // 2),
+                                                       mode="nearest")[points // bin] + t - points + total)
         pairs += [(tile, int(p)) for p in points]
         gaps.append(gap)
     if not pairs:
@@ -458,6 +467,7 @@ def arrange_excerpts(*, tiles: list[int], cut_points: list[np.ndarray], overlap:
     last = [np.full(n // bin + 2, -np.inf) for n in tiles]
     first = [np.full(n // bin + 2, np.nan) for n in tiles]
     plays = [np.zeros(n // bin + 2) for n in tiles]
+    future = [np.full(n // bin + 2, np.nan) for n in tiles]  # when kept material will play (the loop's end)
     placements: list[Placement] = []
     t, mean_plays, bins = 0, 0.0, sum(len(p) for p in plays)
     window = min_gap if join_window is None else join_window
@@ -477,8 +487,9 @@ def arrange_excerpts(*, tiles: list[int], cut_points: list[np.ndarray], overlap:
             offset = head.offset - remaining
             b0, b1 = offset // bin, (head.offset - 1) // bin  # its fade-out is the first excerpt's fade-in
             when = t + np.arange(b0, b1 + 1) * bin - offset
-            gap = float(np.min(np.minimum(when - last[head.tile][b0 : b1 + 1],
-                                          np.nan_to_num(first[head.tile][b0 : b1 + 1] + total - when, nan=np.inf))))
+            wrap = first[head.tile][b0 : b1 + 1] + total - when
+            wrap = np.where(np.isnan(wrap) | (wrap == 0), np.inf, wrap)  # 0: the loop's own start, the same moment
+            gap = float(np.min(np.minimum(when - last[head.tile][b0 : b1 + 1], wrap)))
             if gap >= (min_gap if short else stutter / 2):  # only when that material has not played too recently
                 worst_gap = gap if worst_gap is None else min(worst_gap, gap)
                 placements.append(Placement(head.tile, t, offset, remaining))
@@ -489,7 +500,8 @@ def arrange_excerpts(*, tiles: list[int], cut_points: list[np.ndarray], overlap:
             points_now = [c[c >= hi] if len(c[c >= hi]) else d[d >= hi] if len(d[d >= hi]) else d
                           for c, d in zip(chosen, cut_points)]
         starts = _starts(tiles, points_now, last, first, t=t, total=total, loop=loop, bin=bin, overlap=overlap,
-                         span=span[0], min_gap=min_gap, aim=aim, rng=rng, count=options * (4 if closing else 1))
+                         span=span[0], min_gap=min_gap, aim=aim, rng=rng, count=options * (4 if closing else 1),
+                         future=future)
 
         def evaluate(tile: int, offset: int, lengths: list[int]):
             # the longest of the lengths that keeps the gap (else the shortest, which comes closest)
@@ -501,6 +513,9 @@ def arrange_excerpts(*, tiles: list[int], cut_points: list[np.ndarray], overlap:
                     seen = first[tile][b0 : b1 + 1]
                     if np.any(~np.isnan(seen)):
                         gap = min(gap, float(np.nanmin(seen + total - when)))
+                kept = future[tile][b0 : b1 + 1]
+                if np.any(~np.isnan(kept)):  # material kept for the loop's last excerpt
+                    gap = min(gap, float(np.nanmin(kept - when)), float(np.nanmin(when + total - kept)))
                 if gap >= min_gap:
                     break
             # the source's own continuation is no join (a fade of a signal into itself, slightly shifted, combs)
@@ -550,6 +565,10 @@ def arrange_excerpts(*, tiles: list[int], cut_points: list[np.ndarray], overlap:
         mean_plays = sum(float(p.sum()) for p in plays) / bins
         placed[len(placements)] = (tile, t, offset, length)
         placements.append(Placement(tile, t, offset, length))
+        if continuous_loop and loop and len(placements) == 1 and offset >= hi:
+            # keep the source just before the first excerpt for the last one (it plays source s at total - (o - s))
+            k0, k1 = (offset - hi) // bin, (offset - 1) // bin
+            future[tile][k0 : k1 + 1] = total - (offset - np.arange(k0, k1 + 1) * bin)
         t += length
     met = worst_gap is None or worst_gap >= min_gap
     return Arrangement(tuple(placements), total, loop, 0, True, bool(met), min_gap)
