@@ -100,12 +100,13 @@ class Report:
 
 
 class _Segments:
-    """Keeps ``[p - side, p + side)`` of the mono signal for each wanted position ``p``, as blocks stream past."""
+    """The click measure of ``[p - side, p + side)`` of the mono signal at each wanted position ``p``, taken as
+    blocks stream past (only the number is kept: an hour-long arrangement has thousands of seams)."""
 
-    def __init__(self, positions, side: int):
+    def __init__(self, positions, side: int, sample_rate: int):
         self.wanted = sorted(set(int(p) for p in positions))
-        self.side = side
-        self.found: dict[int, np.ndarray] = {}
+        self.side, self.sample_rate = side, sample_rate
+        self.found: dict[int, float] = {}
         self._k = 0
         self._buf = np.zeros(0)
         self._buf_start = 0
@@ -117,7 +118,7 @@ class _Segments:
         while self._k < len(self.wanted) and self.wanted[self._k] + self.side <= end:
             p = self.wanted[self._k]
             if p - self.side >= buf_start:
-                self.found[p] = buf[p - self.side - buf_start : p + self.side - buf_start].copy()
+                self.found[p] = click_db(buf[p - self.side - buf_start : p + self.side - buf_start], self.sample_rate)
             self._k += 1
         keep = min(len(buf), 2 * self.side)
         self._buf, self._buf_start = buf[len(buf) - keep :], end - keep
@@ -140,7 +141,7 @@ class _Pass:
         self.hop = self.track.hop
         self.levels: list[np.ndarray] = []  # RMS (dBFS) of consecutive hop-long stretches: gaps
         self._level_tail = np.zeros(0)
-        self.segments = _Segments(positions, round(CLICK_SIDE_S * sample_rate))
+        self.segments = _Segments(positions, round(CLICK_SIDE_S * sample_rate), sample_rate)
         self.clicks = ClickFinder()
         self.edge = edge  # samples kept from the start and the end: the loop point
         self.head = np.zeros(0)
@@ -276,9 +277,9 @@ def scene_preset(target_lufs: float, ceiling_dbtp: float, *, loop: bool) -> Pres
     return Preset("scene", target_lufs, 1.0, ceiling_dbtp, loop)
 
 
-def _check_segments(path: Path, positions: list[int], side: int, block: int) -> dict[int, np.ndarray]:
-    """A second sequential pass keeping the click segments around ``positions`` (seams detected after the first)."""
-    keep = _Segments(positions, side)
+def _check_segments(path: Path, positions: list[int], side: int, block: int, sample_rate: int) -> dict[int, float]:
+    """A second sequential pass measuring clicks around ``positions`` (seams detected after the first)."""
+    keep = _Segments(positions, side, sample_rate)
     start = 0
     for b in sf.blocks(str(path), blocksize=block, dtype="float64", always_2d=True):
         keep.add(b.mean(axis=1), start)
@@ -349,15 +350,13 @@ def check_file(path: str | Path, *, preset: str | Preset = "ebu-r128", seams_s: 
     segments = gathered.segments.found
     if detected:
         positions = [round(t * sr) for t in splices]
-        segments = {**segments, **_check_segments(path, positions, side, block)}
+        segments = {**segments, **_check_segments(path, positions, side, block, sr)}
     else:
         positions = listed
     curves = Curves(features, track.hop, track.n_fft, sr)
 
-    def components(values: np.ndarray, segment: np.ndarray | None) -> np.ndarray | None:
-        if segment is None or len(segment) != 2 * side:
-            return None
-        return np.append(values, click_db(segment, sr))
+    def components(values: np.ndarray, click: float | None) -> np.ndarray | None:
+        return None if click is None else np.append(values, click)
 
     normal = [q for q in normal if margin <= q <= n - margin]
     rows = [c for c in (components(curves.at(q), segments.get(q)) for q in normal) if c is not None]
@@ -374,7 +373,7 @@ def check_file(path: str | Path, *, preset: str | Preset = "ebu-r128", seams_s: 
         if p.loop and n >= 2 * edge > 0:
             wrapped = np.concatenate([gathered.end[-edge:], gathered.head[:edge]])
             wc = Curves.of(BandTrack.of(wrapped, sr))
-            c = components(wc.at(edge), wrapped[edge - side : edge + side])
+            c = components(wc.at(edge), click_db(wrapped[edge - side : edge + side], sr))
             if c is not None:
                 rank, _ = ranker.rank(c)
                 level = wc.level_db(edge)

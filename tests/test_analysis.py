@@ -130,3 +130,27 @@ def test_percentile_rank():
     assert percentile_rank(5, [1, 2, 3, 4]) == 1.0
     assert percentile_rank(0, [1, 2, 3, 4]) == 0.0
     assert percentile_rank(2, [1, 2, 3, 4]) == 0.375
+
+
+def test_contrast_and_distance_are_computed_in_blocks_as_they_would_be_whole(monkeypatch):
+    """An hour's band track is measured a block of boundaries at a time (bounded memory): the same numbers as
+    one cumulative sum over the whole track, across block edges."""
+    import ambientgen.analysis as analysis
+
+    monkeypatch.setattr(analysis, "BLOCK_BOUNDARIES", 97)  # many block edges in a short track
+    rng = np.random.default_rng(3)
+    features = (rng.normal(size=(1500, 8)) * 6 - 40).astype(np.float32)
+    for frames in (1, 7, 40):
+        x = features.astype(np.float64)
+        c1 = np.concatenate([np.zeros((1, 8)), np.cumsum(x, axis=0)])
+        c2 = np.concatenate([np.zeros((1, 8)), np.cumsum(x**2, axis=0)])
+        i = np.arange(frames, len(x) - frames + 1)
+        mb, ma = (c1[i] - c1[i - frames]) / frames, (c1[i + frames] - c1[i]) / frames
+        vb = np.maximum((c2[i] - c2[i - frames]) / frames - mb**2, 0)
+        va = np.maximum((c2[i + frames] - c2[i]) / frames - ma**2, 0)
+        want = np.zeros(len(x) + 1)
+        want[i] = (np.abs(ma - mb) / np.sqrt((va + vb) / 2 + analysis.CONTRAST_FLOOR_DB2)).mean(axis=1)
+        assert np.allclose(analysis.contrast(features, frames), want, atol=1e-8)
+        dist = np.zeros(len(x) + 1)
+        dist[i] = np.sqrt(np.mean(((c1[i + frames] - c1[i]) - (c1[i] - c1[i - frames])) ** 2, axis=1)) / frames
+        assert np.allclose(analysis.distance(features, frames), dist, atol=1e-9)
