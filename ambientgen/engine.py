@@ -24,8 +24,8 @@ import numpy as np
 
 from .arrange import arrange, schedule_events
 from .backends.base import Backend, ChunkRequest, as_channels
-from .layers import LayerOutput, layer_animation, layer_rng
-from .mix import place, remove_dc, resample
+from .layers import LayerOutput, layer_animation, layer_rng, to_output_rate
+from .mix import place
 from .plan import LayerPlan, Plan
 from .progress import ProgressEvent, ProgressFn
 from .scene import Scene
@@ -133,18 +133,12 @@ def _render_chunks(layer: LayerPlan, backend: Backend, *, duration_s: float, loo
     return stream, [round(s, 6) for s in seams if s < duration_s], len(chunks)
 
 
-def _to_output_rate(audio: np.ndarray, sr_in: int, sr_out: int, seconds: float, *, loop: bool) -> np.ndarray:
-    """``(channels, n)`` at ``sr_in`` -> ``(channels, round(seconds * sr_out))``, DC offset removed
-    (:func:`~ambientgen.mix.remove_dc`: a source's offset never reaches the loudness meter or the master)."""
-    return resample(remove_dc(audio, sr_in, loop=loop), sr_in, sr_out, length=round(seconds * sr_out), loop=loop)
-
-
 def render_stream_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
                         on_progress: ProgressFn | None = None) -> LayerOutput:
     """A layer rendered whole (consecutive chunks or one latent), placed in stereo and held in memory."""
     res = render_layer(layer, backend, duration_s=scene.duration, loop=scene.loop, on_progress=on_progress)
     total = round(scene.duration * scene.sample_rate)
-    audio = _to_output_rate(res.audio, res.sample_rate, scene.sample_rate, scene.duration, loop=scene.loop)
+    audio = to_output_rate(res.audio, res.sample_rate, scene.sample_rate, scene.duration, loop=scene.loop)
     stereo = place(audio, gain_db=layer.gain_db, pan=layer.pan, width=layer.width, seed=layer.seeds[0],
                    loop=scene.loop)
     stream = ArrayStream(layer.name, stereo, layer_animation(scene, layer, total))
@@ -184,7 +178,7 @@ def render_pool_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
     raw, tile_s, method, calls = _render_tiles(layer, backend, on_progress=on_progress)
     tiles, power, colours = [], [], []
     for k, tile in enumerate(raw):
-        audio = _to_output_rate(tile, backend.sample_rate, sr, tile_s, loop=False)
+        audio = to_output_rate(tile, backend.sample_rate, sr, tile_s, loop=False)
         power.append(tile_power(audio))
         colours.append(tile_colour(audio))
         tiles.append(place(audio, gain_db=layer.gain_db, pan=layer.pan, width=layer.width, seed=layer.seeds[k],
@@ -212,7 +206,7 @@ def render_event_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
     sr = scene.sample_rate
     total = round(scene.duration * sr)
     clips = _render_layer_chunks(layer, backend, on_progress)
-    variations = [trim_event(_to_output_rate(c, backend.sample_rate, sr, layer.chunk_s, loop=False), sr)
+    variations = [trim_event(to_output_rate(c, backend.sample_rate, sr, layer.chunk_s, loop=False), sr)
                   for c in clips]
     lo, hi = layer.events.wait_range_s()
     events, met = schedule_events(total=total, sample_rate=sr, min_wait_s=lo, max_wait_s=hi,

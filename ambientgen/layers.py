@@ -1,5 +1,5 @@
-"""What every rendered layer is, whatever rendered it (a backend or a recording): a :class:`LayerOutput`, and the
-seeded randomness of its arrangement and animation."""
+"""What every rendered layer is, whatever rendered it (a backend or a recording): a :class:`LayerOutput`, its
+audio brought to the output rate, and the seeded randomness of its arrangement and animation."""
 
 from __future__ import annotations
 
@@ -28,6 +28,14 @@ class LayerOutput:
     seam_report: list[dict[str, Any]] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
     rendered: int | None = None  # model calls actually run (the rest came from the render cache)
+
+
+def to_output_rate(audio: np.ndarray, sr_in: int, sr_out: int, seconds: float, *, loop: bool) -> np.ndarray:
+    """``(channels, n)`` at ``sr_in`` -> ``(channels, round(seconds * sr_out))``, DC offset removed
+    (:func:`~ambientgen.mix.remove_dc`: a source's offset never reaches the loudness meter or the master)."""
+    from .mix import remove_dc, resample
+
+    return resample(remove_dc(audio, sr_in, loop=loop), sr_in, sr_out, length=round(seconds * sr_out), loop=loop)
 
 
 def layer_rng(scene: Scene, layer: LayerPlan, purpose: str) -> np.random.Generator:

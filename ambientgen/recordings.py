@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import SceneError
-from .layers import LayerOutput, layer_animation, layer_rng
+from .layers import LayerOutput, layer_animation, layer_rng, to_output_rate
 
 if TYPE_CHECKING:
     from .plan import LayerPlan
@@ -174,10 +174,7 @@ def _regions(files: list[SourceFile]) -> list[tuple[int, int, int]]:
 
 
 def _to_rate(audio: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
-    from .mix import remove_dc, resample
-
-    return resample(remove_dc(audio, sr_in, loop=False), sr_in, sr_out,
-                    length=round(audio.shape[-1] * sr_out / sr_in), loop=False)
+    return to_output_rate(audio, sr_in, sr_out, audio.shape[-1] / sr_in, loop=False)
 
 
 def _quiet_points(tile: np.ndarray, points: np.ndarray, sample_rate: int, count: int = 64) -> np.ndarray:
@@ -296,26 +293,13 @@ def render_recording_bed(scene: Scene, layer: LayerPlan, sources: LayerSources, 
     return out, warnings
 
 
-def _fades(clip: np.ndarray, sr: int, fade_in_s: float = 0.01, fade_out_s: float = 0.05) -> np.ndarray:
-    clip = clip.astype(np.float32, copy=True)
-    for seconds, side in ((fade_in_s, 0), (fade_out_s, 1)):
-        f = min(round(seconds * sr), clip.shape[1] // 2)
-        if f:
-            ramp = (0.5 - 0.5 * np.cos(np.linspace(0, np.pi, f))).astype(np.float32)
-            if side == 0:
-                clip[:, :f] *= ramp
-            else:
-                clip[:, -f:] *= ramp[::-1]
-    return clip
-
-
 def event_clips(sources: LayerSources, *, limit: int, sample_rate: int, where: str
                 ) -> tuple[list[np.ndarray], list[dict[str, Any]]]:
     """The variations of a recording event layer at ``sample_rate``: one per file of a folder or list (a file over
     :data:`ONE_SHOT_MAX_S` gives its strongest event), or up to ``limit`` events cut at the onsets of one long
     recording; with where each came from."""
     from .sources import find_events, read_stretch
-    from .streams import trim_event
+    from .streams import edge_fades, trim_event
 
     clips, origin = [], []
     files = sources.files
@@ -330,7 +314,8 @@ def event_clips(sources: LayerSources, *, limit: int, sample_rate: int, where: s
             raise SceneError(f"{where}: {f.path.name} has no distinct events (nothing in it rises 9 dB over its "
                              "background within 100 ms): use it as a bed, or give one-shot files")
         for a, b in cuts:
-            clips.append(_fades(_to_rate(read_stretch(f, a, b), f.sample_rate, sample_rate), sample_rate))
+            clips.append(edge_fades(_to_rate(read_stretch(f, a, b), f.sample_rate, sample_rate), sample_rate,
+                                    fade_in_s=0.01, fade_out_s=0.05))
             origin.append({"file": k, "start_s": round(a / f.sample_rate, 4), "end_s": round(b / f.sample_rate, 4),
                            "cut": "onset"})
     return clips, origin

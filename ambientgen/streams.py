@@ -295,12 +295,21 @@ def trim_event(clip: np.ndarray, sample_rate: int, *, pre_s: float = 0.5, floor_
     last = int(loud[-1]) + 1 if len(loud) else frames
     a = max(0, first * hop - round(pre_s * sample_rate))
     b = min(len(mono), last * hop)
-    out = clip[:, a:b].astype(np.float32, copy=True)
-    f = min(round(fade_s * sample_rate), out.shape[1] // 2)
-    if f:
-        ramp = (0.5 - 0.5 * np.cos(np.linspace(0, np.pi, f))).astype(np.float32)
-        out[:, :f] *= ramp
-        out[:, -f:] *= ramp[::-1]
+    return edge_fades(clip[:, a:b], sample_rate, fade_in_s=fade_s, fade_out_s=fade_s)
+
+
+def edge_fades(clip: np.ndarray, sample_rate: int, *, fade_in_s: float, fade_out_s: float) -> np.ndarray:
+    """A float32 copy of ``clip`` ``(channels, n)`` with raised-cosine fades at both ends (each at most half of it),
+    so a cut never clicks."""
+    out = clip.astype(np.float32, copy=True)
+    for seconds, head in ((fade_in_s, True), (fade_out_s, False)):
+        f = min(round(seconds * sample_rate), out.shape[1] // 2)
+        if f:
+            ramp = (0.5 - 0.5 * np.cos(np.linspace(0, np.pi, f))).astype(np.float32)
+            if head:
+                out[:, :f] *= ramp
+            else:
+                out[:, -f:] *= ramp[::-1]
     return out
 
 
