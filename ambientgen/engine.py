@@ -22,15 +22,15 @@ from typing import Any
 
 import numpy as np
 
-from .arrange import arrange, schedule_events
+from .arrange import arrange
 from .backends.base import Backend, ChunkRequest, as_channels
-from .layers import LayerOutput, layer_animation, layer_rng, to_output_rate
+from .layers import LayerOutput, event_layer, layer_animation, layer_rng, to_output_rate
 from .mix import place
 from .plan import LayerPlan, Plan
 from .progress import ProgressEvent, ProgressFn
 from .scene import Scene
 from .stitch import close_loop, stitch_chunks
-from .streams import ArrayStream, ColourCost, EventStream, PoolStream, tile_colour, tile_power, trim_event
+from .streams import ArrayStream, ColourCost, PoolStream, tile_colour, tile_power, trim_event
 
 MIN_RECURRENCE_S = 90.0  # a pool tile never starts again sooner (the check fails >= 5 s recurring within 60 s)
 
@@ -204,25 +204,10 @@ def render_event_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
                        on_progress: ProgressFn | None = None) -> LayerOutput:
     """An event layer: a few rendered variations, trimmed to their event, scheduled at random times."""
     sr = scene.sample_rate
-    total = round(scene.duration * sr)
     clips = _render_layer_chunks(layer, backend, on_progress)
     variations = [trim_event(to_output_rate(c, backend.sample_rate, sr, layer.chunk_s, loop=False), sr)
                   for c in clips]
-    lo, hi = layer.events.wait_range_s()
-    events, met = schedule_events(total=total, sample_rate=sr, min_wait_s=lo, max_wait_s=hi,
-                                  variations=len(variations), loop=scene.loop, rng=layer_rng(scene, layer, "events"),
-                                  pan=layer.pan, pan_jitter=layer.events.pan_jitter,
-                                  gain_jitter_db=layer.events.gain_jitter_db)
-    stream = EventStream(layer.name, variations, events, layer.gain_db, total, scene.loop,
-                         layer_animation(scene, layer, total))
-    details = {
-        "kind": "events",
-        "wait_s": [lo, hi],
-        "waits_met": met,
-        "variation_s": [round(v.shape[-1] / sr, 3) for v in variations],
-        "events": [e.to_dict(sr) for e in events],
-    }
-    return LayerOutput(layer, stream, [], len(clips), "events", [], details)
+    return event_layer(scene, layer, variations, model_calls=len(clips))
 
 
 def render_layers(scene: Scene, plan: Plan, backend: Backend, *, on_progress: ProgressFn | None = None,

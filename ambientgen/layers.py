@@ -49,3 +49,25 @@ def layer_animation(scene: Scene, layer: LayerPlan, total: int) -> Animation | N
         return None
     seed = chunk_seed(scene.seed, f"{layer.name}/animate", layer.seed_offset, 0)
     return Animation(layer.animate.depth_db, layer.animate.period, seed, total, scene.sample_rate, scene.loop)
+
+
+def event_layer(scene: Scene, layer: LayerPlan, variations: list[np.ndarray], *, model_calls: int,
+                details: dict[str, Any] | None = None) -> LayerOutput:
+    """An event layer from its variations (rendered or cut from recordings): scheduled by the layer's wait, gain and
+    pan rules (:func:`ambientgen.arrange.schedule_events`), with what the manifest says of it (plus ``details``)."""
+    from .arrange import schedule_events
+    from .streams import EventStream
+
+    sr = scene.sample_rate
+    total = round(scene.duration * sr)
+    lo, hi = layer.events.wait_range_s()
+    events, met = schedule_events(total=total, sample_rate=sr, min_wait_s=lo, max_wait_s=hi,
+                                  variations=len(variations), loop=scene.loop, rng=layer_rng(scene, layer, "events"),
+                                  pan=layer.pan, pan_jitter=layer.events.pan_jitter,
+                                  gain_jitter_db=layer.events.gain_jitter_db)
+    stream = EventStream(layer.name, variations, events, layer.gain_db, total, scene.loop,
+                         layer_animation(scene, layer, total))
+    info = {"kind": "events", **(details or {}), "wait_s": [lo, hi], "waits_met": met,
+            "variation_s": [round(v.shape[-1] / sr, 3) for v in variations]}
+    info["events"] = [e.to_dict(sr) for e in events]
+    return LayerOutput(layer, stream, [], model_calls, "events", [], info)

@@ -9,7 +9,7 @@ a rain recording with AudioLDM2 birds and procedural wind.
 (whole files when they are shorter; otherwise stretches spread evenly over
 them, read without reading the rest). Excerpts are cut where a fade may start
 unheard (:func:`steady_points`: no onset and no level movement within the
-fade, not a fixed grid) and arranged by :func:`ambientgen.arrange.arrange_excerpts`
+fade, not a fixed grid) and arranged by :func:`ambientgen.excerpts.arrange_excerpts`
 so that no stretch of the *source* plays again within :data:`MIN_RECURRENCE_S`
 (excerpts cut from overlapping stretches count, not only the same excerpt),
 choosing among candidates the one whose fade agrees best with the previous
@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import SceneError
-from .layers import LayerOutput, layer_animation, layer_rng, to_output_rate
+from .layers import LayerOutput, event_layer, layer_animation, layer_rng, to_output_rate
 
 if TYPE_CHECKING:
     from .plan import LayerPlan
@@ -212,7 +212,7 @@ def render_recording_bed(scene: Scene, layer: LayerPlan, sources: LayerSources, 
                          on_progress: ProgressFn | None = None) -> tuple[LayerOutput, list[str]]:
     """A bed played from recordings: excerpts at steady points, arranged so the source does not recur soon,
     level-matched crossfades; returns the layer and its warnings."""
-    from .arrange import arrange_excerpts, source_recurrence
+    from .excerpts import arrange_excerpts, source_recurrence
     from .mix import place
     from .progress import ProgressEvent
     from .sources import read_stretch
@@ -324,34 +324,16 @@ def event_clips(sources: LayerSources, *, limit: int, sample_rate: int, where: s
 def render_recording_events(scene: Scene, layer: LayerPlan, sources: LayerSources, *, index: int,
                             on_progress: ProgressFn | None = None) -> tuple[LayerOutput, list[str]]:
     """An event layer from recordings: its variations (see :func:`event_clips`) scheduled as generated events are."""
-    from .arrange import schedule_events
     from .progress import ProgressEvent
-    from .streams import EventStream
 
     sr = scene.sample_rate
-    total = round(scene.duration * sr)
     variations, origin = event_clips(sources, limit=layer.events.variations, sample_rate=sr,
                                      where=f"layers[{index}].source")
     if on_progress:
         on_progress(ProgressEvent("render", layer.name, 1, 1, "events cut"))
-    lo, hi = layer.events.wait_range_s()
-    events, met = schedule_events(total=total, sample_rate=sr, min_wait_s=lo, max_wait_s=hi,
-                                  variations=len(variations), loop=scene.loop, rng=layer_rng(scene, layer, "events"),
-                                  pan=layer.pan, pan_jitter=layer.events.pan_jitter,
-                                  gain_jitter_db=layer.events.gain_jitter_db)
-    stream = EventStream(layer.name, variations, events, layer.gain_db, total, scene.loop,
-                         layer_animation(scene, layer, total))
     warnings = list(sources.warnings)
     if len(variations) == 1:
         warnings.append(f"layer '{layer.name}': one event found in its recording: every event sounds the same "
                         "(give a folder of one-shots for variety)")
-    details = {
-        "kind": "events",
-        "sources": [f.provenance() for f in sources.files],
-        "wait_s": [lo, hi],
-        "waits_met": met,
-        "variation_s": [round(v.shape[-1] / sr, 3) for v in variations],
-        "variation_sources": origin,
-        "events": [e.to_dict(sr) for e in events],
-    }
-    return LayerOutput(layer, stream, [], 0, "events", [], details), warnings
+    details = {"sources": [f.provenance() for f in sources.files], "variation_sources": origin}
+    return event_layer(scene, layer, variations, model_calls=0, details=details), warnings

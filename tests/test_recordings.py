@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 
 import ambientgen
 from ambientgen import cli
-from ambientgen.arrange import Placement, arrange_excerpts, source_recurrence
+from ambientgen.arrange import Placement
 from ambientgen.errors import SceneError
+from ambientgen.excerpts import arrange_excerpts, source_recurrence
 from ambientgen.looping import loop_scene
 from ambientgen.recordings import find_layer_sources, open_layer_sources, steady_points
 from ambientgen.scene import load_scene, scene_from_dict
