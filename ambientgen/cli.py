@@ -322,6 +322,25 @@ def loop(
                   f"after {'never' if recur is None else f'{recur:g} s'} at the soonest (rule {pool['recurrence_rule_s']:g} s)")
 
 
+@app.command()
+def studio(
+    target: Annotated[Optional[str], typer.Argument(help="a scene file, a render folder, or a description")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="render folder (default out/NAME, or the "
+                                                                          "render folder given)")] = None,
+    host: Annotated[str, typer.Option(help="address to bind (loopback unless --allow-remote)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port", min=1, max=65535)] = 8765,
+    no_browser: Annotated[bool, typer.Option("--no-browser", help="print the URL, do not open a browser")] = False,
+    allow_remote: Annotated[bool, typer.Option("--allow-remote", help="allow a non-loopback --host")] = False,
+) -> None:
+    """Open a local web mixer: listen to the stems, move a layer's sliders and hear it at once, save the scene,
+    re-export (mix-only edits cost no model calls). Needs the package's 'studio' extra (FastAPI, uvicorn)."""
+    from .studio import serve
+
+    with _errors(frozenset({"output"})):
+        serve(target, output=None if output is None else str(output), host=host, port=port,
+              open_browser=not no_browser, allow_remote=allow_remote, on_message=_say)
+
+
 class _progress:
     """Rich progress bars on stderr with ETA: one per layer (model work), then the assembly passes."""
 

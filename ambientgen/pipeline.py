@@ -214,8 +214,8 @@ def validate_scene(scene: Scene | str | Path, *, device: str = "auto") -> Valida
                                 f"{be.name}: {be.renderer(layer.prompt)}") for layer in sc.generated_layers}
         warnings += [f"layer '{name}' will be left out: the {be.name} backend has no generator for its prompt "
                      f"({be.sources_hint()})" for name in skipped]
-    renders = {layer.name: recordings[layer.name].describe() if layer.source else renders[layer.name]
-               for layer in sc.layers}
+    renders = {layer.name: "muted: left out of the render" if layer.mute else
+               recordings[layer.name].describe() if layer.source else renders[layer.name] for layer in sc.layers}
     return Validation(sc, choice, renders, warnings + one_event_beds(sc))
 
 
@@ -380,6 +380,9 @@ def render(scene: Scene | str | Path, output: str | Path = "out", *,
                                 fade_in=fade_in,
                                 fade_out=fade_out, backend=None if loaded else backend, checkpoint=checkpoint,
                                 steps=steps, variety=variety)
+    sc, muted = _unmuted(sc)
+    for layer in muted:
+        say("info", f"layer '{layer.name}' is muted (mute: true): left out of this render")
     # 2. validate and preflight
     from .planner import one_event_beds
 
@@ -410,6 +413,7 @@ def render(scene: Scene | str | Path, output: str | Path = "out", *,
 
         plan = make_plan(sc, max_chunk_s=be.max_duration_s, window=be.preferred_window)
         notes = _notes(choice, be, skipped, planned)
+        notes["muted_layers"] = [layer.model_dump(mode="json") for layer in muted]
         # 5. model work (on Ray: fills the cache first), then layers stitched and placed
         if cluster is not None:
             notes["cluster"] = _render_on_cluster(cluster, sc, info, store, on_progress)
@@ -438,6 +442,16 @@ def render(scene: Scene | str | Path, output: str | Path = "out", *,
         files += [output / name for name in report_names(sc.name)]
     return RenderResult(output=output, files=files, manifest=manifest, report=check, scene=sc, choice=choice,
                         seconds=time.perf_counter() - started, messages=messages)
+
+
+def _unmuted(sc: Scene):
+    """(the scene without its muted layers, the muted layers); every layer muted is an error."""
+    muted = [layer for layer in sc.layers if layer.mute]
+    if not muted:
+        return sc, []
+    if len(muted) == len(sc.layers):
+        raise SceneError("layers: every layer is muted (mute: true); unmute one to render")
+    return sc.model_copy(update={"layers": [layer for layer in sc.layers if not layer.mute]}), muted
 
 
 def _preflight(sc: Scene, output: Path, *, device, executor, cache, workers, worker_threads, formats, bit_depth,

@@ -198,6 +198,7 @@ class Layer(_Strict):
     variety: int | None = Field(None, ge=2, le=400)
     events: Events | None = None
     animate: Animate | None = None
+    mute: bool = False  # kept in the scene, left out of the render (the studio's mute button)
 
     @field_validator("source", mode="before")
     @classmethod
