@@ -62,6 +62,13 @@ CASES = [
     ("layer-prompt-and-source", {"s.yaml": REC.format(src="a.wav") + "    prompt: rain\n"},
      ["render", "{tmp}/s.yaml"], 1, "layers[0]: give prompt (a sound to generate) or source (a recording to play), "
                                    "not both"),
+    ("all-muted", {"s.yaml": GOOD.replace("steady rain on leaves}", "steady rain on leaves, mute: true}")},
+     ["render", "{tmp}/s.yaml"], 1, "layers: every layer is muted (mute: true); unmute one to render"),
+    ("mute-not-bool", {"s.yaml": GOOD.replace("steady rain on leaves}", "steady rain on leaves, mute: maybe}")},
+     ["render", "{tmp}/s.yaml"], 1, "layers[0].mute:"),
+    ("studio-remote", {"s.yaml": GOOD}, ["studio", "{tmp}/s.yaml", "--host", "0.0.0.0", "--no-browser"], 1,
+     "needs --allow-remote"),
+    ("studio-empty-folder", {"x.txt": "x"}, ["studio", "{tmp}", "--no-browser"], 1, "is a folder without a render"),
     # recordings as layers (source:), read relative to the scene file's folder
     ("rec-missing", {"s.yaml": REC.format(src="missing.wav")}, ["render", "{tmp}/s.yaml"], 1,
      "layers[0].source: no such file: {tmp}/missing.wav"),

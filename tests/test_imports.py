@@ -92,10 +92,20 @@ def test_the_cycle_finder_finds_cycles():
     assert cycles({"a": {"b"}, "b": set()}) == []
 
 
-def test_only_the_package_root_and_the_cli_import_the_public_api():
+def test_only_the_studio_imports_the_public_api():
     graph = import_graph()
     importers = sorted(m for m, deps in graph.items() if "ambientgen" in deps)
-    assert importers == [], importers  # modules read the version from ambientgen._version
+    # modules read the version from ambientgen._version; the studio sits on the public API as a user's program does
+    assert importers == ["ambientgen.studio.app", "ambientgen.studio.session"], importers
+
+
+def test_the_studio_uses_only_the_public_api():
+    graph = import_graph()
+    studio = [m for m in graph if m.startswith("ambientgen.studio")]
+    assert studio
+    for module in studio:
+        inner = sorted(d for d in graph[module] if d != "ambientgen" and not d.startswith("ambientgen.studio"))
+        assert inner == [], (module, inner)
 
 
 def test_backends_are_known_only_to_the_registry():

@@ -27,7 +27,8 @@ def serve(target: str | None = None, *, output: str | None = None, host: str = "
         The target cannot be opened, the studio extra is missing, or ``host`` is not a loopback
         address and ``allow_remote`` was not given.
     """
-    from .app import run
+    from .app import check_address, run
 
+    check_address(host, port, allow_remote=allow_remote)
     session = open_session(target, output=output)
     run(session, host=host, port=port, open_browser=open_browser, allow_remote=allow_remote, on_message=on_message)

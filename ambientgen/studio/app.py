@@ -152,21 +152,27 @@ def _port_free(host: str, port: int) -> None:
                 from None
 
 
+def check_address(host: str, port: int, *, allow_remote: bool = False) -> None:
+    """Before anything is opened or rendered: the extra is installed, the host is loopback (or allowed), the port
+    is free. Raises AmbientgenError with one line."""
+    _need_extra()
+    if not is_loopback(host) and not allow_remote:
+        raise AmbientgenError(f"host: {host} is not a loopback address; the studio serves your files and renders on "
+                              "request, so binding elsewhere needs --allow-remote")
+    _port_free(host, port)
+
+
 def run(session: StudioSession, *, host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True,
         allow_remote: bool = False, on_message=None) -> None:
     """Serve ``session`` until Ctrl-C. A host other than loopback needs ``allow_remote`` (and is warned about)."""
-    _need_extra()
     import uvicorn
 
+    check_address(host, port, allow_remote=allow_remote)
     say = on_message or (lambda level, text: (log.warning if level == "warning" else log.info)(text))
     loopback = is_loopback(host)
-    if not loopback and not allow_remote:
-        raise AmbientgenError(f"host: {host} is not a loopback address; the studio serves your files and renders on "
-                              "request, so binding elsewhere needs --allow-remote")
     if not loopback:
         say("warning", f"serving on {host}: anyone who can reach this machine on port {port} can load the page "
                        "(changes still need the session token printed here)")
-    _port_free(host, port)
     names = {host, "localhost", "127.0.0.1", "[::1]"}
     allowed = {f"{name}:{port}" for name in names} if loopback else None
     app = create_app(session, allowed_hosts=allowed)
