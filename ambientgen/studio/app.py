@@ -183,3 +183,7 @@ def run(session: StudioSession, *, host: str = "127.0.0.1", port: int = 8765, op
     if open_browser:
         threading.Timer(0.8, lambda: webbrowser.open(url)).start()
     uvicorn.run(app, host=host, port=port, log_level="warning")
+    if session.thread is not None and session.thread.is_alive():  # never abandon an export half-way unasked
+        say("info", "an export is still running: waiting for it to finish (Ctrl-C again abandons it; the cache "
+                    "keeps its finished model work)")
+        session.thread.join()
