@@ -138,6 +138,47 @@ def test_gain_slider_changes_the_level_by_its_amount_and_mute_and_solo_work(stud
     click(page, "wind", "mute")
 
 
+def test_long_renders_are_streamed_as_excerpts_with_range_requests(studio):
+    page = studio["page"]
+    ranges: list[str | None] = []
+    listener = (lambda req: ranges.append(req.headers.get("range")) if "/files/stems/" in req.url else None)
+    page.on("request", listener)
+    try:
+        page.evaluate("() => { const s = window.studio; s.limits.whole_s = 5; s.limits.excerpt_s = 4; s.showRender(); }")
+        page.eval_on_selector("#excerpt-at", "el => { el.value = 6; el.dispatchEvent(new Event('change')); }")
+        page.wait_for_function("window.studio.state().excerptAt === 6 && !window.studio.state().playing")
+        page.uncheck("#match")
+        click(page, "stream", "solo")
+        out = offline(page, 4.0)
+        click(page, "stream", "solo")
+    finally:
+        page.remove_listener("request", listener)
+    data, _ = sf.read(studio["session"].output / "stems" / "stream.wav", dtype="float64", start=6 * 48000,
+                      frames=4 * 48000)
+    assert np.abs(np.array([out["left"], out["right"]]) - data.T).max() < 1e-6  # the excerpt is 6 s .. 10 s
+    assert ranges and all(r and r.startswith("bytes=") for r in ranges), ranges  # never the whole file
+    info = page.evaluate("window.studio.state().buffers.stream.length")
+    assert info == 4 * 48000
+    page.evaluate("() => { const s = window.studio; s.limits.whole_s = 120; s.limits.excerpt_s = 60; s.showRender(); "
+                  "return s.loadExcerpt(); }")
+    assert page.evaluate("window.studio.state().buffers.stream.length") == 12 * 48000
+
+
+def test_play_loop_point_and_timer_run_without_errors(studio):
+    page = studio["page"]
+    page.click("#play")
+    page.wait_for_function("window.studio.state().playing === true")
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.studio.state().ctx.state") == "running"
+    page.click("#timer-preview")
+    page.click("#play")  # stop
+    page.click("#loop-point")
+    page.wait_for_function("document.querySelector('#excerpt-note').textContent.startsWith('loop point')")
+    assert page.evaluate("window.studio.state().sources.length") == 3
+    assert page.evaluate("window.studio.state().sources[0].buffer.length") == 2 * 4 * 48000
+    assert studio["errors"] == []
+
+
 def test_loudness_match_follows_export_and_target(studio):
     page = studio["page"]
     page.check("#match")

@@ -4,8 +4,10 @@
 "use strict";
 
 const TOKEN = document.querySelector('meta[name="studio-token"]').content;
-const WHOLE_MAX_S = 120;   // renders up to this long are held whole and looped sample-exactly
-const EXCERPT_S = 60;      // longer ones: an excerpt this long, read with Range requests
+const LIMITS = {
+  whole_s: 120,            // renders up to this long are held whole and looped sample-exactly
+  excerpt_s: 60,           // longer ones: an excerpt this long, read with Range requests
+};
 const LOOP_SIDE_S = 4;     // "hear the loop point": the last seconds, then the first
 const $ = (sel, root = document) => root.querySelector(sel);
 
@@ -189,9 +191,9 @@ function ensureContext() {
 }
 async function loadExcerpt() {
   const dur = durationS(), rate = S.manifest.sample_rate;
-  const whole = dur <= WHOLE_MAX_S;
-  S.excerptAt = whole ? 0 : Math.min(Number($("#excerpt-at").value), Math.max(0, dur - EXCERPT_S));
-  S.excerptLen = whole ? dur : Math.min(EXCERPT_S, dur);
+  const whole = dur <= LIMITS.whole_s;
+  S.excerptAt = whole ? 0 : Math.min(Number($("#excerpt-at").value), Math.max(0, dur - LIMITS.excerpt_s));
+  S.excerptLen = whole ? dur : Math.min(LIMITS.excerpt_s, dur);
   const ctx = ensureContext();
   const list = stems();
   await Promise.all(list.map(async f => {
@@ -200,7 +202,7 @@ async function loadExcerpt() {
     S.buffers[f.layer] = toBuffer(ctx, data, rate);
   }));
   $("#excerpt-note").textContent = whole ? "the whole render, looped sample-exactly"
-    : `a ${EXCERPT_S} s excerpt, read with Range requests (looped for listening)`;
+    : `a ${LIMITS.excerpt_s} s excerpt, read with Range requests (looped for listening)`;
   drawTimeline();
 }
 function stop() {
@@ -462,7 +464,7 @@ function showRender() {
     a.href = `/files/${p}`; a.download = p.split("/").pop(); a.textContent = p; li.appendChild(a); ul.appendChild(li);
   }
   const at = $("#excerpt-at"), dur = durationS();
-  at.max = Math.max(0, Math.floor(dur - EXCERPT_S)); at.disabled = dur <= WHOLE_MAX_S;
+  at.max = Math.max(0, Math.floor(dur - LIMITS.excerpt_s)); at.disabled = dur <= LIMITS.whole_s;
   $("#excerpt-at-out").textContent = mmss(Number(at.value));
 }
 
@@ -496,6 +498,6 @@ $("#export").addEventListener("click", exportRender);
 $("#excerpt-at").addEventListener("input", () => { $("#excerpt-at-out").textContent = mmss(Number($("#excerpt-at").value)); });
 $("#excerpt-at").addEventListener("change", async () => { const was = S.playing; stop(); await loadExcerpt(); if (was) play(); });
 window.addEventListener("resize", drawTimeline);
-window.studio = { state: () => S, placement, renderOffline, loadExcerpt, load, estimatedLufs, masterDb };
+window.studio = { state: () => S, limits: LIMITS, showRender, placement, renderOffline, loadExcerpt, load, estimatedLufs, masterDb };
 requestAnimationFrame(tick);
 load().catch(e => showError(`could not load the studio: ${e.message}`));
