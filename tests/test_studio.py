@@ -162,6 +162,7 @@ def test_opening_errors_are_one_line(tmp_path):
         open_session(str(tmp_path / "nope.yaml"))
 
 
+@pytest.mark.slow
 def test_cli_refuses_a_remote_host_and_a_busy_port(tmp_path):
     import socket
 
