@@ -72,6 +72,12 @@ class BandTrack:
         else:
             self._tail = x
 
+    def drain(self) -> np.ndarray:
+        """The frames added since the last drain, forgotten here (for a consumer that streams them on)."""
+        out = self.features()
+        self._frames = []
+        return out
+
     def features(self) -> np.ndarray:
         """``(frames, bands)`` so far."""
         if not self._frames:

@@ -21,17 +21,30 @@ from typing import Any
 
 import numpy as np
 import soundfile as sf
-from scipy.ndimage import uniform_filter1d
 
-from .analysis import (CLICK_SIDE_S, KEEP_AWAY_S, SCALES_S, SEARCH_S, Curves, Ranker, click_db, contrast,
-                       level_step_db, ordinary_positions, percentile_rank, wrap_length)
+from . import repetition
+from .analysis import (
+    CLICK_SIDE_S,
+    KEEP_AWAY_S,
+    SCALES_S,
+    SEARCH_S,
+    Curves,
+    Ranker,
+    click_db,
+    contrast,
+    level_step_db,
+    ordinary_positions,
+    percentile_rank,
+    wrap_length,
+)
 from .bands import BandTrack
 from .clicks import MAX_CLICKS, ClickFinder
 from .errors import AmbientgenError
-from .progress import ProgressEvent, ProgressFn
 from .loudness import oversampled_abs_peaks
 from .meter import LoudnessMeter
 from .mix import gain_to_db
+from .progress import ProgressEvent, ProgressFn
+from .repetition import RepetitionFinder
 
 
 @dataclass(frozen=True)
@@ -137,7 +150,9 @@ class _Pass:
         self.sums = np.zeros(channels)
         self.n = 0
         self.track = BandTrack(sample_rate)
-        self.repeat_track = BandTrack(sample_rate, frame_hops=REPEAT_FRAME_HOPS)
+        self.repeat_track = BandTrack(sample_rate, frame_hops=REPEAT_FRAME_HOPS)  # drained into the finder
+        self.repetition = RepetitionFinder(self.repeat_track.hop / sample_rate, min_s=REPEAT_MIN_S,
+                                           within_s=REPEAT_WITHIN_S)
         self.hop = self.track.hop
         self.levels: list[np.ndarray] = []  # RMS (dBFS) of consecutive hop-long stretches: gaps
         self._level_tail = np.zeros(0)
@@ -165,6 +180,7 @@ class _Pass:
         mono = block.mean(axis=0)
         self.track.add(mono)
         self.repeat_track.add(mono)
+        self.repetition.add(self.repeat_track.drain())
         self.clicks.add(mono)
         self.segments.add(mono, self.n)
         self.n += block.shape[1]
@@ -197,38 +213,11 @@ def _gaps(frame_db: np.ndarray, hop_s: float) -> list[list[float]]:
 
 def find_repetition(features: np.ndarray, hop_s: float, *, min_s: float = REPEAT_MIN_S,
                     within_s: float = REPEAT_WITHIN_S, threshold: float = 0.5) -> dict[str, Any] | None:
-    """The longest stretch that recurs within ``within_s`` of itself (None if none reaches ``min_s``).
-
-    Log-band energies minus their 1 s moving average are the texture's fine
-    detail: random in a natural recording, identical where a stretch repeats
-    (however steady the texture: the detail of rain is its own noise). Along
-    each lag, the correlation of those details, smoothed over 0.5 s, is high
-    exactly where a copy sits; between unrelated stretches it stays near 0
-    (±0.05 for 32 bands over 0.5 s), so 0.5 is far from both. The frames are 4
-    hops long (``REPEAT_FRAME_HOPS``) so that a copy that starts a fraction of
-    a hop off the frame grid still shares most of every frame.
-    """
-    n = len(features)
-    if n < 2 * int(min_s / hop_s):
-        return None
-    detail = features - uniform_filter1d(features, size=max(3, int(1.0 / hop_s)), axis=0)
-    detail -= detail.mean(axis=1, keepdims=True)
-    detail /= np.linalg.norm(detail, axis=1, keepdims=True) + 1e-9
-    best = None
-    smooth = max(1, int(0.5 / hop_s))
-    for lag in range(int(min_s / hop_s), min(n, int(within_s / hop_s) + 1)):
-        corr = np.einsum("ij,ij->i", detail[:-lag], detail[lag:])
-        hits = uniform_filter1d(corr, size=smooth) > threshold
-        if not hits.any():
-            continue
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], hits.astype(np.int8), [0]])))
-        starts, ends = edges[::2], edges[1::2]
-        k = int(np.argmax(ends - starts))
-        length = (ends[k] - starts[k]) * hop_s
-        if length >= min_s and (best is None or length > best["length_s"]):
-            best = {"length_s": round(length, 2), "first_s": round(starts[k] * hop_s, 2),
-                    "again_s": round((starts[k] + lag) * hop_s, 2), "lag_s": round(lag * hop_s, 2)}
-    return best
+    """The longest stretch of a whole band track that recurs within ``within_s`` of itself (None if none reaches
+    ``min_s``): :class:`~ambientgen.repetition.RepetitionFinder`, which ``check`` feeds as the file streams past.
+    The frames are 4 hops long (``REPEAT_FRAME_HOPS``) so that a copy that starts a fraction of a hop off the
+    frame grid still shares most of every frame."""
+    return repetition.find_repetition(features, hop_s, min_s=min_s, within_s=within_s, threshold=threshold)
 
 
 DETECT_SIDE_S = 1.0  # seam detection compares the 1 s before each moment with the 1 s after it
@@ -390,7 +379,7 @@ def check_file(path: str | Path, *, preset: str | Preset = "ebu-r128", seams_s: 
         sample_peak_dbfs=round(gain_to_db(gathered.peak), 2), true_peak_dbtp=round(gain_to_db(gathered.true_peak), 2),
         clipped_samples=gathered.clipped, dc_offset=[round(float(v), 6) for v in gathered.sums / n],
         gaps_s=_gaps(frame_db, hop_s), loop=loop, seams=seams,
-        repetition=find_repetition(gathered.repeat_track.features(), hop_s),
+        repetition=gathered.repetition.result(),
         short_term_lufs=[round(float(v), 2) for v in gathered.meter.short_term_lufs()[::10]],
         unexplained_splices_s=unexplained,
         clipping_s=[[round(a / sr, 3), round(b / sr, 3)] for a, b in gathered.clip_runs],
