@@ -174,6 +174,98 @@ class Curves:
         return round((max(SCALES_S) + SEARCH_S) * self.sample_rate) + self.n_fft
 
 
+class CurveStream:
+    """:class:`Curves` at chosen sample positions (and the level step there), plus the strongest splice contrasts,
+    computed as a band track streams past: only a few seconds of frames are held, however long the track.
+
+    Values equal :class:`Curves` over the whole track: each block of boundaries is computed from frames that
+    reach past every window it reads, and the ends of the track are the ends of the last block.
+
+    Parameters
+    ----------
+    hop, n_fft, sample_rate
+        The band track's framing (:class:`~ambientgen.bands.BandTrack`).
+    positions : iterable of int
+        Sample positions whose components (:meth:`Curves.at`) and level step are wanted.
+    contrast_frames : int
+        Frames a side of the splice contrast (:func:`contrast`); 0: none.
+    contrast_min : float
+        Contrasts kept as candidates must reach this.
+    keep : int
+        How many of the strongest candidates are kept (enough for a greedy choice of the strongest few).
+    """
+
+    def __init__(self, hop: int, n_fft: int, sample_rate: int, positions=(), *, contrast_frames: int = 0,
+                 contrast_min: float = np.inf, keep: int = 0):
+        self.hop, self.n_fft, self.sample_rate = hop, n_fft, sample_rate
+        hop_s = hop / sample_rate
+        self.search = max(1, round(SEARCH_S / hop_s))
+        self.level_frames = max(1, round(1.0 / hop_s))
+        self.scales = [max(1, round(s / hop_s)) for s in SCALES_S]
+        self.contrast_frames, self.contrast_min, self.keep = contrast_frames, contrast_min, keep
+        self.context = max(max(self.scales) + self.search, self.level_frames, contrast_frames) + 1
+        self.wanted: dict[int, list[int]] = {}
+        for q in positions:
+            self.wanted.setdefault(self.index(q), []).append(int(q))
+        self._indices = sorted(self.wanted)
+        self._next = 0  # into _indices
+        self.values: dict[int, np.ndarray] = {}  # position -> components (one per scale)
+        self.levels: dict[int, float] = {}  # position -> level step (dB)
+        self.candidates = np.zeros((0, 2))  # (boundary, contrast) at or over contrast_min, the strongest kept
+        self._buf: np.ndarray | None = None
+        self._b0 = 0  # frame index of _buf[0]
+        self.n = 0  # frames added
+        self._done = 0  # boundaries finished
+
+    def index(self, position: int) -> int:
+        """The boundary nearest to sample ``position`` (as :meth:`Curves.index`, unclipped at the end)."""
+        return max(0, int(round((position - self.n_fft / 2 + self.hop / 2) / self.hop)))
+
+    def add(self, frames: np.ndarray) -> None:
+        if not len(frames):
+            return
+        self._buf = frames if self._buf is None else np.concatenate([self._buf, frames])
+        self.n += len(frames)
+        self._finish_until(self.n - self.context)
+
+    def finish(self) -> None:
+        """The last boundaries (the track has ended)."""
+        if self._buf is not None:
+            self._finish_until(self.n + 1, final=True)
+
+    def _finish_until(self, hi: int, *, final: bool = False) -> None:
+        if hi <= self._done:
+            return
+        lo = max(0, self._done - self.context)
+        x = self._buf[lo - self._b0 :]
+        first, last = self._done - lo, hi - lo  # boundaries of x to finish
+        curves = np.stack([maximum_filter1d(distance(x, s), size=2 * self.search + 1, mode="nearest")
+                           for s in self.scales])
+        while self._next < len(self._indices) and self._indices[self._next] < hi:
+            i = self._indices[self._next]
+            self._next += 1
+            if i > self.n:  # past the end of the track
+                continue
+            level = level_step_db(x, i - lo, self.level_frames)
+            for q in self.wanted[i]:
+                self.values[q], self.levels[q] = curves[:, i - lo], level
+        w = self.contrast_frames
+        if w and len(x) >= 2 * w + 1:
+            score = contrast(x, w)[first:last]
+            b = np.arange(self._done, hi)
+            ok = (score >= self.contrast_min) & (b >= w) & (b <= self.n - w) & (final | (b + w <= self.n))
+            if ok.any():
+                found = np.column_stack([b[ok], score[ok]])
+                self.candidates = np.concatenate([self.candidates, found])
+                if len(self.candidates) > 2 * self.keep:
+                    top = np.argsort(-self.candidates[:, 1], kind="stable")[: self.keep]
+                    self.candidates = self.candidates[np.sort(top)]
+        self._done = hi
+        keep_from = max(0, hi - self.context)
+        self._buf = self._buf[keep_from - self._b0 :]
+        self._b0 = keep_from
+
+
 @dataclass(frozen=True)
 class SeamReport:
     position: int

