@@ -146,22 +146,23 @@ def test_long_renders_are_streamed_as_excerpts_with_range_requests(studio):
     try:
         page.evaluate("() => { const s = window.studio; s.limits.whole_s = 5; s.limits.excerpt_s = 4; s.showRender(); }")
         page.eval_on_selector("#excerpt-at", "el => { el.value = 6; el.dispatchEvent(new Event('change')); }")
-        page.wait_for_function("window.studio.state().excerptAt === 6 && !window.studio.state().playing")
+        page.evaluate("window.studio.state().loading")  # the excerpt's Range reads, awaited
+        assert page.evaluate("window.studio.state().excerptAt") == 6
         page.uncheck("#match")
         click(page, "stream", "solo")
         out = offline(page, 4.0)
         click(page, "stream", "solo")
+        info = page.evaluate("window.studio.state().buffers.stream.length")
     finally:
         page.remove_listener("request", listener)
+        page.evaluate("() => { const s = window.studio; s.limits.whole_s = 120; s.limits.excerpt_s = 60; "
+                      "s.showRender(); return s.loadExcerpt(); }")
     data, _ = sf.read(studio["session"].output / "stems" / "stream.wav", dtype="float64", start=6 * 48000,
                       frames=4 * 48000)
     assert np.abs(np.array([out["left"], out["right"]]) - data.T).max() < 1e-6  # the excerpt is 6 s .. 10 s
     assert ranges and all(r and r.startswith("bytes=") for r in ranges), ranges  # never the whole file
-    info = page.evaluate("window.studio.state().buffers.stream.length")
     assert info == 4 * 48000
-    page.evaluate("() => { const s = window.studio; s.limits.whole_s = 120; s.limits.excerpt_s = 60; s.showRender(); "
-                  "return s.loadExcerpt(); }")
-    assert page.evaluate("window.studio.state().buffers.stream.length") == 12 * 48000
+    assert page.evaluate("window.studio.state().buffers.stream.length") == 12 * 48000  # back to the whole render
 
 
 def test_play_loop_point_and_timer_run_without_errors(studio):

@@ -192,15 +192,15 @@ function ensureContext() {
 async function loadExcerpt() {
   const dur = durationS(), rate = S.manifest.sample_rate;
   const whole = dur <= LIMITS.whole_s;
-  S.excerptAt = whole ? 0 : Math.min(Number($("#excerpt-at").value), Math.max(0, dur - LIMITS.excerpt_s));
-  S.excerptLen = whole ? dur : Math.min(LIMITS.excerpt_s, dur);
-  const ctx = ensureContext();
-  const list = stems();
-  await Promise.all(list.map(async f => {
+  const at = whole ? 0 : Math.min(Number($("#excerpt-at").value), Math.max(0, dur - LIMITS.excerpt_s));
+  const len = whole ? dur : Math.min(LIMITS.excerpt_s, dur);
+  const ctx = ensureContext(), buffers = {};
+  await Promise.all(stems().map(async f => {
     const info = await wavInfo(`/files/${f.path}`);
-    const data = await readFrames(info, Math.round(S.excerptAt * rate), Math.round(S.excerptLen * rate));
-    S.buffers[f.layer] = toBuffer(ctx, data, rate);
+    const data = await readFrames(info, Math.round(at * rate), Math.round(len * rate));
+    buffers[f.layer] = toBuffer(ctx, data, rate);
   }));
+  S.buffers = buffers; S.excerptAt = at; S.excerptLen = len;   // all at once: never half an excerpt
   $("#excerpt-note").textContent = whole ? "the whole render, looped sample-exactly"
     : `a ${LIMITS.excerpt_s} s excerpt, read with Range requests (looped for listening)`;
   drawTimeline();
@@ -482,7 +482,7 @@ async function load(first = true) {
   const ready = !!S.manifest && stems().length > 0;
   for (const id of ["#play", "#loop-point", "#timer-preview"]) $(id).disabled = !ready;
   if (S.manifest && !stems().length) showError("this render has no stems: the sliders are heard after Export");
-  if (ready) await loadExcerpt();
+  if (ready) await (S.loading = loadExcerpt());
   changed();
   if (S.state.job.state === "running") watchJob();
   document.body.dataset.ready = ready ? "yes" : "no";
@@ -496,7 +496,9 @@ $("#match").addEventListener("change", changed);
 $("#save").addEventListener("click", () => save(false));
 $("#export").addEventListener("click", exportRender);
 $("#excerpt-at").addEventListener("input", () => { $("#excerpt-at-out").textContent = mmss(Number($("#excerpt-at").value)); });
-$("#excerpt-at").addEventListener("change", async () => { const was = S.playing; stop(); await loadExcerpt(); if (was) play(); });
+$("#excerpt-at").addEventListener("change", () => {
+  S.loading = (async () => { const was = S.playing; stop(); await loadExcerpt(); if (was) await play(); })();
+});
 window.addEventListener("resize", drawTimeline);
 window.studio = { state: () => S, limits: LIMITS, showRender, placement, renderOffline, loadExcerpt, load, estimatedLufs, masterDb };
 requestAnimationFrame(tick);
