@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from ambientgen.analysis import Ranker, percentile_rank, seam_report
+from ambientgen.analysis import Curves, Ranker, percentile_rank, seam_report
 from ambientgen.stitch import equal_power_fades, stitch_chunks
 
 from .conftest import DATA
@@ -154,3 +154,38 @@ def test_contrast_and_distance_are_computed_in_blocks_as_they_would_be_whole(mon
         dist = np.zeros(len(x) + 1)
         dist[i] = np.sqrt(np.mean(((c1[i + frames] - c1[i]) - (c1[i] - c1[i - frames])) ** 2, axis=1)) / frames
         assert np.allclose(analysis.distance(features, frames), dist, atol=1e-9)
+
+
+@pytest.mark.parametrize("block", [1, 33, 400, 100000])
+def test_curve_stream_equals_the_whole_track_curves(block):
+    from ambientgen.analysis import CurveStream, contrast
+    from ambientgen.check import DETECT_CONTRAST, detect_seams, pick_seams
+
+    sr, hop, n_fft = 48000, 1200, 2048
+    rng = np.random.default_rng(5)
+    features = (rng.standard_normal((3000, 32)) * 2 - 40).astype(np.float32)
+    features[1200:] += 6.0  # a splice: a level step at boundary 1200
+    features[2100:] -= rng.uniform(2, 8, 32).astype(np.float32)  # and a colour change
+    whole = Curves(features, hop, n_fft, sr)
+    positions = [int(q) for q in rng.integers(0, 3000 * hop, 60)] + [0, 1200 * hop + n_fft // 2 - hop // 2]
+    stream = CurveStream(hop, n_fft, sr, positions, contrast_frames=40, contrast_min=DETECT_CONTRAST, keep=4000)
+    for k in range(0, len(features), block):
+        stream.add(features[k : k + block])
+    stream.finish()
+    for q in positions:
+        if whole.index(q) <= len(features):
+            assert np.allclose(stream.values[q], whole.at(q), atol=1e-9), q
+            assert stream.levels[q] == pytest.approx(whole.level_db(q), abs=1e-9)
+    assert pick_seams(stream.candidates, hop / sr) == detect_seams(features, hop / sr) == [30.0, 52.5]
+    held = stream._buf.shape[0]
+    assert held <= 2 * stream.context + block  # a few seconds, not the track
+    assert contrast(features, 40)[1200] > DETECT_CONTRAST
+
+
+def test_pick_seams_keeps_the_strongest_apart():
+    from ambientgen.check import pick_seams
+
+    rows = np.array([[100, 2.0], [110, 3.0], [400, 2.5], [405, 1.9], [900, 1.6]])
+    assert pick_seams(rows, 0.025, max_seams=2, min_gap_s=2.0) == [2.75, 10.0]
+    assert pick_seams(rows, 0.025, max_seams=20, min_gap_s=2.0) == [2.75, 10.0, 22.5]
+    assert pick_seams(np.zeros((0, 2)), 0.025) == []
