@@ -297,7 +297,8 @@ function buildStrips() {
     el.dataset.layer = v.name;
     el.classList.toggle("events", v.role === "events");
     $(".name", el).textContent = v.name;
-    $(".kind", el).textContent = [v.source ? "recording" : "generated", info ? info.kind : (v.mute ? "muted" : "not rendered"), v.role].join(" · ");
+    const kind = info ? info.kind : (v.mute ? "muted" : "not rendered");
+    $(".kind", el).textContent = [v.source ? "recording" : "generated", kind, ...(kind === v.role ? [] : [v.role])].join(" · ");
     $(".what", el).textContent = v.source ? v.source.join(", ") : v.prompt;
     for (const input of el.querySelectorAll("input[data-field]")) {
       const field = input.dataset.field;
@@ -429,8 +430,9 @@ function drawTimeline() {
   ctx.fillRect(S.excerptAt / dur * W, 0, Math.max(2, S.excerptLen / dur * W), H);
   layers.forEach((l, i) => {
     ctx.fillStyle = "#8ea39b"; ctx.font = `${10 * devicePixelRatio}px sans-serif`; ctx.fillText(l.name, 4, i * row + row * 0.7);
-    for (const s of l.seam_report || []) {
-      ctx.fillStyle = s.rank > 0.8 ? "#e0645b" : s.rank > 0.6 ? "#e3b35b" : "#6fc3a0";
+    const ranked = (l.seam_report || []).length ? l.seam_report : (l.seams_s || []).map(t => ({ time_s: t }));
+    for (const s of ranked) {   // a pool's seams are listed without a rank: drawn grey
+      ctx.fillStyle = s.rank === undefined ? "#5d6d67" : s.rank > 0.8 ? "#e0645b" : s.rank > 0.6 ? "#e3b35b" : "#6fc3a0";
       ctx.fillRect(s.time_s / dur * W - 1, i * row + 2, 2 * devicePixelRatio, row - 4);
     }
     for (const e of (l.events || [])) { ctx.fillStyle = "#c9d6d1"; ctx.fillRect(e.start_s / dur * W, i * row + row / 2 - 2, 3, 4); }
