@@ -21,7 +21,7 @@ from ambientgen import scene_from_dict  # noqa: E402
 from ambientgen.progress import ProgressEvent  # noqa: E402
 from ambientgen.studio import StudioSession, open_session  # noqa: E402
 from ambientgen.studio.app import TOKEN_HEADER, create_app, is_loopback  # noqa: E402
-from ambientgen.studio.session import Job, scene_of_render  # noqa: E402
+from ambientgen.studio.session import Job, export_options, scene_of_render  # noqa: E402
 
 SCENE = {
     "name": "mini", "duration": 12, "seed": 3, "model": {"backend": "procedural"},
@@ -222,3 +222,15 @@ def test_export_renders_and_a_mix_only_edit_costs_no_model_calls(tmp_path):
     assert sha(tmp_path / "cli" / "mini.wav") == sha(tmp_path / "out" / "mini.wav")
     cli = json.loads((tmp_path / "cli" / "manifest.json").read_text())
     assert [la["rendered_now"] for la in cli["layers"]] == [0, 0]  # the studio's export filled the same cache
+
+
+def test_export_writes_the_deliverables_the_render_had():
+    manifest = {"files": [
+        {"path": "a.wav", "kind": "mix", "format": "wav", "subtype": "PCM_16"},
+        {"path": "a.flac", "kind": "mix", "format": "flac", "subtype": "PCM_16"},
+        {"path": "stems/x.wav", "kind": "stem", "format": "wav", "subtype": "PCM_16", "layer": "x"},
+    ]}
+    assert export_options(manifest) == {"stems": True, "session": False, "formats": ["wav", "flac"], "bit_depth": "16"}
+    assert export_options({"files": [{"path": "a.ogg", "kind": "mix", "format": "ogg", "subtype": "VORBIS"}]}) == \
+        {"stems": False, "session": False, "formats": ["ogg"]}
+    assert export_options(None) == {}

@@ -66,6 +66,26 @@ class Job:
                 "error": self.error, "model_calls_run": self.model_calls_run, "messages": self.messages[-20:]}
 
 
+BIT_DEPTHS = {"PCM_16": "16", "PCM_24": "24", "FLOAT": "32f"}
+
+
+def export_options(manifest: dict[str, Any] | None) -> dict[str, Any]:
+    """The deliverables an earlier render wrote (mix formats, bit depth, stems, session, report), so Export
+    writes the same set again; defaults with no earlier render."""
+    if manifest is None:
+        return {}
+    files = manifest.get("files", [])
+    mixes = [f for f in files if f.get("kind") == "mix"]
+    options: dict[str, Any] = {"stems": any(f.get("kind") == "stem" for f in files),
+                               "session": any(f.get("kind") == "session" for f in files)}
+    if mixes:
+        options["formats"] = list(dict.fromkeys(f["format"] for f in mixes))
+        depth = next((BIT_DEPTHS[f["subtype"]] for f in mixes if f.get("subtype") in BIT_DEPTHS), None)
+        if depth:
+            options["bit_depth"] = depth
+    return options
+
+
 def scene_of_render(manifest: dict[str, Any]) -> Scene:
     """The scene a render folder was made from: the manifest's scene with its muted layers put back."""
     data = dict(manifest["scene"])
@@ -200,7 +220,9 @@ class StudioSession:
             job.messages.append(f"{level}: {text}" if level != "info" else text)
 
         try:
-            result = ambientgen.render(scene, self.output, overwrite=True, on_progress=job.progress, on_message=say)
+            options = export_options(self.manifest)
+            result = ambientgen.render(scene, self.output, overwrite=True, on_progress=job.progress, on_message=say,
+                                       **options)
             job.model_calls_run = sum(int(layer.get("rendered_now") or 0) for layer in result.manifest["layers"])
             job.fraction, job.state = 1.0, "done"
         except AmbientgenError as exc:
