@@ -248,12 +248,12 @@ class CurveStream:
                 continue
             level = level_step_db(x, i - lo, self.level_frames)
             for q in self.wanted[i]:
-                self.values[q], self.levels[q] = curves[:, i - lo], level
+                self.values[q], self.levels[q] = curves[:, i - lo].copy(), level
         w = self.contrast_frames
         if w and len(x) >= 2 * w + 1:
             score = contrast(x, w)[first:last]
             b = np.arange(self._done, hi)
-            ok = (score >= self.contrast_min) & (b >= w) & (b <= self.n - w) & (final | (b + w <= self.n))
+            ok = (score >= self.contrast_min) & (b >= w) & (b <= self.n - w)
             if ok.any():
                 found = np.column_stack([b[ok], score[ok]])
                 self.candidates = np.concatenate([self.candidates, found])

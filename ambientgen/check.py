@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from . import repetition
 from .analysis import (
     CLICK_SIDE_S,
     KEEP_AWAY_S,
@@ -220,15 +219,6 @@ def _gaps(frame_db: np.ndarray, hop_s: float) -> list[list[float]]:
                 gaps.append([round(start * hop_s, 3), round(i * hop_s, 3)])
             start = None
     return gaps
-
-
-def find_repetition(features: np.ndarray, hop_s: float, *, min_s: float = REPEAT_MIN_S,
-                    within_s: float = REPEAT_WITHIN_S, threshold: float = 0.5) -> dict[str, Any] | None:
-    """The longest stretch of a whole band track that recurs within ``within_s`` of itself (None if none reaches
-    ``min_s``): :class:`~ambientgen.repetition.RepetitionFinder`, which ``check`` feeds as the file streams past.
-    The frames are 4 hops long (``REPEAT_FRAME_HOPS``) so that a copy that starts a fraction of a hop off the
-    frame grid still shares most of every frame."""
-    return repetition.find_repetition(features, hop_s, min_s=min_s, within_s=within_s, threshold=threshold)
 
 
 DETECT_SIDE_S = 1.0  # seam detection compares the 1 s before each moment with the 1 s after it
