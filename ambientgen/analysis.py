@@ -231,9 +231,9 @@ class CurveStream:
     def finish(self) -> None:
         """The last boundaries (the track has ended)."""
         if self._buf is not None:
-            self._finish_until(self.n + 1, final=True)
+            self._finish_until(self.n + 1)
 
-    def _finish_until(self, hi: int, *, final: bool = False) -> None:
+    def _finish_until(self, hi: int) -> None:
         if hi <= self._done:
             return
         lo = max(0, self._done - self.context)
