@@ -96,6 +96,14 @@ def scene_of_render(manifest: dict[str, Any]) -> Scene:
     return ambientgen.scene_from_dict(full.model_dump(mode="json", exclude_defaults=True) | {"name": full.name})
 
 
+def _read_json(path: Path) -> dict[str, Any] | None:
+    """A render's JSON file (manifest, check report), or None when it is missing or unreadable."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def scene_data(scene: Scene) -> dict[str, Any]:
     """What the scene sets (defaults left out, as in its file): edits add keys, so a render of the saved or
     exported scene plans exactly as the file would (a backend's preferred window applies where no window is set)."""
@@ -133,33 +141,20 @@ class StudioSession:
     # ---- reading ------------------------------------------------------------------------------------
     @property
     def manifest(self) -> dict[str, Any] | None:
-        path = self.output / MANIFEST
-        try:
-            return json.loads(path.read_text())
-        except (OSError, ValueError):
-            return None
-
-    def report(self) -> dict[str, Any] | None:
-        manifest = self.manifest
-        if manifest is None:
-            return None
-        path = self.output / f"{manifest['name']}.check.json"
-        try:
-            return json.loads(path.read_text())
-        except (OSError, ValueError):
-            return None
+        return _read_json(self.output / MANIFEST)
 
     def state(self) -> dict[str, Any]:
         """What the page shows: the scene, its render (manifest and check report) and the job."""
-        manifest = self.manifest
-        rendered = None
+        manifest = self.manifest  # read once: an hour's manifest lists thousands of excerpts
+        rendered = report = None
         if manifest is not None:
+            report = _read_json(self.output / f"{manifest['name']}.check.json")
             try:
                 rendered = scene_of_render(manifest).to_dict()
             except SceneError:
                 rendered = None
-        return {"scene": scene_data(self.scene), "values": self.scene.to_dict(), "scene_path": str(self.scene_path), "output": str(self.output),
-                "manifest": manifest, "report": self.report(), "rendered_scene": rendered,
+        return {"scene": scene_data(self.scene), "values": self.scene.to_dict(), "scene_path": str(self.scene_path),
+                "output": str(self.output), "manifest": manifest, "report": report, "rendered_scene": rendered,
                 "job": self.job.as_dict()}
 
     def file(self, relative: str) -> Path:
@@ -244,7 +239,9 @@ def open_session(target: str | None, *, output: str | None = None) -> StudioSess
         if not (path / MANIFEST).is_file():
             raise AmbientgenError(f"'{target}' is a folder without a render ({MANIFEST}); give a scene file, a render "
                                   "folder or a description")
-        manifest = json.loads((path / MANIFEST).read_text())
+        manifest = _read_json(path / MANIFEST)
+        if manifest is None:
+            raise AmbientgenError(f"'{path / MANIFEST}' cannot be read as a render's manifest")
         session = StudioSession(scene_of_render(manifest), Path(output) if output else path)
         return session
     if path.suffix.lower() in (".yaml", ".yml") or path.exists() or "/" in target:
