@@ -203,6 +203,7 @@ def validate_scene(scene: Scene | str | Path, *, device: str = "auto") -> Valida
     from .recordings import open_layer_sources
 
     sc = scene if isinstance(scene, Scene) else load_scene(scene)
+    _unmuted(sc)  # every layer muted: the error a render would give
     recordings = open_layer_sources(sc)
     warnings = [w for found in recordings.values() for w in found.warnings]
     choice = choose_backend(sc.model, device=device) if sc.generated_layers else RECORDINGS_ONLY

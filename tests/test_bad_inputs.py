@@ -64,6 +64,8 @@ CASES = [
                                    "not both"),
     ("all-muted", {"s.yaml": GOOD.replace("steady rain on leaves}", "steady rain on leaves, mute: true}")},
      ["render", "{tmp}/s.yaml"], 1, "layers: every layer is muted (mute: true); unmute one to render"),
+    ("all-muted-validate", {"s.yaml": GOOD.replace("steady rain on leaves}", "steady rain on leaves, mute: true}")},
+     ["validate", "{tmp}/s.yaml"], 1, "layers: every layer is muted (mute: true); unmute one to render"),
     ("mute-not-bool", {"s.yaml": GOOD.replace("steady rain on leaves}", "steady rain on leaves, mute: maybe}")},
      ["render", "{tmp}/s.yaml"], 1, "layers[0].mute:"),
     ("studio-remote", {"s.yaml": GOOD}, ["studio", "{tmp}/s.yaml", "--host", "0.0.0.0", "--no-browser"], 1,
