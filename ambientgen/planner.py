@@ -28,7 +28,13 @@ How (the ontology is data: ``ambientgen/data/ontology.yaml``):
    it renders — a source the ontology marks ``offline: none`` or a phrase no
    generator matches is left out with a note that says why, a stand-in
    generator (``near X``) is noted — and every layer says what renders it.
-6. At most :data:`MAX_LAYERS` layers: implied layers go first, then extra
+6. Prompts in the rendering backend's style: the ontology's prompts are
+   written for AudioLDM2 ("field recording of a babbling stream"); a backend
+   with a ``prompt_styles`` entry (Stable Audio 3: Freesound-like tags, the
+   sound first: "babbling stream, field recording") gets every prompt
+   rewritten by that template, and a source's own ``prompts:`` entry for the
+   backend replaces its prompt outright.
+7. At most :data:`MAX_LAYERS` layers: implied layers go first, then extra
    named layers are merged into the layer before them (or, for a backend with
    one generator per layer, left out), said in a warning.
 
@@ -96,6 +102,7 @@ class Source:
     band: str
     rate: float = 0.0
     offline: str = "none"  # what the procedural backend renders it with: a generator, "near X" or "none"
+    prompts: dict[str, str] = field(default_factory=dict)  # backend name -> its own prompt template for this source
 
 
 @dataclass(frozen=True)
@@ -126,6 +133,7 @@ class Ontology:
     negative_prompt: str
     phrases: dict[tuple[str, ...], tuple[str, str]]  # normalized word tuple -> ("source" | "env", name)
     vocabulary: tuple[str, ...]  # single words of five letters or more, for near-miss spellings
+    prompt_styles: dict[str, str] = field(default_factory=dict)  # backend name -> "{sound}, {recording}" template
 
 
 def _singular(word: str) -> str:
@@ -147,7 +155,8 @@ def ontology() -> Ontology:
     """The bundled ontology (``ambientgen/data/ontology.yaml``), validated once."""
     data = yaml.safe_load(resources.files("ambientgen").joinpath("data/ontology.yaml").read_text(encoding="utf-8"))
     sources = {s["name"]: Source(s["name"], tuple(s["words"]), s["role"], s["prompt"], float(s["gain"]),
-                                 float(s["width"]), s["band"], float(s.get("rate", 0.0)), str(s["offline"]))
+                                 float(s["width"]), s["band"], float(s.get("rate", 0.0)), str(s["offline"]),
+                                 dict(s.get("prompts", {})))
                for s in data["sources"]}
     envs = {e["name"]: Environment(e["name"], tuple(e["words"]), tuple(e["implies"])) for e in data["environments"]}
     phrases: dict[tuple[str, ...], tuple[str, str]] = {}
@@ -158,7 +167,7 @@ def ontology() -> Ontology:
         for w in src.words:
             phrases[_norm(tuple(w.split()))] = ("source", src.name)
     vocabulary = tuple(sorted({k[0] for k in phrases if len(k) == 1 and len(k[0]) >= 5}))
-    return Ontology(sources, envs, data["negative_prompt"], phrases, vocabulary)
+    return Ontology(sources, envs, data["negative_prompt"], phrases, vocabulary, dict(data.get("prompt_styles", {})))
 
 
 @dataclass
@@ -175,6 +184,7 @@ class PlannedLayer:
     implied_by: str | None = None  # the environment that implied it
     merged: list[str] = field(default_factory=list)
     renders_with: str | None = None  # when planned against a backend: "procedural: rain intensity=heavy ..."
+    own_prompt: bool = False  # the prompt is the source's own for the backend (not restyled)
 
     def explain(self) -> dict[str, Any]:
         out = {"layer": self.name, "source": self.source or "(unknown: your words)", "from": self.words}
@@ -331,6 +341,7 @@ def plan(description: str, *, backend: PlanTarget | None = None) -> ScenePlan:
         raise AmbientgenError("description: empty; describe the sounds you want, e.g. 'rain on a tin roof with "
                               "distant thunder and crickets'")
     onto = ontology()
+    style = backend.name if backend is not None else None
     warnings: list[str] = []
     named: list[PlannedLayer] = []
     implied_envs: list[tuple[str, str]] = []
@@ -379,7 +390,7 @@ def plan(description: str, *, backend: PlanTarget | None = None) -> ScenePlan:
             continue
         for k, (s, e, name) in enumerate(sources):
             layer = _layer(onto.sources[name], mods, " ".join(tokens[s:e]) if not mods else
-                           " ".join(mods + [" ".join(tokens[s:e])]))
+                           " ".join(mods + [" ".join(tokens[s:e])]), style)
             if k == 0 and leftovers:
                 layer.prompt += ", " + " ".join(leftovers)
                 layer.words += " (+ " + " ".join(leftovers) + ")"
@@ -401,7 +412,7 @@ def plan(description: str, *, backend: PlanTarget | None = None) -> ScenePlan:
         first = True
         for name in onto.environments[env].implies:
             if name not in present:
-                layer = _layer(onto.sources[name], mods, " ".join(mods + [words]))
+                layer = _layer(onto.sources[name], mods, " ".join(mods + [words]), style)
                 layer.implied_by = env
                 if first and context:
                     layer.prompt += ", " + " ".join(context)
@@ -412,7 +423,7 @@ def plan(description: str, *, backend: PlanTarget | None = None) -> ScenePlan:
     if time_of_day == "dawn":  # at dawn the birds a place implies sing the dawn chorus
         for k, layer in enumerate(implied):
             if layer.source == "songbirds":
-                chorus = _layer(onto.sources["dawn-chorus"], [], layer.words + " at dawn")
+                chorus = _layer(onto.sources["dawn-chorus"], [], layer.words + " at dawn", style)
                 chorus.implied_by = layer.implied_by
                 implied[k] = chorus
                 present.add("dawn-chorus")
@@ -422,12 +433,12 @@ def plan(description: str, *, backend: PlanTarget | None = None) -> ScenePlan:
             warnings.append(f"left out '{layer.name}' (implied by {layer.implied_by}): not heard at night")
             present.discard(layer.source)
     if time_of_day == "dawn" and not present & {"songbirds", "dawn-chorus"}:
-        extra = _layer(onto.sources["dawn-chorus"], [], "dawn")
+        extra = _layer(onto.sources["dawn-chorus"], [], "dawn", style)
         extra.implied_by = "dawn"
         implied.insert(0, extra)  # the user named the time of day: before layers a place implies
     if time_of_day == "night" and not present & {"crickets", "cicadas", "frogs", "owls"} and \
             not present & {"traffic", "crowd-murmur", "train-interior", "spaceship-hum", "airplane-cabin"}:
-        extra = _layer(onto.sources["crickets"], [], "night")
+        extra = _layer(onto.sources["crickets"], [], "night", style)
         extra.implied_by = "night"
         implied.insert(0, extra)
     layers += [_unknown_layer(phrase, mods, words) for phrase, mods, words in unknown]
@@ -445,6 +456,10 @@ def plan(description: str, *, backend: PlanTarget | None = None) -> ScenePlan:
             + "; ".join(left_out) + "); a neural backend (stable-audio-3, audioldm2) renders any sound")
     layers = _cap(layers, implied, warnings, merge=backend is None or not backend.filters)
     _finish(layers)
+    template = onto.prompt_styles.get(style) if style else None
+    for layer in layers:
+        if template and not layer.own_prompt:
+            layer.prompt = styled_prompt(layer.prompt, template)
     return ScenePlan(text, layers, warnings, time_of_day, backend.name if backend else None, left_out)
 
 
@@ -487,17 +502,32 @@ def _fit(layers: list[PlannedLayer], target: PlanTarget, warnings: list[str], le
     return kept
 
 
-def _layer(src: Source, mods: list[str], words: str) -> PlannedLayer:
+def _layer(src: Source, mods: list[str], words: str, backend: str | None = None) -> PlannedLayer:
     adj = [m for m in mods if m in DISTANCE or m in INTENSITY]
     gain = src.gain + sum(DISTANCE.get(m, 0.0) for m in adj) + sum(INTENSITY.get(m, 0.0) for m in adj)
-    prompt = src.prompt.replace("{adj}", "".join(m + " " for m in adj))
+    own = src.prompts.get(backend) if backend else None
+    prompt = (own or src.prompt).replace("{adj}", "".join(m + " " for m in adj))
     prompt = re.sub(r"\b(a|an) (\w)", lambda m: ("an " if m.group(2) in "aeiou" else "a ") + m.group(2), prompt)
     rate = None
     if src.role == "events":
         rate = src.rate
         for m in mods:
             rate *= FREQUENCY.get(m, 1.0)
-    return PlannedLayer(src.name, src.name, src.role, prompt, gain, 0.0, src.width, rate, words)
+    return PlannedLayer(src.name, src.name, src.role, prompt, gain, 0.0, src.width, rate, words,
+                        own_prompt=own is not None)
+
+
+RECORDING = re.compile(r"^(?:(field|close|underwater) )?recording of (?:(?:a|an|the) )?(.+)$")
+RECORDING_TAGS = {"field": "field recording", "close": "close-up recording", "underwater": "underwater recording",
+                  None: "recording"}
+
+
+def styled_prompt(prompt: str, style: str) -> str:
+    """An ontology-style prompt ("field recording of a babbling stream") rewritten by a backend's style template,
+    e.g. ``"{sound}, {recording}"`` -> "babbling stream, field recording". A prompt not in the ontology's style is
+    kept as it is."""
+    m = RECORDING.match(prompt)
+    return style.format(sound=m.group(2), recording=RECORDING_TAGS[m.group(1)]) if m else prompt
 
 
 def _apply_surface(layer: PlannedLayer, surface: str, phrase: str) -> None:

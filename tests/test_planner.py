@@ -5,7 +5,7 @@ from typer.testing import CliRunner
 
 from ambientgen import cli
 from ambientgen.errors import AmbientgenError
-from ambientgen.planner import MAX_LAYERS, ontology, plan
+from ambientgen.planner import MAX_LAYERS, PlanTarget, ontology, plan
 from ambientgen.scene import load_scene
 
 from .conftest import SCENES
@@ -411,3 +411,49 @@ def test_the_six_sentences_render_with_the_planned_generators(description, tmp_p
     expected, _ = SIX[description]
     assert {e["name"]: e["rendered_by"] for e in result.manifest["layers"]} == expected
     assert result.manifest["skipped_layers"] == []
+
+
+def test_prompts_follow_the_style_of_the_backend_that_renders():
+    """AudioLDM2's sentence style by default; Stable Audio 3's tag style (sound first) when planned for it; a source's
+    own prompt for a backend replaces the rewrite."""
+    sentence = "heavy rain on a tin roof with distant thunder, a ticking clock and whales"
+    default = [layer.prompt for layer in plan(sentence).layers]
+    assert default == [layer.prompt for layer in plan(sentence, backend=PlanTarget("audioldm2")).layers]
+    sa3 = {layer.source: layer.prompt for layer in plan(sentence, backend=PlanTarget("stable-audio-3")).layers}
+    assert sa3["rain"] == "heavy rain on a tin roof, field recording"
+    assert sa3["thunder"] == "distant rolling thunder, field recording"
+    assert sa3["clock-ticking"] == "clock ticking in a quiet room, close-up recording"
+    assert sa3["whales"] == "whale song, underwater recording, hydrophone"  # the source's own prompt for SA3
+    assert "field recording of heavy rain on a tin roof" in default
+
+
+def test_every_prompt_style_and_own_prompt_names_a_registered_backend_and_applies():
+    from ambientgen.backends import backend_names
+    from ambientgen.planner import RECORDING
+
+    onto = ontology()
+    names = set(backend_names())
+    assert onto.prompt_styles and set(onto.prompt_styles) <= names
+    for src in onto.sources.values():
+        assert set(src.prompts) <= names, src.name
+        assert all("{adj}" in own for own in src.prompts.values()), src.name
+        for backend in onto.prompt_styles:  # restyled, given its own prompt, or already a list of tags
+            default = src.prompt.replace("{adj}", "").replace("{where}", "")
+            assert RECORDING.match(default) or backend in src.prompts or "recording" not in default, src.name
+
+
+def test_styled_prompt_keeps_a_prompt_not_in_the_ontology_style():
+    from ambientgen.planner import styled_prompt
+
+    assert styled_prompt("my own words", "{sound}, {recording}") == "my own words"
+    assert styled_prompt("recording of an electric fan whirring", "{sound}, {recording}") == \
+        "electric fan whirring, recording"
+
+
+def test_a_description_planned_for_stable_audio_3_gets_its_prompt_style():
+    from ambientgen.pipeline import plan_description
+
+    layers = plan_description("a crackling fire and light rain", backend="stable-audio-3").layers
+    assert [layer.prompt for layer in layers] == ["crackling fire, field recording", "light rain, field recording"]
+    assert plan_description("a crackling fire", backend="procedural").layers[0].prompt == \
+        "field recording of a crackling fire"
