@@ -34,6 +34,7 @@ GENERATORS = [  # (prompt, expected family)
     ("bullfrogs", "animals"), ("seagulls calling", "animals"), ("a busy café", "speech"),
     ("a ticking clock", "clock"), ("book pages turning", "wind"), ("inside a moving train carriage", "vehicle"),
     ("room tone of a quiet library", "none"), ("an air conditioner humming", "none"), ("distant traffic", "vehicle"),
+    ("traffic passing on a city street", "vehicle"), ("cars passing close by", "vehicle"),
 ]
 REAL = [("rain_redeclipse.ogg", "water"), ("river_stk.ogg", "water"), ("waterfall_stk.ogg", "water"),
         ("storm_redeclipse.ogg", "thunder"), ("birds_stk.ogg", "animals"), ("cicadas_redeclipse.ogg", "animals"),

@@ -130,6 +130,26 @@ def test_keywords_match_whole_words_only(prompt, expected):
     assert (found[0].name if found else None) == expected
 
 
+@pytest.mark.parametrize("prompt, expected", [
+    ("field recording of traffic passing on a city street", "traffic"),
+    ("cars passing close by", "traffic distance=close"), ("a nearby highway", "traffic distance=close"),
+    ("distant traffic", "traffic distance=distant"),  # said once, not "distance=distant distant"
+    ("car horns honking in traffic", "none")])
+def test_traffic_distance_follows_the_prompt(prompt, expected):
+    assert ProceduralBackend().renderer(prompt) == expected
+
+
+def test_traffic_is_cars_passing_louder_at_their_closest_point():
+    """Close traffic swings in level as cars pass (not a steady rumble); distant traffic is denser and steadier."""
+    def swing_db(prompt: str) -> float:
+        x = generate(prompt, 20.0, seed=1)
+        rms = np.sqrt(np.mean(x[: len(x) // 4800 * 4800].reshape(-1, 4800) ** 2, axis=1))  # 0.1 s levels
+        return float(20 * np.log10(np.percentile(rms, 95) / np.percentile(rms, 5)))
+
+    close, distant = swing_db("cars passing close by"), swing_db("distant traffic")
+    assert close > 8.0 and close > distant + 3.0, (close, distant)
+
+
 def test_manifest_names_the_generator_of_every_layer_even_from_the_cache(tmp_path):
     from ambientgen.cache import CachedBackend, RenderCache
 
@@ -230,6 +250,8 @@ JUDGED = [("light rain", "water"), ("rain", "water"), ("heavy rain on a tin roof
           ("seagulls calling", "animals"), ("a busy café", "speech"), ("a ticking clock", "clock"),
           ("book pages turning", "wind"),  # AudioSet's "Rustle" is in the wind family
           ("inside a moving train carriage", "vehicle"),  # AudioSet's Train / Rail transport are vehicles
+          ("distant traffic", "vehicle"), ("traffic passing on a city street", "vehicle"),
+          ("cars passing close by", "vehicle"),
           pytest.param("distant thunder", "thunder", marks=pytest.mark.xfail(strict=True, reason=NOT_YET))]
 
 

@@ -25,7 +25,7 @@ from .dsp import filt, finish
 SAMPLE_RATE = 48000
 # bump whenever a generator's sound changes: it is part of the render cache's key, so cached chunks of an older
 # generator are never mixed with new ones
-GENERATORS_VERSION = 2
+GENERATORS_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,10 @@ SOURCES: tuple[Source, ...] = (
                    "refrigerator", "fridge"), air.hum),
     Source("train", ("train", "train carriage", "railway", "rail", "clickety-clack", "subway", "metro"), air.train,
            unless=("horn", "whistle", "station")),
-    Source("traffic", ("traffic", "cars", "highway", "road", "street"), air.traffic, unless=("horn",)),
+    Source("traffic", ("traffic", "cars", "highway", "road", "street"), air.traffic,
+           lambda p: {"distance": "distant" if is_distant(p) else
+                      "close" if _has(p, "close", "near", "nearby", "roadside", "kerb", "curb") else "street"},
+           unless=("horn",)),
     Source("noise", ("white noise", "pink noise", "brown noise", "brownian noise"), air.noise,
            lambda p: {"color": next(c for c in ("white", "pink", "brown") if c in p)}),
     Source("wind", ("wind", "breeze", "gust", "gale", "blowing"), air.wind,
@@ -122,7 +125,7 @@ def _generator_name(source: Source, params: dict[str, Any], prompt: str) -> str:
     defaults = {k: p.default for k, p in inspect.signature(source.generate).parameters.items()
                 if p.kind is p.KEYWORD_ONLY}
     return source.name + "".join(f" {k}={v}" for k, v in sorted(params.items()) if defaults.get(k) != v) + (
-        " distant" if is_distant(prompt) else "")
+        " distant" if is_distant(prompt) and "distant" not in params.values() else "")
 
 
 def is_distant(prompt: str) -> bool:
