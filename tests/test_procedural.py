@@ -366,3 +366,19 @@ def test_procedural_chunks_are_joined_by_3_s_fades_unless_the_scene_says_otherwi
     result = render(scene_from_dict({**data, "duration": 20}), tmp_path, backend=be, stems=False, session=False,
                     report=False, cache=False)
     assert result.manifest["layers"][0]["overlap_s"] == 3.0
+
+
+def test_machine_hums_differ_by_kind():
+    """A fridge is a compressor's tonal hum, an air conditioner darker airflow with its hum, a fan brighter air and
+    a blade tone, a server room many small fans: bright air, little below 200 Hz."""
+    from scipy.signal import welch
+
+    def centroid(prompt: str) -> float:
+        f, p = welch(generate(prompt, 10.0, seed=1), 48000, nperseg=8192)
+        return float((f * p).sum() / p.sum())
+
+    names = {p: ProceduralBackend().renderer(p) for p in ("a fridge humming", "an air conditioner humming",
+                                                          "an electric fan", "a server room humming")}
+    assert list(names.values()) == ["hum kind=fridge", "hum kind=air conditioner", "hum", "hum kind=servers"]
+    centroids = [centroid(p) for p in names]
+    assert centroids == sorted(centroids) and centroids[-1] > 3 * centroids[-2], centroids

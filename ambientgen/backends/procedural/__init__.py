@@ -72,6 +72,16 @@ def _rain_params(prompt: str) -> dict[str, Any]:
     return {"intensity": intensity, "surface": surface}
 
 
+def _hum_params(prompt: str) -> dict[str, Any]:
+    if _has(prompt, "air condition", "air conditioner", "air conditioning", "ventilation", "hvac", "vent"):
+        return {"kind": "air conditioner"}
+    if _has(prompt, "fridge", "refrigerator"):
+        return {"kind": "fridge"}
+    if _has(prompt, "server", "computer", "data center"):
+        return {"kind": "servers"}
+    return {"kind": "fan"}
+
+
 SOURCES: tuple[Source, ...] = (
     Source("thunder", ("thunder", "thunderstorm", "thunderclap", "lightning"), air.thunder,
            lambda p: {"distance": "close" if _has(p, "close", "near", "nearby", "overhead", "crack") else "distant"}),
@@ -95,8 +105,8 @@ SOURCES: tuple[Source, ...] = (
     Source("clock", ("clock", "ticking", "tick-tock", "tick tock"), rooms.clock, unless=("radiator", "pipe")),
     Source("pages", ("page", "book page", "paper rustling"), rooms.pages),
     Source("room tone", ("room tone", "quiet room", "silent room", "silence"), rooms.room_tone),
-    Source("hum", ("fan", "air condition", "air conditioner", "hum", "humming", "ventilation", "hvac",
-                   "refrigerator", "fridge"), air.hum),
+    Source("hum", ("fan", "air condition", "air conditioner", "air conditioning", "hum", "humming", "ventilation",
+                   "hvac", "refrigerator", "fridge", "server room", "servers"), air.hum, _hum_params),
     Source("train", ("train", "train carriage", "railway", "rail", "clickety-clack", "subway", "metro"), air.train,
            unless=("horn", "whistle", "station")),
     Source("traffic", ("traffic", "cars", "highway", "road", "street"), air.traffic,

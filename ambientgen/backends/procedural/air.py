@@ -56,15 +56,38 @@ def noise(rng: np.random.Generator, n: int, sr: int, *, color: str = "pink") -> 
     return finish(colored_noise(rng, n, NOISE_EXPONENT[color]), sr)
 
 
-def hum(rng: np.random.Generator, n: int, sr: int, *, mains_hz: float = 60.0) -> np.ndarray:
-    """A fan or air conditioner: airflow noise, mains hum harmonics and a blade-pass tone."""
+HUM_KINDS = ("fan", "air conditioner", "fridge", "servers")
+
+
+def hum(rng: np.random.Generator, n: int, sr: int, *, kind: str = "fan", mains_hz: float = 60.0) -> np.ndarray:
+    """A machine's hum, by ``kind``:
+
+    - ``fan``: airflow noise, a faint mains hum and the blades' pass tone, wobbling slightly;
+    - ``air conditioner``: darker, stronger airflow from a vent, the compressor's hum at twice the mains
+      frequency with its harmonics, and the airflow's slow unsteadiness;
+    - ``fridge``: a quiet compressor hum (its harmonics, no airflow to speak of) over room air;
+    - ``servers``: many small fans: brighter airflow and a cluster of blade tones beating against each other.
+    """
     t = np.arange(n) / sr
+    mains = sum(np.sin(2 * np.pi * mains_hz * k * t + rng.uniform(0, 2 * np.pi)) / k**1.5 for k in (1, 2, 3, 4))
+    if kind == "air conditioner":
+        air = filt(colored_noise(rng, n, 1.6), sr, low=40, high=2000) * flutter(rng, n, sr, low=0.05, high=0.5,
+                                                                                 depth=0.15, floor=0.7)
+        compressor = sum(np.sin(2 * np.pi * 2 * mains_hz * k * t + rng.uniform(0, 2 * np.pi)) / k for k in (1, 2, 3))
+        return finish(unit(air) + 0.12 * unit(compressor.astype(np.float32)), sr)
+    if kind == "fridge":
+        air = filt(colored_noise(rng, n, 1.0), sr, low=60, high=1500)
+        compressor = sum(np.sin(2 * np.pi * mains_hz * k * t + rng.uniform(0, 2 * np.pi)) / k for k in (1, 2, 3, 5, 7))
+        return finish(0.3 * unit(air) + unit(compressor.astype(np.float32)), sr)
+    if kind == "servers":
+        air = filt(colored_noise(rng, n, 0.8), sr, low=150, high=8000)
+        blades = sum(np.sin(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi)) for f in rng.uniform(180, 320, size=6))
+        return finish(unit(air) + 0.08 * unit(blades.astype(np.float32)) + 0.05 * unit(mains.astype(np.float32)), sr)
     air = filt(colored_noise(rng, n, 1.2), sr, low=80, high=3000)
-    tones = sum(np.sin(2 * np.pi * mains_hz * k * t + rng.uniform(0, 2 * np.pi)) / k**1.5 for k in (1, 2, 3, 4))
     blade = rng.uniform(90, 160)
     wobble = 1 + 0.002 * np.sin(2 * np.pi * rng.uniform(0.05, 0.2) * t)
     blade_tone = np.sin(2 * np.pi * blade * np.cumsum(wobble) / sr) * 0.3
-    return finish(air + 0.15 * tones.astype(np.float32) + blade_tone.astype(np.float32), sr)
+    return finish(air + 0.15 * mains.astype(np.float32) + blade_tone.astype(np.float32), sr)
 
 
 TRAFFIC = {  # distance: (cars a minute, nearest and farthest lane in metres)
