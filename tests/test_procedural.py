@@ -352,7 +352,7 @@ def test_every_bundled_scene_loops_cleanly(tmp_path):
 
 
 def test_procedural_chunks_are_joined_by_3_s_fades_unless_the_scene_says_otherwise(tmp_path):
-    """The procedural backend's preferred window: 10.24 s chunks, 3 s fades (they hide a join between independent
+    """The procedural backend's preferred window: 12 s chunks, 3 s fades (they hide a join between independent
     chunks better than 1.5 s, benchmarks/compare_seams.py); a scene's own chunk_s / overlap_s win."""
     from ambientgen.plan import make_plan
     from ambientgen.scene import scene_from_dict
@@ -360,7 +360,7 @@ def test_procedural_chunks_are_joined_by_3_s_fades_unless_the_scene_says_otherwi
     be = ProceduralBackend()
     data = {"name": "s", "duration": 60, "layers": [{"name": "rain", "prompt": "rain"}]}
     layer = make_plan(scene_from_dict(data), max_chunk_s=be.max_duration_s, window=be.preferred_window).layers[0]
-    assert (layer.chunk_s, layer.overlap_s) == (10.24, 3.0)
+    assert (layer.chunk_s, layer.overlap_s) == (12.0, 3.0)
     own = scene_from_dict({**data, "model": {"overlap_s": 1.5}})
     assert make_plan(own, max_chunk_s=be.max_duration_s, window=be.preferred_window).layers[0].overlap_s == 1.5
     result = render(scene_from_dict({**data, "duration": 20}), tmp_path, backend=be, stems=False, session=False,

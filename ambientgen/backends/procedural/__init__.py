@@ -28,8 +28,9 @@ SAMPLE_RATE = 48000
 GENERATORS_VERSION = 3
 # chunks (s) and the fade that joins them (s): a 3 s fade hides the change between two independent chunks better
 # than 1.5 s (seam rank 0.56 -> 0.50 by the seam measure, 0.45 -> 0.36 by a 0.5 s log-mel judge, on real
-# recordings: benchmarks/compare_seams.py), and a chunk costs milliseconds here, so the 20 % more chunks are free
-WINDOW = (10.24, 3.0)
+# recordings: benchmarks/compare_seams.py); 12 s chunks keep the hop (9 s) and so the chunk count of the scene
+# default (10.24 s, 1.5 s: 8.74 s), so a 5-minute layer is still one stream of chunks, not a pool
+WINDOW = (12.0, 3.0)
 
 
 @dataclass(frozen=True)
