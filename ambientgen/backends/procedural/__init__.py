@@ -136,11 +136,13 @@ def match_source(prompt: str) -> tuple[Source, dict[str, Any]] | None:
 
 
 def _generator_name(source: Source, params: dict[str, Any], prompt: str) -> str:
-    """A generator and the parameters that differ from its defaults, as the manifest names them."""
+    """A generator and the parameters that differ from its defaults, as the manifest names them ("distant" once:
+    as a parameter where the generator has one, else as the air absorption every distant prompt gets)."""
     defaults = {k: p.default for k, p in inspect.signature(source.generate).parameters.items()
                 if p.kind is p.KEYWORD_ONLY}
-    return source.name + "".join(f" {k}={v}" for k, v in sorted(params.items()) if defaults.get(k) != v) + (
-        " distant" if is_distant(prompt) and "distant" not in params.values() else "")
+    shown = {k: v for k, v in sorted(params.items()) if defaults.get(k) != v}
+    distant = is_distant(prompt) and "distant" not in shown.values()
+    return source.name + "".join(f" {k}={v}" for k, v in shown.items()) + (" distant" if distant else "")
 
 
 def is_distant(prompt: str) -> bool:
