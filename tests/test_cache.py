@@ -191,8 +191,11 @@ def test_an_interrupted_render_resumes_to_identical_files(how, backend, request,
     scene_path = _write_scene(tmp_path, duration=30)
     cache_dir = tmp_path / "cache"
     env = {**os.environ, "AMBIENTGEN_CACHE": str(cache_dir)}
+    # Ctrl-C's default action restored in the child: a shell starts background jobs with SIGINT ignored, and
+    # Python then keeps ignoring it (the render would finish instead of stopping)
     proc = subprocess.Popen(cmd(scene_path, tmp_path / "out", tiny_checkpoint), cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert _wait_for_entries(cache_dir, proc), proc.stderr.read().decode()[-2000:]
     proc.send_signal(signal.SIGKILL if how == "kill" else signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
