@@ -56,9 +56,6 @@ def noise(rng: np.random.Generator, n: int, sr: int, *, color: str = "pink") -> 
     return finish(colored_noise(rng, n, NOISE_EXPONENT[color]), sr)
 
 
-HUM_KINDS = ("fan", "air conditioner", "fridge", "servers")
-
-
 def hum(rng: np.random.Generator, n: int, sr: int, *, kind: str = "fan", mains_hz: float = 60.0) -> np.ndarray:
     """A machine's hum, by ``kind``:
 
