@@ -16,10 +16,11 @@ measure is multi-scale, because listeners hear seams at two scales:
   80 ms before): a discontinuity is what the past cannot predict, so its
   residual peak within 1 ms stands out from the residual's RMS.
 
-Each component is ranked among ordinary moments, and the seam's largest
-component rank is ranked again among the ordinary moments' own largest ranks,
-so an ordinary moment still scores 0.5 on average however many components there
-are. The splice detector of :mod:`ambientgen.check` reads the same band track
+Each component is standardized by the ordinary moments' median and spread, and a
+moment's score is its largest standardized component; the seam's rank is the
+fraction of ordinary moments scoring below it (see :class:`Ranker`), so an
+ordinary moment still scores 0.5 on average however many components there are.
+The splice detector of :mod:`ambientgen.check` reads the same band track
 at the 1 s scale (as a contrast in units of the within-side spread, which
 finds splices without knowing where to look); a seam it finds ranks high here.
 
@@ -51,6 +52,8 @@ CLICK_S = 0.001
 LPC_ORDER = 16
 NOISE_PEAK_DB = 10.0  # a Gaussian peak over a few dozen samples sits about 3 sigma (~10 dB) above the RMS
 KEEP_AWAY_S = 2.5  # ordinary moments are drawn this far from every seam (when the track allows): scale + search + fade
+APART_S = 2 * (max(SCALES_S) + SEARCH_S)  # two moments this far apart share no audio in any component
+FLOORS = (0.25, 2.0)  # least spread of a distance (dB) and of the click (dB): smaller changes are not heard
 
 
 def _mono(audio: np.ndarray) -> np.ndarray:
@@ -274,36 +277,67 @@ class SeamReport:
     level_db: float  # broadband level after minus before (1 s each side)
     click_db: float
 
-    @property
-    def score(self) -> float:
-        """The seam's largest component rank (before calibration against ordinary moments)."""
-        return max(self.component_ranks)
-
     def to_dict(self, sample_rate: int) -> dict:
         return {"time_s": round(self.position / sample_rate, 6), "rank": round(self.rank, 3),
                 "level_db": round(self.level_db, 2), "click_db": round(self.click_db, 1)}
 
 
 class Ranker:
-    """Ranks seams' components among ordinary moments' (rank of the largest component rank)."""
+    """Ranks a seam among ordinary moments by its largest standardized component.
 
-    def __init__(self, ordinary: np.ndarray):
+    Each component (the distances at each scale, the click) is standardized by
+    the ordinary moments' median and spread (half their 16-84 % range, floored
+    at :data:`FLOORS`: changes smaller than that are not heard, so steady
+    material does not turn a hair's difference into a defect). A moment's score
+    is its largest standardized component, and a seam's rank is the fraction of
+    ordinary moments scoring below it: 0.5 for a moment like any other, however
+    many components there are, and no ceiling for a defect far out in one.
+
+    With ``positions``, each ordinary moment is standardized against the
+    ordinary moments at least ``apart`` samples away from it, which share none
+    of its audio: a seam is independent of every ordinary moment, and an
+    ordinary moment must be scored the same way. Ordinary moments sit in the
+    stretches between seams, in clusters that share windows; standardized
+    against their own cluster they scored lower than a seam, and an arbitrary
+    position ranked 0.58 instead of 0.5 (white noise, seams every 6.5 s).
+    """
+
+    def __init__(self, ordinary: np.ndarray, positions=None, *, apart: int = 0):
         self.ordinary = np.asarray(ordinary, dtype=np.float64).reshape(len(ordinary), -1)
         m = len(self.ordinary)
         if m < 10:
             raise ValueError(f"too few ordinary moments to rank against ({m})")
-        # each ordinary moment's component ranks among the others (ties half), and its largest
-        order = self.ordinary[:, None, :]
-        below = (self.ordinary[None, :, :] < order).sum(axis=1) + 0.5 * ((self.ordinary[None, :, :] == order).sum(axis=1) - 1)
-        self.ordinary_max = (below / (m - 1)).max(axis=1)
+        self.floors = np.resize(np.asarray(FLOORS[:-1]), self.ordinary.shape[1])
+        self.floors[-1] = FLOORS[-1]
+        self.centre, self.spread = self._standard(self.ordinary)
+        scores = np.empty(m)
+        where = None if positions is None else np.asarray(positions, dtype=np.int64)
+        if where is not None and len(where) != m:
+            raise ValueError(f"{len(where)} positions for {m} ordinary moments")
+        for i in range(m):
+            centre, spread = self.centre, self.spread
+            if where is not None and apart > 0:
+                far = np.abs(where - where[i]) >= apart
+                if far.sum() >= 10:
+                    centre, spread = self._standard(self.ordinary[far])
+            scores[i] = ((self.ordinary[i] - centre) / spread).max()
+        self.ordinary_scores = scores
+
+    def _standard(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        low, centre, high = np.percentile(values, [16, 50, 84], axis=0)
+        return centre, np.maximum((high - low) / 2, self.floors)
+
+    def standardized(self, components: np.ndarray) -> np.ndarray:
+        return (np.asarray(components, dtype=np.float64) - self.centre) / self.spread
 
     def component_ranks(self, components: np.ndarray) -> np.ndarray:
         c = np.asarray(components, dtype=np.float64)
         return ((self.ordinary < c).sum(axis=0) + 0.5 * (self.ordinary == c).sum(axis=0)) / len(self.ordinary)
 
     def rank(self, components: np.ndarray) -> tuple[float, np.ndarray]:
-        ranks = self.component_ranks(components)
-        return percentile_rank(float(ranks.max()), self.ordinary_max), ranks
+        """(the seam's rank among ordinary moments, each component's own rank among theirs)."""
+        score = float(self.standardized(components).max())
+        return percentile_rank(score, self.ordinary_scores), self.component_ranks(components)
 
 
 def ordinary_positions(n: int, sample_rate: int, *, margin: int, count: int = 300, avoid=(), seed: int = 0
@@ -354,7 +388,8 @@ def seam_report(audio: np.ndarray, sample_rate: int, positions: list[int], *, lo
     def components(curve_values: np.ndarray, segment: np.ndarray) -> np.ndarray:
         return np.append(curve_values, click_db(segment, sample_rate))
 
-    ranker = Ranker(np.array([components(curves.at(p), _segment(x, p, side)) for p in ordinary]))
+    ranker = Ranker(np.array([components(curves.at(p), _segment(x, p, side)) for p in ordinary]), ordinary,
+                    apart=round(APART_S * sample_rate))
 
     def report(position: int, comps: np.ndarray, level: float) -> SeamReport:
         rank, ranks = ranker.rank(comps)

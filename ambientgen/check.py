@@ -23,6 +23,7 @@ import numpy as np
 import soundfile as sf
 
 from .analysis import (
+    APART_S,
     CLICK_SIDE_S,
     KEEP_AWAY_S,
     SCALES_S,
@@ -388,10 +389,10 @@ def check_file(path: str | Path, *, preset: str | Preset = "ebu-r128", seams_s: 
         return np.append(values[q], segments[q])
 
     normal = [q for q in normal if margin <= q <= n - margin]
-    rows = [c for c in (components(q) for q in normal) if c is not None]
+    measured = [(q, c) for q, c in ((q, components(q)) for q in normal) if c is not None]
     seams, loop = [], None
-    if len(rows) >= 10:
-        ranker = Ranker(np.array(rows))
+    if len(measured) >= 10:
+        ranker = Ranker(np.array([c for _, c in measured]), [q for q, _ in measured], apart=round(APART_S * sr))
         for pos in positions:
             c = components(pos)
             if c is not None:

