@@ -266,6 +266,20 @@ def test_the_judge_hears_generated_sounds_in_their_family(prompt, family):
         assert max(scores, key=scores.get) == family, (seed, {k: round(v, 2) for k, v in scores.items()})
 
 
+@pytest.mark.parametrize("prompt", ["an air conditioner humming", "an electric fan"])
+@pytest.mark.slow
+def test_airflow_hums_are_not_heard_as_explosions_or_engines(prompt):
+    """Hums have no AudioSet family of their own to be judged in, but must not read as what they are not: the air
+    conditioner's first, near-brown airflow read Eruption 0.31 / Explosion 0.24. (A fridge's mains-harmonic
+    hum reads Vehicle, as an idling engine: see the README.)"""
+    from .yamnet import family_scores
+
+    for seed in range(1, 5):
+        scores = family_scores(generate(prompt, 20.0, seed=seed), 48000)
+        assert scores["explosion"] < 0.15 and scores["vehicle"] < 0.15, (seed, {k: round(v, 2) for k, v in
+                                                                                 scores.items()})
+
+
 WEAKER_THAN_REAL = "scores below the real recordings of its class: see the YAMNet table in the README"
 
 
@@ -369,16 +383,16 @@ def test_procedural_chunks_are_joined_by_3_s_fades_unless_the_scene_says_otherwi
 
 
 def test_machine_hums_differ_by_kind():
-    """A fridge is a compressor's tonal hum, an air conditioner darker airflow with its hum, a fan brighter air and
-    a blade tone, a server room many small fans: bright air, little below 200 Hz."""
+    """A fridge is a compressor's tonal hum, a fan airflow and a blade tone, an air conditioner airflow from a vent
+    with the louvres' hiss, a server room many small fans: bright air, little below 200 Hz."""
     from scipy.signal import welch
 
     def centroid(prompt: str) -> float:
         f, p = welch(generate(prompt, 10.0, seed=1), 48000, nperseg=8192)
         return float((f * p).sum() / p.sum())
 
-    names = {p: ProceduralBackend().renderer(p) for p in ("a fridge humming", "an air conditioner humming",
-                                                          "an electric fan", "a server room humming")}
-    assert list(names.values()) == ["hum kind=fridge", "hum kind=air conditioner", "hum", "hum kind=servers"]
+    names = {p: ProceduralBackend().renderer(p) for p in ("a fridge humming", "an electric fan",
+                                                          "an air conditioner humming", "a server room humming")}
+    assert list(names.values()) == ["hum kind=fridge", "hum", "hum kind=air conditioner", "hum kind=servers"]
     centroids = [centroid(p) for p in names]
-    assert centroids == sorted(centroids) and centroids[-1] > 3 * centroids[-2], centroids
+    assert centroids == sorted(centroids) and centroids[-1] > 3 * centroids[1], centroids

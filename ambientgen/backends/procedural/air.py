@@ -56,22 +56,28 @@ def noise(rng: np.random.Generator, n: int, sr: int, *, color: str = "pink") -> 
     return finish(colored_noise(rng, n, NOISE_EXPONENT[color]), sr)
 
 
+# a fan's blade tone and mains hum, relative to its airflow: twice as loud, the hum read as an idling engine
+BLADE, MAINS = 0.15, 0.05
+
+
 def hum(rng: np.random.Generator, n: int, sr: int, *, kind: str = "fan", mains_hz: float = 60.0) -> np.ndarray:
     """A machine's hum, by ``kind``:
 
     - ``fan``: airflow noise, a faint mains hum and the blades' pass tone, wobbling slightly;
-    - ``air conditioner``: darker, stronger airflow from a vent, the compressor's hum at twice the mains
-      frequency with its harmonics, and the airflow's slow unsteadiness;
+    - ``air conditioner``: airflow from a vent with the louvres' hiss, the compressor's hum at twice the mains
+      frequency with its harmonics, and the airflow's slow unsteadiness (a darker, near-brown airflow read as
+      an eruption or an explosion to an AudioSet tagger);
     - ``fridge``: a quiet compressor hum (its harmonics, no airflow to speak of) over room air;
     - ``servers``: many small fans: brighter airflow and a cluster of blade tones beating against each other.
     """
     t = np.arange(n) / sr
     mains = sum(np.sin(2 * np.pi * mains_hz * k * t + rng.uniform(0, 2 * np.pi)) / k**1.5 for k in (1, 2, 3, 4))
     if kind == "air conditioner":
-        air = filt(colored_noise(rng, n, 1.6), sr, low=40, high=2000) * flutter(rng, n, sr, low=0.05, high=0.5,
-                                                                                 depth=0.15, floor=0.7)
+        air = filt(colored_noise(rng, n, 1.0), sr, low=80, high=4000) * flutter(rng, n, sr, low=0.05, high=0.5,
+                                                                                depth=0.15, floor=0.7)
+        grille = filt(colored_noise(rng, n, 0.5), sr, low=2000, high=8000)  # the vent's louvres hiss
         compressor = sum(np.sin(2 * np.pi * 2 * mains_hz * k * t + rng.uniform(0, 2 * np.pi)) / k for k in (1, 2, 3))
-        return finish(unit(air) + 0.12 * unit(compressor.astype(np.float32)), sr)
+        return finish(unit(air) + 0.3 * unit(grille) + 0.12 * unit(compressor.astype(np.float32)), sr)
     if kind == "fridge":
         air = filt(colored_noise(rng, n, 1.0), sr, low=60, high=1500)
         compressor = sum(np.sin(2 * np.pi * mains_hz * k * t + rng.uniform(0, 2 * np.pi)) / k for k in (1, 2, 3, 5, 7))
@@ -83,8 +89,8 @@ def hum(rng: np.random.Generator, n: int, sr: int, *, kind: str = "fan", mains_h
     air = filt(colored_noise(rng, n, 1.2), sr, low=80, high=3000)
     blade = rng.uniform(90, 160)
     wobble = 1 + 0.002 * np.sin(2 * np.pi * rng.uniform(0.05, 0.2) * t)
-    blade_tone = np.sin(2 * np.pi * blade * np.cumsum(wobble) / sr) * 0.3
-    return finish(air + 0.15 * mains.astype(np.float32) + blade_tone.astype(np.float32), sr)
+    blade_tone = np.sin(2 * np.pi * blade * np.cumsum(wobble) / sr) * BLADE
+    return finish(air + MAINS * mains.astype(np.float32) + blade_tone.astype(np.float32), sr)
 
 
 TRAFFIC = {  # distance: (cars a minute, nearest and farthest lane in metres)
