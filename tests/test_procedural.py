@@ -292,8 +292,7 @@ WEAKER_THAN_REAL = "scores below the real recordings of its class: see the YAMNe
      ("frogs croaking", "animals", ["birds_stk.ogg", "cicadas_redeclipse.ogg"]),
      pytest.param("heavy rain on a tin roof", "water", ["rain_redeclipse.ogg"],
                   marks=pytest.mark.xfail(strict=True, reason=WEAKER_THAN_REAL)),
-     pytest.param("a stream", "water", ["river_stk.ogg", "waterfall_stk.ogg"],
-                  marks=pytest.mark.xfail(strict=True, reason=WEAKER_THAN_REAL)),
+     ("a stream", "water", ["river_stk.ogg", "waterfall_stk.ogg"]),
      pytest.param("a busy café", "speech", ["cafe_stk.ogg"],
                   marks=pytest.mark.xfail(strict=True, reason=WEAKER_THAN_REAL))],
 )

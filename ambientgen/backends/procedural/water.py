@@ -88,14 +88,20 @@ STREAM_SPECTRUM = [(50, -20), (150, -12), (400, -4), (600, 0), (900, -2), (1600,
                    (10000, -27), (20000, -40)]
 
 
+STREAM_RUSH = 0.3  # the current's steady rush under the babble (~10 dB down)
+
+
 def stream(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
-    """Babbling water: river-coloured noise in 15 bands, each under its own fast random gurgle (1-100 Hz)."""
+    """Babbling water over the steady rush of the current: river-coloured noise in 15 bands, each under its own
+    fast random gurgle (1-100 Hz), over a waterfall's roar 10 dB down. (The babble alone read Stream / Water /
+    Gurgling at 1.97 by the tagger, under both real recordings; with the rush, Pour / Trickle / Stream at 3.1.
+    A louder rush, 5 dB down, read 2.3.)"""
     base = shaped_noise(rng, n, sr, STREAM_SPECTRUM)
     out = np.zeros(n, dtype=np.float32)
     edges = np.geomspace(150, 6000, 16)
     for low, high in itertools.pairwise(edges):
         out += filt(base, sr, low=low, high=high) * flutter(rng, n, sr, low=1, high=100, depth=1.5) ** 1.5
-    return finish(out, sr)
+    return finish(finish(out, sr) + STREAM_RUSH * waterfall(rng, n, sr), sr)
 
 
 def waterfall(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
