@@ -53,7 +53,7 @@ LPC_ORDER = 16
 NOISE_PEAK_DB = 10.0  # a Gaussian peak over a few dozen samples sits about 3 sigma (~10 dB) above the RMS
 KEEP_AWAY_S = 2.5  # ordinary moments are drawn this far from every seam (when the track allows): scale + search + fade
 APART_S = 2 * (max(SCALES_S) + SEARCH_S)  # two moments this far apart share no audio in any component
-FLOORS = (0.25, 2.0)  # least spread of a distance (dB) and of the click (dB): smaller changes are not heard
+DISTANCE_FLOOR_DB, CLICK_FLOOR_DB = 0.25, 2.0  # least spread of a component: smaller changes are not heard
 
 
 def _mono(audio: np.ndarray) -> np.ndarray:
@@ -287,7 +287,7 @@ class Ranker:
 
     Each component (the distances at each scale, the click) is standardized by
     the ordinary moments' median and spread (half their 16-84 % range, floored
-    at :data:`FLOORS`: changes smaller than that are not heard, so steady
+    at :data:`DISTANCE_FLOOR_DB` / :data:`CLICK_FLOOR_DB`: changes smaller than that are not heard, so steady
     material does not turn a hair's difference into a defect). A moment's score
     is its largest standardized component, and a seam's rank is the fraction of
     ordinary moments scoring below it: 0.5 for a moment like any other, however
@@ -307,8 +307,8 @@ class Ranker:
         m = len(self.ordinary)
         if m < 10:
             raise ValueError(f"too few ordinary moments to rank against ({m})")
-        self.floors = np.resize(np.asarray(FLOORS[:-1]), self.ordinary.shape[1])
-        self.floors[-1] = FLOORS[-1]
+        self.floors = np.full(self.ordinary.shape[1], DISTANCE_FLOOR_DB)  # the distances, then the click
+        self.floors[-1] = CLICK_FLOOR_DB
         self.centre, self.spread = self._standard(self.ordinary)
         scores = np.empty(m)
         where = None if positions is None else np.asarray(positions, dtype=np.int64)

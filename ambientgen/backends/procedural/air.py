@@ -56,7 +56,7 @@ def noise(rng: np.random.Generator, n: int, sr: int, *, color: str = "pink") -> 
     return finish(colored_noise(rng, n, NOISE_EXPONENT[color]), sr)
 
 
-# a fan's blade tone and mains hum, relative to its airflow: twice as loud, the hum read as an idling engine
+# a fan's blade tone and mains hum, relative to its airflow (at twice these, a fan read as an idling engine)
 BLADE, MAINS = 0.15, 0.05
 
 
