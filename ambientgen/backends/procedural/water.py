@@ -95,7 +95,7 @@ def stream(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
     """Babbling water over the steady rush of the current: river-coloured noise in 15 bands, each under its own
     fast random gurgle (1-100 Hz), over a waterfall's roar 10 dB down. (The babble alone read Stream / Water /
     Gurgling at 1.97 by the tagger, under both real recordings; with the rush, Pour / Trickle / Stream at 3.1.
-    A louder rush, 5 dB down, read 2.3.)"""
+    A louder rush, 4 dB down, read 2.3.)"""
     base = shaped_noise(rng, n, sr, STREAM_SPECTRUM)
     out = np.zeros(n, dtype=np.float32)
     edges = np.geomspace(150, 6000, 16)
