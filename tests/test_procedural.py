@@ -251,8 +251,7 @@ JUDGED = [("light rain", "water"), ("rain", "water"), ("heavy rain on a tin roof
           ("book pages turning", "wind"),  # AudioSet's "Rustle" is in the wind family
           ("inside a moving train carriage", "vehicle"),  # AudioSet's Train / Rail transport are vehicles
           ("distant traffic", "vehicle"), ("traffic passing on a city street", "vehicle"),
-          ("cars passing close by", "vehicle"),
-          pytest.param("distant thunder", "thunder", marks=pytest.mark.xfail(strict=True, reason=NOT_YET))]
+          ("cars passing close by", "vehicle"), ("distant thunder", "thunder"), ("close thunder", "thunder")]
 
 
 @pytest.mark.parametrize("prompt, family", JUDGED)
@@ -290,6 +289,7 @@ WEAKER_THAN_REAL = "scores below the real recordings of its class: see the YAMNe
      ("cicadas", "animals", ["cicadas_redeclipse.ogg"]),
      ("crickets at night", "animals", ["cicadas_redeclipse.ogg"]),
      ("frogs croaking", "animals", ["birds_stk.ogg", "cicadas_redeclipse.ogg"]),
+     ("distant thunder", "thunder", ["storm_redeclipse.ogg"]),
      pytest.param("heavy rain on a tin roof", "water", ["rain_redeclipse.ogg"],
                   marks=pytest.mark.xfail(strict=True, reason=WEAKER_THAN_REAL)),
      ("a stream", "water", ["river_stk.ogg", "waterfall_stk.ogg"]),
@@ -379,6 +379,42 @@ def test_procedural_chunks_are_joined_by_3_s_fades_unless_the_scene_says_otherwi
     result = render(scene_from_dict({**data, "duration": 20}), tmp_path, backend=be, stems=False, session=False,
                     report=False, cache=False)
     assert result.manifest["layers"][0]["overlap_s"] == 3.0
+
+
+def test_rumbling_noise_follows_its_spectrum_and_envelope_and_churns_band_by_band():
+    from scipy.signal import stft
+
+    from ambientgen.backends.procedural.dsp import rumbling_noise
+
+    sr, n = 48000, 8 * 48000
+    points = [(20, 0), (125, 0), (1000, -20), (8000, -40), (24000, -40)]
+    envelope = np.where(np.arange(n) < n // 2, 1.0, 0.1)
+    x = rumbling_noise(np.random.default_rng(1), envelope, sr, points)
+    np.testing.assert_array_equal(x, rumbling_noise(np.random.default_rng(1), envelope, sr, points))
+    assert x.dtype == np.float32 and x.shape == (n,)
+    half = n // 2
+    f, p = welch(x[: half - sr // 10], sr, nperseg=4096)
+    level = lambda hz: 10 * np.log10(p[np.argmin(abs(f - hz))])  # noqa: E731
+    assert level(1000) - level(125) == pytest.approx(-20, abs=3) and level(4000) - level(1000) == pytest.approx(-12,
+                                                                                                                abs=3)
+    drop = 20 * np.log10(np.std(x[half + sr // 10 :]) / np.std(x[: half - sr // 10]))
+    assert drop == pytest.approx(-20, abs=1.5)
+
+    def band_wander(y):  # how much one band's level wanders from frame to frame, beyond what noise does anyway
+        f, _, z = stft(y[:half], sr, nperseg=1536)
+        band = np.log(np.mean(np.abs(z[(f > 300) & (f < 400)]) ** 2, axis=0) + 1e-20)
+        return float(np.std(band[4:-4]))
+
+    plain = rumbling_noise(np.random.default_rng(1), envelope, sr, points, depth=0.0)
+    assert band_wander(x) > band_wander(plain) + 0.15, (band_wander(x), band_wander(plain))
+
+
+def test_thunder_rolls_within_its_first_1_5_s():
+    """An event render is trimmed to its event: a thunder render starts rolling at once."""
+    for seed in (1, 2, 3):
+        x = generate("distant thunder", 12.0, seed=seed)
+        level = np.sqrt((x.reshape(-1, 4800).astype(np.float64) ** 2).mean(1))  # 0.1 s
+        assert np.argmax(level > level.max() / 10) <= 17, seed
 
 
 def test_machine_hums_differ_by_kind():

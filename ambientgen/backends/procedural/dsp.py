@@ -7,8 +7,8 @@ always comes from the ``np.random.Generator`` passed in (never global state).
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
-from scipy.signal import butter, fftconvolve, lfilter, sosfilt
+from scipy.ndimage import gaussian_filter, gaussian_filter1d
+from scipy.signal import butter, fftconvolve, istft, lfilter, sosfilt
 
 
 def colored_noise(rng: np.random.Generator, n: int, exponent: float) -> np.ndarray:
@@ -91,6 +91,32 @@ def shaped_noise(rng: np.random.Generator, n: int, sr: int, points: list[tuple[f
     hz, db = zip(*points)
     x = np.fft.irfft(spectrum * 10 ** (np.interp(np.log(f), np.log(hz), db) / 20), n)
     return (x / (np.std(x) + 1e-12)).astype(np.float32)
+
+
+def rumbling_noise(rng: np.random.Generator, envelope: np.ndarray, sr: int, points: list[tuple[float, float]], *,
+                   depth: float = 0.5) -> np.ndarray:
+    """Noise with the spectrum ``points`` ((Hz, dB), log-frequency) whose level follows ``envelope`` (one gain per
+    sample) and churns: every quarter-octave band's level wanders on its own (a log-normal gain, ``depth`` nepers
+    of power, correlated over about 25 ms and with its neighbour bands) on top of a churn the bands share.
+
+    Built in the short-time Fourier domain (32 ms frames, 16 ms hop) so the churn is a field over time and
+    frequency: a rolling rumble's texture, which an envelope on plain noise (one gain for all bands) lacks."""
+    n = len(envelope)
+    nper = 2 ** int(np.round(np.log2(0.032 * sr)))
+    hop = nper // 2
+    frames, bins = n // hop + 2, nper // 2 + 1
+    f = np.fft.rfftfreq(nper, 1 / sr)
+    f[0] = f[1]
+    band = np.clip(np.floor(np.log2(f / 20.0) * 4), 0, None).astype(int)  # quarter-octave bands from 20 Hz
+    shared = gaussian_filter1d(rng.standard_normal(frames), 1.5)
+    own = gaussian_filter(rng.standard_normal((band.max() + 1, frames)), (1.0, 1.5))
+    churn = depth * (shared[None, :] / shared.std() + own[band] / own.std())
+    hz, db = zip(*points)
+    level = np.interp(np.arange(frames) * hop, np.arange(n), envelope)
+    gain = 10 ** (np.interp(np.log(f), np.log(hz), db) / 20)[:, None] * np.exp(churn / 2) * level[None, :]
+    spectrum = (rng.standard_normal((bins, frames)) + 1j * rng.standard_normal((bins, frames))) * gain
+    _, x = istft(spectrum, sr, nperseg=nper, noverlap=nper - hop)
+    return np.pad(x[:n], (0, max(0, n - len(x)))).astype(np.float32)
 
 
 def resonator(x: np.ndarray, sr: int, freq: float, bandwidth: float) -> np.ndarray:
