@@ -164,6 +164,9 @@ def train(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
 # so close thunder differs by its crack.
 ROLL = [(20, -20), (40, -6), (125, 0), (250, -3), (500, -8), (1000, -19), (2000, -36), (4000, -54), (8000, -58),
         (24000, -62)]
+# close thunder's clap: the first second is bright (the near part of the channel), fading into the roll
+CLAP = [(20, -20), (60, -6), (125, 0), (500, -2), (1000, -6), (2000, -12), (4000, -20), (8000, -30), (24000, -50)]
+CLAP_DECAY_S, CLAP_LEVEL = 0.6, 1.5
 # storm air: a faint steady hiss above 3 kHz, 40 dB under the rolls; with it a roll's quieter stretches read
 # Thunderstorm rather than Eruption or Wind (at -25 dB YAMNet's Rain, which it hears with every thunderstorm, grows
 # to outweigh the thunder)
@@ -173,7 +176,7 @@ STORM_AIR_DB = -40.0
 
 def _thunder_roll(rng: np.random.Generator, sr: int, distance: str) -> np.ndarray:
     """One thunder: a rumble that swells in 0.3 s and rolls for 8-14 s, swelling again once to three times as
-    farther parts of the channel are heard, then dies in 1.5 s; its bands churn each on its own
+    farther parts of the channel are heard, then dies away over its last 3 s; its bands churn each on its own
     (``rumbling_noise``). Close thunder starts with a crack."""
     seconds = rng.uniform(8.0, 14.0)
     length = int(seconds * sr)
@@ -182,12 +185,14 @@ def _thunder_roll(rng: np.random.Generator, sr: int, distance: str) -> np.ndarra
     for _ in range(rng.integers(1, 4)):  # later swells
         at, width = rng.uniform(1.0, 0.7 * seconds), rng.uniform(0.3, 1.0)
         envelope += 0.55 * np.exp(-at / seconds) * np.exp(-0.5 * ((t - at) / width) ** 2)
-    envelope *= np.clip((seconds - t) / 1.5, 0, 1)
+    envelope *= np.clip((seconds - t) / 3.0, 0, 1) ** 2
     out = rumbling_noise(rng, envelope, sr, ROLL)
-    if distance == "close":
+    if distance == "close":  # the crack, and a bright first second as the near part of the channel is heard
         m = int(0.08 * sr)
         crack = filt(rng.standard_normal(m).astype(np.float32), sr, low=300) * decaying(sr, 0.08, 0.015)[:m]
         out[:m] += 2.0 * np.std(out) * unit(crack)
+        clap = rumbling_noise(rng, np.clip(t / 0.02, 0, 1) * np.exp(-t / CLAP_DECAY_S), sr, CLAP)
+        out += CLAP_LEVEL * np.std(out) * clap / (np.std(clap[: int(CLAP_DECAY_S * sr)]) + 1e-12)
     return out
 
 
