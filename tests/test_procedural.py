@@ -409,12 +409,16 @@ def test_rumbling_noise_follows_its_spectrum_and_envelope_and_churns_band_by_ban
     assert band_wander(x) > band_wander(plain) + 0.15, (band_wander(x), band_wander(plain))
 
 
-def test_thunder_rolls_within_its_first_1_5_s():
-    """An event render is trimmed to its event: a thunder render starts rolling at once."""
-    for seed in (1, 2, 3):
-        x = generate("distant thunder", 12.0, seed=seed)
-        level = np.sqrt((x.reshape(-1, 4800).astype(np.float64) ** 2).mean(1))  # 0.1 s
-        assert np.argmax(level > level.max() / 10) <= 17, seed
+@pytest.mark.parametrize("seconds", [10.24, 5.0])
+def test_thunder_rolls_at_once_and_dies_away_inside_the_render(seconds):
+    """An event render (10.24 s by default) is trimmed to its event: a thunder render starts rolling within 1.5 s,
+    and its roll dies away before the render ends instead of being cut off there."""
+    for seed in (1, 2, 3, 4):
+        x = generate("close thunder" if seed % 2 else "distant thunder", seconds, seed=seed)
+        level = 20 * np.log10(np.sqrt((x[: len(x) // 2400 * 2400].reshape(-1, 2400).astype(np.float64) ** 2)
+                                      .mean(1)) + 1e-12)  # 50 ms frames
+        assert np.argmax(level > level.max() - 20) <= 30, seed
+        assert level[-3:].max() < level.max() - 35, (seed, level[-3:].max() - level.max())
 
 
 def test_machine_hums_differ_by_kind():

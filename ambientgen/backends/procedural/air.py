@@ -174,18 +174,19 @@ STORM_AIR = [(20, -80), (1500, -80), (3000, -10), (4000, 0), (8000, -4), (24000,
 STORM_AIR_DB = -40.0
 
 
-def _thunder_roll(rng: np.random.Generator, sr: int, distance: str) -> np.ndarray:
+def _thunder_roll(rng: np.random.Generator, sr: int, distance: str, longest_s: float) -> np.ndarray:
     """One thunder: a rumble that swells in 0.3 s and rolls for 8-14 s, swelling again once to three times as
     farther parts of the channel are heard, then dies away over its last 3 s; its bands churn each on its own
-    (``rumbling_noise``). Close thunder starts with a crack."""
-    seconds = rng.uniform(8.0, 14.0)
+    (``rumbling_noise``). Close thunder starts with a crack. A roll is at most ``longest_s`` long, so it dies
+    away inside the render rather than being cut off by its end."""
+    seconds = min(rng.uniform(8.0, 14.0), longest_s)
     length = int(seconds * sr)
     t = np.arange(length) / sr
     envelope = np.clip(t / 0.3, 0, 1) ** 2 * np.exp(-t / seconds)
     for _ in range(rng.integers(1, 4)):  # later swells
-        at, width = rng.uniform(1.0, 0.7 * seconds), rng.uniform(0.3, 1.0)
+        at, width = rng.uniform(0.1, 0.7) * seconds, rng.uniform(0.3, 1.0)
         envelope += 0.55 * np.exp(-at / seconds) * np.exp(-0.5 * ((t - at) / width) ** 2)
-    envelope *= np.clip((seconds - t) / 3.0, 0, 1) ** 2
+    envelope *= np.clip((seconds - t) / min(3.0, seconds / 3), 0, 1) ** 2
     out = rumbling_noise(rng, envelope, sr, ROLL)
     if distance == "close":  # the crack, and a bright first second as the near part of the channel is heard
         m = int(0.08 * sr)
@@ -198,11 +199,11 @@ def _thunder_roll(rng: np.random.Generator, sr: int, distance: str) -> np.ndarra
 
 def thunder(rng: np.random.Generator, n: int, sr: int, *, distance: str = "distant") -> np.ndarray:
     """Rolls of thunder over faint storm air, the first within 1.5 s (an event render is trimmed to its event),
-    then one every 15 s or so."""
+    then one every 15 s or so; each dies away before the render ends."""
     out = np.zeros(n, dtype=np.float32)
     onset = rng.uniform(0.2, 1.5) * sr
     while onset < n - sr:
-        one = _thunder_roll(rng, sr, distance) * rng.uniform(0.5, 1.0)
+        one = _thunder_roll(rng, sr, distance, (n - onset) / sr) * rng.uniform(0.5, 1.0)
         at = int(onset)
         end = min(n, at + len(one))
         out[at:end] += one[: end - at]
