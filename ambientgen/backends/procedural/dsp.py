@@ -94,13 +94,16 @@ def shaped_noise(rng: np.random.Generator, n: int, sr: int, points: list[tuple[f
 
 
 def rumbling_noise(rng: np.random.Generator, envelope: np.ndarray, sr: int, points: list[tuple[float, float]], *,
-                   depth: float = 0.5) -> np.ndarray:
+                   depth: float = 0.5, shared: float = 1.0, smear_s: float = 0.024,
+                   smear_octaves: float = 0.25) -> np.ndarray:
     """Noise with the spectrum ``points`` ((Hz, dB), log-frequency) whose level follows ``envelope`` (one gain per
     sample) and churns: every quarter-octave band's level wanders on its own (a log-normal gain, ``depth`` nepers
-    of power, correlated over about 25 ms and with its neighbour bands) on top of a churn the bands share.
+    of power, correlated over ``smear_s`` and ``smear_octaves``), plus ``shared`` times as much churn that all
+    bands share.
 
     Built in the short-time Fourier domain (32 ms frames, 16 ms hop) so the churn is a field over time and
-    frequency: a rolling rumble's texture, which an envelope on plain noise (one gain for all bands) lacks."""
+    frequency: the texture of a rolling rumble (shared, 25 ms) or of rain's countless drops (each band on its
+    own, 5 ms), which an envelope on plain noise (one gain for all bands) lacks."""
     n = len(envelope)
     nper = 2 ** int(np.round(np.log2(0.032 * sr)))
     hop = nper // 2
@@ -108,12 +111,13 @@ def rumbling_noise(rng: np.random.Generator, envelope: np.ndarray, sr: int, poin
     f = np.fft.rfftfreq(nper, 1 / sr)
     f[0] = f[1]
     band = np.clip(np.floor(np.log2(f / 20.0) * 4), 0, None).astype(int)  # quarter-octave bands from 20 Hz
-    shared = gaussian_filter1d(rng.standard_normal(frames), 1.5)
-    own = gaussian_filter(rng.standard_normal((band.max() + 1, frames)), (1.0, 1.5))
-    churn = depth * (shared[None, :] / shared.std() + own[band] / own.std())
+    along = smear_s * sr / hop
+    common = gaussian_filter1d(rng.standard_normal(frames), along) if shared else np.zeros(frames)
+    own = gaussian_filter(rng.standard_normal((band.max() + 1, frames)), (smear_octaves * 4, along))
+    churn = own[band] / own.std() + shared * common[None, :] / (common.std() + 1e-12)
     hz, db = zip(*points)
     level = np.interp(np.arange(frames) * hop, np.arange(n), envelope)
-    gain = 10 ** (np.interp(np.log(f), np.log(hz), db) / 20)[:, None] * np.exp(churn / 2) * level[None, :]
+    gain = 10 ** (np.interp(np.log(f), np.log(hz), db) / 20)[:, None] * np.exp(depth * churn / 2) * level[None, :]
     spectrum = (rng.standard_normal((bins, frames)) + 1j * rng.standard_normal((bins, frames))) * gain
     _, x = istft(spectrum, sr, nperseg=nper, noverlap=nper - hop)
     return np.pad(x[:n], (0, max(0, n - len(x)))).astype(np.float32)

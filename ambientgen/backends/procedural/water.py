@@ -15,6 +15,7 @@ from .dsp import (
     finish,
     flutter,
     poisson_onsets,
+    rumbling_noise,
     shaped_noise,
     smooth_random,
     tone_burst,
@@ -26,6 +27,12 @@ RAIN_INTENSITY = {"light": (700.0, 0.5), "medium": (1200.0, 0.6), "heavy": (3000
 # the long-term spectrum of rain (Hz, dB), close to a real rain recording's: flat 1-3.5 kHz, little below 700 Hz
 RAIN_SPECTRUM = [(50, -24), (300, -22), (700, -14), (1100, -4), (1600, 0), (3000, 0), (5000, -3), (8000, -5),
                  (12000, -10), (20000, -20)]
+
+# the bed's churn: each quarter-octave band's level wanders on its own from one 16 ms frame to the next, as the
+# countless drops under the distinct ones make it do. A real rain recording with its band envelopes resynthesised
+# on noise reads Water 2.7 by YAMNet, with its average spectrum on plain noise 1.2 ("White noise"); on our
+# tin-roof rain this churn lifts the water family from 2.15 to 2.9, above the real recording's 2.31.
+RAIN_CHURN = {"depth": 0.6, "shared": 0.0, "smear_s": 0.005, "smear_octaves": 0.175}
 
 
 def _drop_kernel(rng: np.random.Generator, sr: int, surface: str) -> np.ndarray:
@@ -50,10 +57,10 @@ def _drop_kernel(rng: np.random.Generator, sr: int, surface: str) -> np.ndarray:
 
 
 def rain(rng: np.random.Generator, n: int, sr: int, *, intensity: str = "medium", surface: str = "ground") -> np.ndarray:
-    """A bed of rain-coloured noise under thousands of small drop impacts a second (no low rumble: that is
-    what made earlier versions read as aircraft)."""
+    """A bed of rain-coloured noise that churns band by band, under thousands of small drop impacts a second (no
+    low rumble: that is what made earlier versions read as aircraft)."""
     rate, bed_level = RAIN_INTENSITY[intensity]
-    bed = shaped_noise(rng, n, sr, RAIN_SPECTRUM) * bed_level
+    bed = unit(rumbling_noise(rng, np.ones(n), sr, RAIN_SPECTRUM, **RAIN_CHURN)) * bed_level
     density = 0.9 + 0.2 * smooth_random(rng, n, sr, rate_hz=0.05)  # rain thickens and thins slowly
     drops = np.zeros(n, dtype=np.float32)
     families = 16
