@@ -5,7 +5,7 @@ rain (bed, prompt "field recording of rain on a tin roof"), thunder (events,
 "distant", quieter, ~0.8 per minute) and crickets (bed). AudioLDM2 renders two
 or three elements per prompt at best, so every sound source is its own layer.
 
-How (the ontology is data: ``ambientgen/data/ontology.yaml``):
+How (the ontology is data, ``ambientgen/data/ontology.yaml``, loaded by :mod:`ambientgen.ontology`):
 
 1. The sentence is split into phrases at commas, "and", "with", "plus", and
    each phrase again at "in", "on", "at", "under", "by", "near", "inside", ...
@@ -47,13 +47,12 @@ import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 import yaml
 
 from .errors import AmbientgenError
+from .ontology import Ontology, Source, ontology, singular
 from .scene import Scene, scene_from_dict
 
 MAX_LAYERS = 6
@@ -92,20 +91,6 @@ FREQUENCY_DEFAULT = 1.0  # events per minute of an unknown phrase that names an 
 
 
 @dataclass(frozen=True)
-class Source:
-    name: str
-    words: tuple[str, ...]
-    role: str
-    prompt: str
-    gain: float
-    width: float
-    band: str
-    rate: float = 0.0
-    offline: str = "none"  # what the procedural backend renders it with: a generator, "near X" or "none"
-    prompts: dict[str, str] = field(default_factory=dict)  # backend name -> its own prompt template for this source
-
-
-@dataclass(frozen=True)
 class PlanTarget:
     """The backend a plan is made for (the planner does not import backends).
 
@@ -117,57 +102,6 @@ class PlanTarget:
     filters: bool = False
     supports: Callable[[str], bool] = lambda prompt: True
     renderer: Callable[[str], str] | None = None
-
-
-@dataclass(frozen=True)
-class Environment:
-    name: str
-    words: tuple[str, ...]
-    implies: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Ontology:
-    sources: dict[str, Source]
-    environments: dict[str, Environment]
-    negative_prompt: str
-    phrases: dict[tuple[str, ...], tuple[str, str]]  # normalized word tuple -> ("source" | "env", name)
-    vocabulary: tuple[str, ...]  # single words of five letters or more, for near-miss spellings
-    prompt_styles: dict[str, str] = field(default_factory=dict)  # backend name -> "{sound}, {recording}" template
-
-
-def _singular(word: str) -> str:
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 4 and word.endswith(("ches", "shes", "sses", "xes")):
-        return word[:-2]
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
-
-
-def _norm(words: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(_singular(w.replace("é", "e")) for w in words)
-
-
-@lru_cache(maxsize=1)
-def ontology() -> Ontology:
-    """The bundled ontology (``ambientgen/data/ontology.yaml``), validated once."""
-    data = yaml.safe_load(resources.files("ambientgen").joinpath("data/ontology.yaml").read_text(encoding="utf-8"))
-    sources = {s["name"]: Source(s["name"], tuple(s["words"]), s["role"], s["prompt"], float(s["gain"]),
-                                 float(s["width"]), s["band"], float(s.get("rate", 0.0)), str(s["offline"]),
-                                 dict(s.get("prompts", {})))
-               for s in data["sources"]}
-    envs = {e["name"]: Environment(e["name"], tuple(e["words"]), tuple(e["implies"])) for e in data["environments"]}
-    phrases: dict[tuple[str, ...], tuple[str, str]] = {}
-    for env in envs.values():
-        for w in env.words:
-            phrases[_norm(tuple(w.split()))] = ("env", env.name)
-    for src in sources.values():  # a source name wins over an environment of the same words
-        for w in src.words:
-            phrases[_norm(tuple(w.split()))] = ("source", src.name)
-    vocabulary = tuple(sorted({k[0] for k in phrases if len(k) == 1 and len(k[0]) >= 5}))
-    return Ontology(sources, envs, data["negative_prompt"], phrases, vocabulary, dict(data.get("prompt_styles", {})))
 
 
 @dataclass
@@ -268,7 +202,7 @@ def _tokens(text: str) -> list[str]:
 def _match(tokens: list[str], onto: Ontology) -> list[tuple[int, int, str, str]]:
     """(start, end, kind, name) of the longest known names in ``tokens``, left to right."""
     found, i = [], 0
-    norm = [_singular(t.replace("é", "e")) for t in tokens]
+    norm = [singular(t.replace("é", "e")) for t in tokens]
     while i < len(tokens):
         for n in range(min(4, len(tokens) - i), 0, -1):
             key = tuple(norm[i : i + n])
@@ -297,7 +231,7 @@ def _protect(words: list[str]) -> list[str]:
     """Known names that contain a preposition ("footsteps in snow", "inside a car") become one token."""
     protected = sorted((k for k in ontology().phrases if len(k) > 1 and any(w in PREPOSITIONS for w in k)),
                        key=len, reverse=True)
-    norm = [_singular(w) for w in words]
+    norm = [singular(w) for w in words]
     out, i = [], 0
     while i < len(words):
         for key in protected:
@@ -467,7 +401,7 @@ def _unknown_layer(phrase: str, mods: list[str], words: list[str]) -> PlannedLay
     """A phrase the ontology does not know: its words are the prompt; distance and intensity words set the gain,
     and a phrase that names an animal or a vehicle is a sparse event (about one a minute)."""
     gain = -8.0 + sum(DISTANCE.get(m, 0.0) + INTENSITY.get(m, 0.0) for m in mods)
-    event = any(_singular(w) in EVENT_NOUNS for w in words)
+    event = any(singular(w) in EVENT_NOUNS for w in words)
     rate = FREQUENCY_DEFAULT
     for m in mods:
         rate *= FREQUENCY.get(m, 1.0)
