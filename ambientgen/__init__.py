@@ -24,7 +24,8 @@ from ._version import __version__
 from .backends import Backend, BackendSpec, register
 from .errors import AmbientgenError, BackendError, ExportError, SceneError, UsageError
 from .looping import loop, loop_scene
-from .pipeline import RenderInterrupted, RenderResult, Validation, render, validate_scene
+from .pipeline import RenderInterrupted, RenderResult, render
+from .prepare import Validation, validate_scene
 from .progress import ProgressEvent
 from .scene import Layer, ModelSettings, Scene, load_scene, scene_from_dict
 
@@ -86,7 +87,7 @@ def plan_scene(description: str, *, duration: float | str = "10m", seed: int = 0
     """
     import logging
 
-    from .pipeline import plan_description
+    from .prepare import plan_description
 
     planned = plan_description(description, backend=backend, device=device)
     for note in planned.warnings:

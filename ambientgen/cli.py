@@ -106,7 +106,7 @@ def plan(
     """Plan a scene from one sentence for the backend that will render it: print the layers and what renders each
     (and write the scene file with -o)."""
     from .files import write_atomic
-    from .pipeline import plan_description
+    from .prepare import plan_description
 
     with _errors(frozenset({"duration", "device"} | ({"model.backend"} if backend else set()))):
         planned = plan_description(description, backend=backend, device=device)
@@ -185,7 +185,7 @@ def validate(
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps (what auto chooses for)")] = "auto",
 ) -> None:
     """Check a scene file against the backend it would render with, and list every problem; no model is loaded."""
-    from .pipeline import validate_scene
+    from .prepare import validate_scene
 
     with _errors(frozenset({"device"})):
         found = validate_scene(scene, device=device)
@@ -243,7 +243,7 @@ def render(
     options = {"duration": duration, "seed": seed, "target_lufs": lufs, "model.steps": steps, "fade_out": fade_out,
                "model.checkpoint": checkpoint, "model.backend": backend, "model.variety": variety, "fade_in": fade_in}
     with _errors(frozenset(k for k, v in options.items() if v is not None)), progress_bars(quiet) as on_progress:
-        from .pipeline import is_description, plan_description
+        from .prepare import is_description, plan_description
 
         if is_description(scene):  # planned for the backend that will render it, and the plan shown
             planned = plan_description(scene, backend=backend, checkpoint=checkpoint, device=device)

@@ -451,7 +451,7 @@ def test_styled_prompt_keeps_a_prompt_not_in_the_ontology_style():
 
 
 def test_a_description_planned_for_stable_audio_3_gets_its_prompt_style():
-    from ambientgen.pipeline import plan_description
+    from ambientgen.prepare import plan_description
 
     layers = plan_description("a crackling fire and light rain", backend="stable-audio-3").layers
     assert [layer.prompt for layer in layers] == ["crackling fire, field recording", "light rain, field recording"]
