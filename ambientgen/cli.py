@@ -15,7 +15,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .console import err, out, print_plan, print_report, print_summary, progress_bars, say
+from .console import err, out, print_plan, print_report, print_summary, print_table, progress_bars, say
 from .errors import AmbientgenError, SceneError, UsageError
 
 app = typer.Typer(
@@ -175,7 +175,7 @@ def scenes() -> None:
         sc = load_scene(path)
         layers = ", ".join(f"{la.name}{' (events)' if la.role == 'events' else ''}" for la in sc.layers)
         table.add_row(name, f"{sc.duration:g} s", layers, sc.description or "")
-    out.print(table)
+    print_table(table)
     out.print(f"files: {next(iter(bundled_scenes().values())).parent}")
 
 
@@ -363,18 +363,20 @@ def models(ctx: typer.Context) -> None:
     """List the backends (rate, channels, what they need, licence) and the checkpoints in the Hugging Face cache."""
     if ctx.invoked_subcommand is not None:
         return
+    from rich import box
     from rich.table import Table
 
     from .files import human_bytes
     from .models import backend_table, cached_checkpoints
 
-    table = Table(title="backends", title_justify="left")
+    table = Table(title="backends", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("backend", "rate", "ch", "window", "needs", "licence"):
-        table.add_column(column, no_wrap=column in ("backend", "rate", "window"), min_width=17 if column == "needs" else None)
+        table.add_column(column, no_wrap=column in ("backend", "rate", "window"), overflow="fold",
+                         min_width=17 if column == "needs" else None)
     for row in backend_table():
         table.add_row(str(row["backend"]), f"{row['sample_rate']} Hz", str(row["channels"]), f"{row['window_s']:g} s",
                       str(row["needs"]), str(row["licence"]))
-    out.print(table)
+    print_table(table)
     cached = cached_checkpoints()
     if not cached:
         out.print("no checkpoints in the Hugging Face cache; get one with  ambientgen models download cvssp/audioldm2")
@@ -384,7 +386,7 @@ def models(ctx: typer.Context) -> None:
         table.add_column(column)
     for c in cached:
         table.add_row(c.repo_id, c.pipeline, human_bytes(c.size_bytes), str(c.path))
-    out.print(table)
+    print_table(table)
 
 
 @models_app.command("download")

@@ -8,6 +8,12 @@ from rich.console import Console
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
+WIDE = 120  # terminal columns for the whole plan table
+
+
+def print_table(table) -> None:
+    """A rich table on stdout, fitted to the terminal (``out`` soft-wraps plain lines; a table must not)."""
+    out.print(table, soft_wrap=False)
 
 
 def say(level: str, text: str) -> None:
@@ -17,18 +23,28 @@ def say(level: str, text: str) -> None:
 
 def print_plan(planned, name: str) -> None:
     """The plan table (``plan`` and ``render "DESCRIPTION"``): notes on stderr, the table on stdout."""
+    from rich import box
     from rich.table import Table
 
     for warning in planned.warnings:
         err.print(f"[yellow]note:[/yellow] {warning}")
     rows = planned.rows()
     target = f" for the {planned.backend} backend" if planned.backend else ""
-    table = Table(title=f"{name}: {len(rows)} layers{target}", title_justify="left")
-    for column in rows[0]:
-        table.add_column(column)
+    columns = list(rows[0])
+    caption = None
+    if out.width < WIDE:  # eight columns do not fit: the words each layer came from go (-o writes them too)
+        columns.remove("from your words")
+        caption = f"(a terminal {WIDE} columns wide also shows the words each layer came from)"
+    table = Table(title=f"{name}: {len(rows)} layers{target}", title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=False, caption=caption, caption_justify="left")
+    # names are what a user edits the scene by: never cut short (prompts wrap instead)
+    keep = {column: max(len(row[column]) for row in rows) for column in ("layer", "role", "gain dB", "pan")}
+    short = {"gain dB": "dB", "events/min": "per min"} if caption else {}
+    for column in columns:
+        table.add_column(short.get(column, column), min_width=keep.get(column), overflow="fold")
     for row in rows:
-        table.add_row(*row.values())
-    out.print(table)
+        table.add_row(*(row[column] for column in columns))
+    print_table(table)
 
 
 class progress_bars:
@@ -112,7 +128,7 @@ def print_report(report) -> None:
         rows.append(("splices not in the manifest", ", ".join(f"{t:.2f} s" for t in report.unexplained_splices_s)))
     for name, value in rows:
         table.add_row(name, value)
-    out.print(table)
+    print_table(table)
     if report.passed:
         out.print(f"[green]PASS[/green] {report.preset}")
     else:

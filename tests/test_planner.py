@@ -360,6 +360,20 @@ def test_cli_plan_shows_what_renders_each_layer_and_what_is_left_out():
     assert "distant-camels" in neural.stdout and "for the audioldm2 backend" in neural.stdout
 
 
+def test_cli_plan_table_keeps_layer_names_whole_in_a_narrow_terminal():
+    """Layer names are what a scene is edited by: at 80 columns prompts and words wrap, names are never cut."""
+    result = runner.invoke(cli.app, ["plan", "a cozy library with a ticking clock and rain on the windows",
+                                     "--backend", "procedural"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+    firsts = [line.split()[0] for line in result.stdout.splitlines()[4:] if line[:2].strip()]
+    assert firsts[:4] == ["clock-ticking", "rain", "room-tone", "pages-turning"], result.stdout
+    assert "from your words" not in result.stdout and "120 columns wide also shows the words" in result.stdout
+    wide = runner.invoke(cli.app, ["plan", "a cozy library with a ticking clock and rain on the windows",
+                                   "--backend", "procedural"], env={"COLUMNS": "160"})
+    assert "from your words" in wide.stdout and "ticking clock" in wide.stdout
+
+
 @pytest.mark.parametrize("args, message", [
     (["plan", "rain", "--backend", "nope"], "error: --backend: must be one of auto, audioldm2, procedural, "
                                             "stable-audio-3, recording, got 'nope'"),
