@@ -7,14 +7,11 @@ or three elements per prompt at best, so every sound source is its own layer.
 
 How (the ontology is data, ``ambientgen/data/ontology.yaml``, loaded by :mod:`ambientgen.ontology`):
 
-1. The sentence is split into phrases at commas, "and", "with", "plus", and
-   each phrase again at "in", "on", "at", "under", "by", "near", "inside", ...
-   (the part after "on"/"under"/"against" may be a surface: "on a tin roof").
-2. In each phrase the longest known names are found (sources first, then
-   environments), accepting plurals and near-miss spellings of words of five
-   letters or more. Modifiers around them set the prompt and the mix:
-   distance (distant, far, close), intensity (light, heavy, torrential, busy),
-   frequency (occasional, rare, frequent), time of day (dawn, night).
+1-2. The sentence is read into phrases, the known names in each (whole
+   words only, plurals and near-miss spellings accepted) and the modifier
+   words around them (:mod:`ambientgen.phrases`): distance (distant, far,
+   close), intensity (light, heavy, torrential, busy), frequency (occasional,
+   rare, frequent), time of day (dawn, night) set the prompt and the mix.
 3. An environment ("in a forest", "a quiet cabin") adds the layers it implies,
    unless the sentence already names them. A phrase that names nothing known
    becomes a layer of its own with the user's words as the prompt, and a
@@ -38,45 +35,31 @@ How (the ontology is data, ``ambientgen/data/ontology.yaml``, loaded by :mod:`am
    named layers are merged into the layer before them (or, for a backend with
    one generator per layer, left out), said in a warning.
 
-Every layer records which words produced it (``Plan.explain``).
+Every layer records which words produced it (``ScenePlan.explain``).
 """
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
-
-import yaml
 
 from .errors import AmbientgenError
-from .ontology import Ontology, Source, ontology, singular
-from .scene import Scene, scene_from_dict
+from .ontology import Source, ontology, singular
+from .phrases import (
+    DISTANCE,
+    FREQUENCY,
+    INTENSITY,
+    STOPWORDS,
+    SURFACE_PREPOSITIONS,
+    SURFACES,
+    TIME_OF_DAY,
+    fragments,
+    is_modifier,
+    match,
+)
+from .scene import Scene
+from .scene_plan import PlannedLayer, PlanTarget, ScenePlan
 
 MAX_LAYERS = 6
-SPLIT = re.compile(r"\s*(?:,|;|\band\b|\bwith\b|\bplus\b|&|\bwhile\b|\bas well as\b|\balong with\b)\s*")
-PREPOSITIONS = ("inside", "in", "on", "at", "under", "by", "near", "over", "through", "against", "beside", "outside",
-                "from", "during", "across", "around", "of", "after")
-SURFACE_PREPOSITIONS = ("on", "against", "under")
-STOPWORDS = {"a", "an", "the", "some", "of", "to", "my", "our", "its", "their", "lots", "lot", "bit", "little",
-             "sound", "sounds", "noise", "noises", "ambience", "ambient", "atmosphere", "background", "soundscape",
-             "recording", "field", "audio", "very", "really", "just", "there", "is", "are", "being", "that", "this",
-             "few", "many", "several", "all", "night's", "day's", "somewhere"}
-DISTANCE = {"distant": -6.0, "far": -6.0, "faraway": -6.0, "far-off": -6.0, "remote": -6.0, "close": 3.0,
-            "nearby": 2.0, "near": 2.0, "closeby": 2.0}
-INTENSITY = {"light": -3.0, "gentle": -3.0, "soft": -3.0, "quiet": -3.0, "calm": -3.0, "faint": -5.0, "slight": -3.0,
-             "steady": 0.0, "heavy": 2.0, "torrential": 3.0, "pouring": 2.0, "strong": 2.0, "loud": 2.0,
-             "busy": 1.0, "roaring": 2.0, "raging": 3.0, "crackling": 0.0, "babbling": 0.0, "rolling": 0.0}
-FREQUENCY = {"occasional": 0.5, "occasionally": 0.5, "sporadic": 0.5, "rare": 0.25, "rarely": 0.25,
-             "infrequent": 0.4, "frequent": 2.0, "frequently": 2.0, "constant": 3.0, "regular": 1.5}
-TIME_OF_DAY = {"dawn": "dawn", "sunrise": "dawn", "morning": "dawn", "daybreak": "dawn", "night": "night",
-               "nighttime": "night", "midnight": "night", "evening": "night", "dusk": "night", "twilight": "night"}
-SURFACES = {("tin", "roof"): "on a tin roof", ("metal", "roof"): "on a metal roof", ("roof",): "on a roof",
-            ("window",): "on a window", ("windows",): "on a window", ("glass",): "on glass",
-            ("leaves",): "on leaves", ("tent",): "on a tent", ("umbrella",): "on an umbrella",
-            ("car", "roof"): "on a car roof", ("pavement",): "on pavement", ("skylight",): "on a skylight"}
 SURFACE_SOURCES = {"rain", "hail", "drips"}
 # what is heard after it is over ("after a storm", "after the rain"): the source or place -> its aftermath
 AFTERMATH = {"rain": "drips", "storm": "drips", "thunder": "drips", "hail": "drips", "howling-wind": "wind"}
@@ -88,180 +71,6 @@ EVENT_NOUNS = {"camel", "elephant", "lion", "tiger", "monkey", "goat", "sheep", 
                "coyote", "hyena", "seal", "dolphin", "animal", "truck", "bus", "motorcycle", "motorbike", "helicopter",
                "tractor", "scooter", "tram", "jet", "aircraft", "bicycle", "carriage", "cart", "horn", "bell", "door"}
 FREQUENCY_DEFAULT = 1.0  # events per minute of an unknown phrase that names an animal or a vehicle
-
-
-@dataclass(frozen=True)
-class PlanTarget:
-    """The backend a plan is made for (the planner does not import backends).
-
-    ``filters`` is true for a backend that renders only some sounds; ``supports``
-    and ``renderer`` answer for one prompt, as the backend's own methods do.
-    """
-
-    name: str
-    filters: bool = False
-    supports: Callable[[str], bool] = lambda prompt: True
-    renderer: Callable[[str], str] | None = None
-
-
-@dataclass
-class PlannedLayer:
-    name: str
-    source: str | None  # None: a phrase the ontology does not know
-    role: str
-    prompt: str
-    gain_db: float
-    pan: float
-    width: float
-    per_minute: float | None
-    words: str  # the user's words that produced it
-    implied_by: str | None = None  # the environment that implied it
-    merged: list[str] = field(default_factory=list)
-    renders_with: str | None = None  # when planned against a backend: "procedural: rain intensity=heavy ..."
-    own_prompt: bool = False  # the prompt is the source's own for the backend (not restyled)
-
-    def explain(self) -> dict[str, Any]:
-        out = {"layer": self.name, "source": self.source or "(unknown: your words)", "from": self.words}
-        if self.renders_with:
-            out["renders_with"] = self.renders_with
-        if self.implied_by:
-            out["implied_by"] = self.implied_by
-        if self.merged:
-            out["merged"] = self.merged
-        return out
-
-
-@dataclass
-class ScenePlan:
-    description: str
-    layers: list[PlannedLayer]
-    warnings: list[str]
-    time_of_day: str | None
-    backend: str | None = None  # the backend it was planned for
-    left_out: list[str] = field(default_factory=list)  # what was asked for and will not render, and why
-
-    def rows(self) -> list[dict[str, str]]:
-        """The plan table (what ``ambientgen plan`` and ``render "DESCRIPTION"`` print): one row per layer."""
-        sc = self.scene()
-        out = []
-        for layer, planned in zip(sc.layers, self.layers):
-            rate = f"{layer.events.per_minute:g}" if layer.events and layer.events.per_minute else ""
-            origin = planned.words + (f" (implied by {planned.implied_by})" if planned.implied_by else "")
-            renders = (planned.renders_with or "").removeprefix(f"{self.backend}: ")
-            out.append({"layer": layer.name, "role": layer.role, "renders with": renders,
-                        "prompt": layer.prompt, "gain dB": f"{layer.gain_db:g}", "pan": f"{layer.pan:+.2f}",
-                        "events/min": rate, "from your words": origin})
-        return out
-
-    def explain(self) -> list[dict[str, Any]]:
-        return [layer.explain() for layer in self.layers]
-
-    def scene_text(self, scene: Scene) -> str:
-        """The scene as YAML (only what differs from the defaults), headed by how each layer was planned."""
-        lines = [f"# planned by `ambientgen plan` from: {self.description}"]
-        for layer in self.layers:
-            origin = f"from '{layer.words}'" + (f", implied by {layer.implied_by}" if layer.implied_by else "")
-            merged = f"; merged: {', '.join(layer.merged)}" if layer.merged else ""
-            lines.append(f"#   {layer.name}: {origin}{merged}")
-        if self.backend:
-            lines.append(f"# planned for the {self.backend} backend")
-        lines += [f"# note: {w}" for w in self.warnings]
-        body = yaml.safe_dump(scene.model_dump(mode="json", exclude_defaults=True), sort_keys=False,
-                              allow_unicode=True)
-        return "\n".join(lines) + "\n" + body
-
-    def scene(self, *, name: str | None = None, duration: float | str = "10m", seed: int = 0) -> Scene:
-        """A scene that ``render`` accepts unchanged."""
-        layers = []
-        for layer in self.layers:
-            entry: dict[str, Any] = {"name": layer.name, "prompt": layer.prompt, "gain_db": round(layer.gain_db, 1),
-                                     "pan": round(layer.pan, 2), "width": layer.width}
-            if layer.role == "events":
-                entry["role"] = "events"
-                entry["events"] = {"per_minute": round(layer.per_minute or 1.0, 3)}
-            layers.append(entry)
-        data = {"name": name or _slug(self.description), "description": self.description, "duration": duration,
-                "seed": seed, "model": {"negative_prompt": ontology().negative_prompt}, "layers": layers}
-        return scene_from_dict(data)
-
-
-def _slug(text: str) -> str:
-    """A file-name-safe scene name from the first words of the description (whole words, at most 40 chars)."""
-    slug = ""
-    for word in re.findall(r"[a-z0-9]+", text.lower()):
-        if len(slug) + len(word) + 1 > 40:
-            break
-        slug = f"{slug}-{word}" if slug else word
-    return slug or "scene"
-
-
-def _tokens(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9é'\-]+", text.lower())
-
-
-def _match(tokens: list[str], onto: Ontology) -> list[tuple[int, int, str, str]]:
-    """(start, end, kind, name) of the longest known names in ``tokens``, left to right."""
-    found, i = [], 0
-    norm = [singular(t.replace("é", "e")) for t in tokens]
-    while i < len(tokens):
-        for n in range(min(4, len(tokens) - i), 0, -1):
-            key = tuple(norm[i : i + n])
-            hit = onto.phrases.get(key)
-            if " " in norm[i]:  # a protected phrase ("footsteps in snow")
-                hit = onto.phrases.get(tuple(norm[i].split()))
-            elif hit is None and n == 1 and len(norm[i]) >= 5 and norm[i] not in STOPWORDS and \
-                    not _is_modifier(norm[i]):
-                close = [c for c in difflib.get_close_matches(norm[i], onto.vocabulary, n=3, cutoff=0.8)
-                         if c[0] == norm[i][0]]
-                hit = onto.phrases.get((close[0],)) if close else None
-            if hit is not None:
-                found.append((i, i + n, hit[0], hit[1]))
-                i += n
-                break
-        else:
-            i += 1
-    return found
-
-
-def _is_modifier(word: str) -> bool:
-    return word in DISTANCE or word in INTENSITY or word in FREQUENCY or word in TIME_OF_DAY
-
-
-def _protect(words: list[str]) -> list[str]:
-    """Known names that contain a preposition ("footsteps in snow", "inside a car") become one token."""
-    protected = sorted((k for k in ontology().phrases if len(k) > 1 and any(w in PREPOSITIONS for w in k)),
-                       key=len, reverse=True)
-    norm = [singular(w) for w in words]
-    out, i = [], 0
-    while i < len(words):
-        for key in protected:
-            if tuple(norm[i : i + len(key)]) == key:
-                out.append(" ".join(key))
-                i += len(key)
-                break
-        else:
-            out.append(words[i])
-            i += 1
-    return out
-
-
-def _fragments(description: str) -> list[tuple[str, str | None]]:
-    """(phrase, the preposition that introduced it) pieces of the sentence, in order."""
-    pieces = []
-    for clause in SPLIT.split(description.lower()):
-        words = _protect(_tokens(clause))
-        current, prep = [], None
-        for w in words:
-            if w in PREPOSITIONS and current:
-                pieces.append(("|".join(current), prep))
-                current, prep = [], w
-            elif w in PREPOSITIONS:
-                prep = w
-            else:
-                current.append(w)
-        if current:
-            pieces.append(("|".join(current), prep))
-    return pieces
 
 
 def plan(description: str, *, backend: PlanTarget | None = None) -> ScenePlan:
@@ -282,14 +91,14 @@ def plan(description: str, *, backend: PlanTarget | None = None) -> ScenePlan:
     unknown: list[str] = []
     time_of_day = None
     last_surface_target: PlannedLayer | None = None
-    for joined, prep in _fragments(text):
+    for joined, prep in fragments(text):
         tokens = joined.split("|")
         phrase = " ".join(tokens)
-        matches = _match(tokens, onto)
+        matches = match(tokens, onto)
         used = set()
         for start, end, _, _ in matches:
             used.update(range(start, end))
-        mods = [t for i, t in enumerate(tokens) if i not in used and _is_modifier(t)]
+        mods = [t for i, t in enumerate(tokens) if i not in used and is_modifier(t)]
         for t in mods:
             if t in TIME_OF_DAY:
                 time_of_day = TIME_OF_DAY[t]
@@ -304,7 +113,7 @@ def plan(description: str, *, backend: PlanTarget | None = None) -> ScenePlan:
                 if "{where}" in last_surface_target.prompt else last_surface_target.prompt
             _apply_surface(last_surface_target, surface, phrase)
             continue
-        leftovers = [t for i, t in enumerate(tokens) if i not in used and not _is_modifier(t)
+        leftovers = [t for i, t in enumerate(tokens) if i not in used and not is_modifier(t)
                      and t not in STOPWORDS and not t.isdigit()]
         if prep == "after":  # "after a storm", "after the rain": its aftermath, not the thing itself
             after = [(s, e, "source", AFTERMATH.get(name, name)) for s, e, kind, name in matches

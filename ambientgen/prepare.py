@@ -12,7 +12,8 @@ from typing import Any
 
 from .backends import Backend, Choice, choose_backend, get_spec, load_backend, unsupported_layers
 from .errors import SceneError, UsageError
-from .scene import Scene, load_scene, scene_from_dict
+from .scene import Scene, scene_from_dict
+from .scene_files import load_scene
 
 log = logging.getLogger("ambientgen")
 

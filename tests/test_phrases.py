@@ -1,0 +1,55 @@
+"""Reading a description into phrases and known names (ambientgen.phrases)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ambientgen.ontology import ontology
+from ambientgen.phrases import fragments, is_modifier, match, tokens
+
+
+def names(text: str) -> list[list[tuple[str, str]]]:
+    """(kind, name) of the known names in each phrase of ``text``."""
+    return [[(kind, name) for _, _, kind, name in match(phrase.split("|"), ontology())]
+            for phrase, _ in fragments(text)]
+
+
+def test_a_sentence_splits_into_phrases_with_the_preposition_that_introduced_each():
+    assert fragments("Rain on a tin roof with distant thunder and crickets") == [
+        ("rain", None), ("a|tin|roof", "on"), ("distant|thunder", None), ("crickets", None)]
+    assert fragments("waves; gulls plus wind while a bell, as well as a dog") == [
+        ("waves", None), ("gulls", None), ("wind", None), ("a|bell", None), ("a|dog", None)]
+
+
+def test_a_known_name_holding_a_preposition_stays_one_piece():
+    assert fragments("footsteps in snow") == [("footstep in snow", None)]
+    assert names("footsteps in snow") == [[("source", "snow-footsteps")]]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("seagulls", [[("source", "gulls")]]),
+    ("the seashore", [[("source", "waves")]]),
+    ("a firefly", [[]]),
+    ("the rainforest", [[("env", "rainforest")]]),
+    ("a windmill", [[]]),
+])
+def test_names_match_whole_words_only(text, expected):
+    # "sea" is not found inside "seagulls", "fire" not inside "firefly", "rain" not inside "rainforest"
+    assert names(text) == expected
+
+
+def test_the_longest_name_wins_and_plurals_and_near_misses_are_accepted():
+    assert names("distant thunder") == [[("source", "thunder")]]
+    assert names("crickets") == names("cricket") == [[("source", "crickets")]]
+    assert names("raiin") == [[("source", "rain")]]  # five letters or more, same first letter
+    assert names("rian") == [[]]  # shorter words are not guessed at
+
+
+def test_modifier_words_are_not_guessed_as_names():
+    assert all(is_modifier(w) for w in ("distant", "heavy", "occasional", "night"))
+    assert not is_modifier("thunder")
+    assert names("torrential") == [[]]  # close to no name, and a modifier besides
+
+
+def test_tokens_lower_case_and_keep_accents_and_hyphens():
+    assert tokens("Café, far-off Owls!") == ["café", "far-off", "owls"]
