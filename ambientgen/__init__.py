@@ -27,7 +27,8 @@ from .looping import loop, loop_scene
 from .pipeline import RenderInterrupted, RenderResult, render
 from .prepare import Validation, validate_scene
 from .progress import ProgressEvent
-from .scene import Layer, ModelSettings, Scene, load_scene, scene_from_dict
+from .scene import Layer, ModelSettings, Scene, scene_from_dict
+from .scene_files import load_scene
 
 __all__ = [
     "AmbientgenError",

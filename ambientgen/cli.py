@@ -166,7 +166,7 @@ def scenes() -> None:
     """List the bundled scenes: render one with  ambientgen render scenes/NAME.yaml"""
     from rich.table import Table
 
-    from .scene import bundled_scenes, load_scene
+    from .scene_files import bundled_scenes, load_scene
 
     table = Table(title="bundled scenes (ambientgen render scenes/NAME.yaml)")
     for column in ("name", "duration", "layers", "description"):

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import functools
-
 import json
 import os
 import signal
@@ -17,8 +16,9 @@ from ambientgen import cli
 from ambientgen.backends.base import ChunkRequest
 from ambientgen.backends.procedural import ProceduralBackend
 from ambientgen.cache import CachedBackend, RenderCache, request_key
+from ambientgen.scene import scene_from_dict
+from ambientgen.scene_files import dump_scene
 from tests.conftest import render_manifest
-from ambientgen.scene import dump_scene, scene_from_dict
 
 from .conftest import ROOT, TEST_STEPS
 

@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ambientgen import cli
-from ambientgen.scene import dump_scene
+from ambientgen.scene_files import dump_scene
 
 from .conftest import small_scene
 
@@ -74,8 +74,8 @@ def test_a_killed_worker_is_replaced_and_the_render_completes_identically(local_
     from ambientgen.backends import choose_backend
     from ambientgen.backends.audioldm2 import AudioLDM2Backend
     from ambientgen.cache import RenderCache
-    from tests.conftest import render_manifest
     from ambientgen.executors import ClusterBackend, RayExecutor
+    from tests.conftest import render_manifest
 
     sc = small_scene(duration=30, model={"steps": 2, "continuity": "crossfade", "batch_size": 1,
                                          "checkpoint": str(tiny_checkpoint), "backend": "audioldm2"})

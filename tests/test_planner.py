@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 from ambientgen import cli
 from ambientgen.errors import AmbientgenError
 from ambientgen.planner import MAX_LAYERS, PlanTarget, ontology, plan
-from ambientgen.scene import load_scene
+from ambientgen.scene_files import load_scene
 
 from .conftest import SCENES
 

@@ -318,7 +318,7 @@ def test_every_bundled_scene_mix_sounds_like_its_scene(name, tmp_path):
     """60 s of each bundled scene's mix: a top-3 YAMNet class belongs to the scene; the rain, frog, fire and ocean
     scenes are heard first as themselves, with no vehicle, music or "Explosion" in their top 3 (a campfire's third
     class may be "Fireworks": YAMNet's next neighbour of crackling)."""
-    from ambientgen.scene import load_scene
+    from ambientgen.scene_files import load_scene
 
     from .yamnet import FAMILIES, top_classes
 
@@ -342,7 +342,7 @@ def test_every_bundled_scene_loops_cleanly(tmp_path):
     the rank is judged as a mean over six scenes x four seeds.
     """
     from ambientgen.analysis import seam_report
-    from ambientgen.scene import load_scene
+    from ambientgen.scene_files import load_scene
 
     ranks = {}
     for path in sorted(SCENES.glob("*.yaml")):

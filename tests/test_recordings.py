@@ -19,7 +19,8 @@ from ambientgen.errors import SceneError
 from ambientgen.excerpts import arrange_excerpts, source_recurrence
 from ambientgen.looping import loop_scene
 from ambientgen.recordings import find_layer_sources, open_layer_sources, steady_points
-from ambientgen.scene import load_scene, scene_from_dict
+from ambientgen.scene import scene_from_dict
+from ambientgen.scene_files import load_scene
 from ambientgen.sources import bed_problem, expand_source, find_events, open_source, read_stretch
 
 from .conftest import DATA, noise
