@@ -189,7 +189,7 @@ def test_contrast_and_distance_are_computed_in_blocks_as_they_would_be_whole(mon
 @pytest.mark.parametrize("block", [1, 33, 400, 100000])
 def test_curve_stream_equals_the_whole_track_curves(block):
     from ambientgen.analysis import CurveStream, contrast
-    from ambientgen.check import DETECT_CONTRAST, detect_seams, pick_seams
+    from ambientgen.splices import DETECT_CONTRAST, detect_seams, pick_seams
 
     sr, hop, n_fft = 48000, 1200, 2048
     rng = np.random.default_rng(5)
@@ -210,12 +210,3 @@ def test_curve_stream_equals_the_whole_track_curves(block):
     held = stream._buf.shape[0]
     assert held <= 2 * stream.context + block  # a few seconds, not the track
     assert contrast(features, 40)[1200] > DETECT_CONTRAST
-
-
-def test_pick_seams_keeps_the_strongest_apart():
-    from ambientgen.check import pick_seams
-
-    rows = np.array([[100, 2.0], [110, 3.0], [400, 2.5], [405, 1.9], [900, 1.6]])
-    assert pick_seams(rows, 0.025, max_seams=2, min_gap_s=2.0) == [2.75, 10.0]
-    assert pick_seams(rows, 0.025, max_seams=20, min_gap_s=2.0) == [2.75, 10.0, 22.5]
-    assert pick_seams(np.zeros((0, 2)), 0.025) == []
