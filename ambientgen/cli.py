@@ -15,7 +15,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .console import err, out, print_plan, print_report, print_summary, print_table, progress_bars, say
+from .console import count, err, out, print_plan, print_report, print_summary, print_table, progress_bars, say
 from .errors import AmbientgenError, SceneError, UsageError
 
 app = typer.Typer(
@@ -145,7 +145,7 @@ def cache_info(cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", 
     with _errors():
         store = _cache_store(cache_dir)
         usage = store.usage()
-    out.print(f"{store.root}: {usage.entries} entries, {human_bytes(usage.bytes)} of {human_bytes(store.max_bytes)} "
+    out.print(f"{store.root}: {count(usage.entries, 'entry', 'entries')}, {human_bytes(usage.bytes)} of {human_bytes(store.max_bytes)} "
               "(cap: $AMBIENTGEN_CACHE_MAX; least recently used entries are removed after a render)")
 
 
@@ -158,7 +158,7 @@ def cache_clear(cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir",
     with _errors():
         store = _cache_store(cache_dir)
         gone = store.clear()
-    out.print(f"{store.root}: removed {gone.entries} entries ({human_bytes(gone.bytes)})")
+    out.print(f"{store.root}: removed {count(gone.entries, 'entry', 'entries')} ({human_bytes(gone.bytes)})")
 
 
 @app.command()
@@ -192,7 +192,7 @@ def validate(
     for warning in found.warnings:
         err.print(f"[yellow]warning:[/yellow] {warning}")
     sc = found.scene
-    out.print(f"{scene}: ok — '{sc.name}', {sc.duration:g} s, {len(sc.layers)} layers, backend "
+    out.print(f"{scene}: ok — '{sc.name}', {sc.duration:g} s, {count(len(sc.layers), 'layer')}, backend "
               f"{found.choice.backend} ({found.choice.reason})")
     for name, what in found.renders.items():
         out.print(f"  {name}: {what}")

@@ -11,6 +11,11 @@ out = Console(highlight=False, soft_wrap=True)
 WIDE = 120  # terminal columns for the whole plan table
 
 
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """A count with its noun: 1 layer, 3 layers; 1 entry, 2 entries (``plural`` when it is not noun + s)."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def print_table(table) -> None:
     """A rich table on stdout, fitted to the terminal (``out`` soft-wraps plain lines; a table must not)."""
     out.print(table, soft_wrap=False)
@@ -35,7 +40,7 @@ def print_plan(planned, name: str) -> None:
     if out.width < WIDE:  # eight columns do not fit: the words each layer came from go (-o writes them too)
         columns.remove("from your words")
         caption = f"(a terminal {WIDE} columns wide also shows the words each layer came from)"
-    table = Table(title=f"{name}: {len(rows)} layers{target}", title_justify="left", box=box.SIMPLE_HEAD,
+    table = Table(title=f"{name}: {count(len(rows), 'layer')}{target}", title_justify="left", box=box.SIMPLE_HEAD,
                   pad_edge=False, caption=caption, caption_justify="left")
     # names are what a user edits the scene by: never cut short (prompts wrap instead)
     keep = {column: max(len(row[column]) for row in rows) for column in ("layer", "role", "gain dB", "pan")}

@@ -135,8 +135,10 @@ def plan(description: str, *, backend: PlanTarget | None = None) -> ScenePlan:
             layer = _layer(onto.sources[name], mods, " ".join(tokens[s:e]) if not mods else
                            " ".join(mods + [" ".join(tokens[s:e])]), style)
             if k == 0 and leftovers:
-                layer.prompt += ", " + " ".join(leftovers)
                 layer.words += " (+ " + " ".join(leftovers) + ")"
+                extra = [w for w in leftovers if not re.search(rf"\b{re.escape(w)}\b", layer.prompt)]
+                if extra:  # "softly hissing embers": the prompt already says "softly"
+                    layer.prompt += ", " + " ".join(extra)
             if k == 0:  # a place named in the same phrase ("city traffic", "forest birds") qualifies the source
                 places = [" ".join(tokens[a:b]) for a, b, kind, _ in matches if kind == "env"]
                 if places:

@@ -252,9 +252,9 @@ def test_cache_info_and_clear_commands(tmp_path, monkeypatch):
     cache.put("ab" * 32, np.zeros(1000, dtype=np.float32))
     monkeypatch.setenv("AMBIENTGEN_CACHE_MAX", "5GB")
     result = runner.invoke(cli.app, ["cache", "info", "--cache-dir", str(tmp_path / "c")])
-    assert result.exit_code == 0 and "1 entries, 4.2 kB of 5.0 GB" in result.output
+    assert result.exit_code == 0 and "1 entry, 4.2 kB of 5.0 GB" in result.output
     result = runner.invoke(cli.app, ["cache", "clear", "--cache-dir", str(tmp_path / "c")])
-    assert result.exit_code == 0 and "removed 1 entries (4.2 kB)" in result.output
+    assert result.exit_code == 0 and "removed 1 entry (4.2 kB)" in result.output
     monkeypatch.setenv("AMBIENTGEN_CACHE_MAX", "lots")
     result = runner.invoke(cli.app, ["cache", "info", "--cache-dir", str(tmp_path / "c")])
     assert result.exit_code == 2 and "AMBIENTGEN_CACHE_MAX: not a size: 'lots'" in result.stderr

@@ -245,6 +245,7 @@ def test_a_bed_of_one_event_sources_gets_a_warning_naming_role_events(tmp_path):
     path.write_text("name: t\nduration: 30\nlayers:\n  - name: rumble\n    prompt: rolling thunder\n")
     result = CliRunner().invoke(cli.app, ["validate", str(path)])
     assert result.exit_code == 0 and "use role: events" in result.stderr
+    assert "ok — 't', 30 s, 1 layer, backend" in result.stdout
 
 
 # --- planning for the backend that will render -------------------------------------------------------------
@@ -353,11 +354,19 @@ def test_cli_plan_shows_what_renders_each_layer_and_what_is_left_out():
     result = runner.invoke(cli.app, ["plan", "desert wind with distant camels", "--backend", "procedural"],
                            env={"COLUMNS": "160"})
     assert result.exit_code == 0, result.output
-    assert "for the procedural backend" in result.stdout and "renders with" in result.stdout
+    assert "1 layer for the procedural backend" in result.stdout and "renders with" in result.stdout
     assert "'distant camels': the procedural backend has no generator for it" in result.stderr
     neural = runner.invoke(cli.app, ["plan", "desert wind with distant camels", "--backend", "audioldm2"],
                            env={"COLUMNS": "160"})
     assert "distant-camels" in neural.stdout and "for the audioldm2 backend" in neural.stdout
+
+
+def test_a_modifier_the_prompt_already_says_is_not_added_again():
+    embers = plan("a campfire with softly hissing embers").layers[1]
+    assert embers.source == "embers" and embers.prompt.count("softly") == 1
+    assert embers.words == "hissing embers (+ softly)"  # the words it came from are all still said
+    cabin = plan("rain with cozy owls").layers[1]
+    assert cabin.prompt.endswith(", cozy")  # a word the prompt lacks still qualifies it
 
 
 def test_cli_plan_table_keeps_layer_names_whole_in_a_narrow_terminal():
