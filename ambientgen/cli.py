@@ -20,7 +20,8 @@ from .errors import AmbientgenError, SceneError, UsageError
 
 app = typer.Typer(
     name="ambientgen",
-    help="Long, seamless, loopable ambient soundscapes from a scene file.",
+    help="Long, seamless, loopable ambient soundscapes from a scene file or a description.",
+    rich_markup_mode="markdown",  # a docstring's wrapped lines are one paragraph, as in the source
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     add_completion=False,
@@ -103,8 +104,10 @@ def plan(
              "procedural, or a plug-in")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps (what auto chooses for)")] = "auto",
 ) -> None:
-    """Plan a scene from one sentence for the backend that will render it: print the layers and what renders each
-    (and write the scene file with -o)."""
+    """Plan a scene from one sentence: print its layers and what renders each (-o writes the scene file).
+
+    The plan is made for the backend that would render it (--backend, or what auto chooses): the procedural
+    backend gets only layers it has generators for, and what it cannot render is left out with the reason."""
     from .files import write_atomic
     from .prepare import plan_description
 
@@ -145,7 +148,8 @@ def cache_info(cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", 
     with _errors():
         store = _cache_store(cache_dir)
         usage = store.usage()
-    out.print(f"{store.root}: {count(usage.entries, 'entry', 'entries')}, {human_bytes(usage.bytes)} of {human_bytes(store.max_bytes)} "
+    size = f"{human_bytes(usage.bytes)} of {human_bytes(store.max_bytes)}"
+    out.print(f"{store.root}: {count(usage.entries, 'entry', 'entries')}, {size} "
               "(cap: $AMBIENTGEN_CACHE_MAX; least recently used entries are removed after a render)")
 
 
@@ -279,8 +283,10 @@ def loop(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="replace the outputs of an earlier render")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
 ) -> None:
-    """Turn a recording into a long seamless loop: excerpts cut where it is steady, arranged so no stretch comes back
-    soon, level-matched crossfades; the mix with loop metadata, manifest and check report."""
+    """Turn a recording into a long seamless loop, with loop metadata, manifest and check report.
+
+    Excerpts are cut where the recording is steady and arranged so that no stretch comes back soon, joined by
+    level-matched crossfades."""
     from .looping import loop as run
 
     with _errors(frozenset({"duration", "target_lufs"})), progress_bars(quiet) as on_progress:
@@ -308,8 +314,9 @@ def studio(
     no_browser: Annotated[bool, typer.Option("--no-browser", help="print the URL, do not open a browser")] = False,
     allow_remote: Annotated[bool, typer.Option("--allow-remote", help="allow a non-loopback --host")] = False,
 ) -> None:
-    """Open a local web mixer: listen to the stems, move a layer's sliders and hear it at once, save the scene,
-    re-export (mix-only edits cost no model calls). Needs the package's 'studio' extra (FastAPI, uvicorn)."""
+    """Open a local web mixer: listen to the stems, adjust each layer as you hear it, save, re-export.
+
+    Mix-only edits cost no model calls. Needs the package's 'studio' extra (FastAPI, uvicorn)."""
     from .studio import serve
 
     with _errors(frozenset({"output"})):

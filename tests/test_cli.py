@@ -33,6 +33,16 @@ def test_help_is_fast_and_imports_no_torch():
     assert result.exit_code == 0 and "render" in result.output
 
 
+def test_help_reads_as_paragraphs_not_source_lines():
+    """A docstring wrapped in the source is one paragraph in --help; the command list shows its first line."""
+    result = runner.invoke(cli.app, ["plan", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "what auto chooses): the procedural backend gets only layers" in result.output
+    listing = runner.invoke(cli.app, ["--help"], env={"COLUMNS": "200"}).output
+    assert "Open a local web mixer: listen to the stems, adjust each layer as you hear it, save, re-export." in listing
+    assert "Mix-only edits" not in listing
+
+
 def test_validate_ok_and_bad(tmp_path):
     result = run("validate", SCENES / "forest.yaml")
     assert result.exit_code == 0 and "ok" in result.output
