@@ -95,7 +95,7 @@ class Report:
     repetition: dict[str, Any] | None
     short_term_lufs: list[float] = field(repr=False)
     failures: list[str] = field(default_factory=list)
-    seams_source: str = "manifest"  # or "detected" (no manifest given: splice points found as ambientgen.splices finds them)
+    seams_source: str = "manifest"  # or "detected" (no manifest: splices found, ambientgen.splices)
     unexplained_splices_s: list[float] = field(default_factory=list)  # detected, but no listed seam or event
     container: str = ""  # libsndfile's major format: WAV, FLAC, OGG, MP3 ...
     clipping_s: list[list[float]] = field(default_factory=list)  # [start, end] of clipped runs (first 100)
