@@ -134,11 +134,8 @@ def plan(description: str, *, backend: PlanTarget | None = None) -> ScenePlan:
         for k, (s, e, name) in enumerate(sources):
             layer = _layer(onto.sources[name], mods, " ".join(tokens[s:e]) if not mods else
                            " ".join(mods + [" ".join(tokens[s:e])]), style)
-            if k == 0 and leftovers:
-                layer.words += " (+ " + " ".join(leftovers) + ")"
-                extra = [w for w in leftovers if not re.search(rf"\b{re.escape(w)}\b", layer.prompt)]
-                if extra:  # "softly hissing embers": the prompt already says "softly"
-                    layer.prompt += ", " + " ".join(extra)
+            if k == 0:
+                _qualify(layer, leftovers)
             if k == 0:  # a place named in the same phrase ("city traffic", "forest birds") qualifies the source
                 places = [" ".join(tokens[a:b]) for a, b, kind, _ in matches if kind == "env"]
                 if places:
@@ -159,9 +156,8 @@ def plan(description: str, *, backend: PlanTarget | None = None) -> ScenePlan:
             if name not in present:
                 layer = _layer(onto.sources[name], mods, " ".join(mods + [words]), style)
                 layer.implied_by = env
-                if first and context:
-                    layer.prompt += ", " + " ".join(context)
-                    layer.words += " (+ " + " ".join(context) + ")"
+                if first:
+                    _qualify(layer, context)
                 first = False
                 implied.append(layer)
                 present.add(name)
@@ -206,6 +202,17 @@ def plan(description: str, *, backend: PlanTarget | None = None) -> ScenePlan:
         if template and not layer.own_prompt:
             layer.prompt = styled_prompt(layer.prompt, template)
     return ScenePlan(text, layers, warnings, time_of_day, backend.name if backend else None, left_out)
+
+
+def _qualify(layer: PlannedLayer, words: list[str]) -> None:
+    """The user's other words in the phrase ("cozy", "softly") qualify the layer: noted among the words it came from,
+    and added to the prompt unless the prompt already says them ("softly hissing embers")."""
+    if not words:
+        return
+    layer.words += " (+ " + " ".join(words) + ")"
+    extra = [w for w in words if not re.search(rf"\b{re.escape(w)}\b", layer.prompt)]
+    if extra:
+        layer.prompt += ", " + " ".join(extra)
 
 
 def _unknown_layer(phrase: str, mods: list[str], words: list[str]) -> PlannedLayer:
