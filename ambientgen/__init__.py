@@ -15,7 +15,7 @@ Public API::
     result = ambientgen.loop("field/rain.wav", "out/rain", duration="1h")  # a recording as an hour-long loop
 
 :func:`render` is the same pipeline as ``ambientgen render`` (preflight, render
-cache, overwrite protection, check report); see :mod:`ambientgen.pipeline`.
+cache, overwrite protection, check report); see :mod:`ambientgen.rendering.pipeline`.
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ from __future__ import annotations
 from ._version import __version__
 from .backends import Backend, BackendSpec, register
 from .errors import AmbientgenError, BackendError, ExportError, SceneError, UsageError
-from .looping import loop, loop_scene
-from .pipeline import RenderInterrupted, RenderResult, render
-from .prepare import Validation, validate_scene
+from .rendering.recordings.loop import loop, loop_scene
+from .rendering.pipeline import RenderInterrupted, RenderResult, render
+from .rendering.prepare import Validation, validate_scene
 from .progress import ProgressEvent
-from .scene import Layer, ModelSettings, Scene, scene_from_dict
-from .scene_files import load_scene
+from .scene.schema import Layer, ModelSettings, Scene, scene_from_dict
+from .scene.files import load_scene
 
 __all__ = [
     "AmbientgenError",
@@ -88,7 +88,7 @@ def plan_scene(description: str, *, duration: float | str = "10m", seed: int = 0
     """
     import logging
 
-    from .prepare import plan_description
+    from .rendering.prepare import plan_description
 
     planned = plan_description(description, backend=backend, device=device)
     for note in planned.warnings:
@@ -113,9 +113,9 @@ def check_file(path, *, preset: str = "ebu-r128", seams_s: list[float] | None = 
 
     Returns
     -------
-    ambientgen.check.Report
+    ambientgen.check.report.Report
         ``passed`` and ``failures`` give the verdict.
     """
-    from .check import check_file as _check
+    from .check.report import check_file as _check
 
     return _check(path, preset=preset, seams_s=seams_s, manifest=manifest)

@@ -3,7 +3,7 @@
     python benchmarks/compare_latent_seams.py [--renders 6] [--steps 4]
 
 Renders the same layers (45 s, looping) with each method and scores every seam
-and the wrap point with ``ambientgen.analysis`` (percentile rank among ordinary
+and the wrap point with ``ambientgen.audio.seams`` (percentile rank among ordinary
 moments of the same audio: 0.5 = like any other moment, 1 = stands out). Also
 counts UNet evaluations. Prints a table and appends it to benchmarks/RESULTS.md.
 The tiny model has random weights: this measures the joins, not the sound.
@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ambientgen.analysis import seam_report
+from ambientgen.audio.seams import seam_report
 from ambientgen.backends.audioldm2 import AudioLDM2Backend
 from ambientgen.backends.base import ChunkRequest, chunk_seed
-from ambientgen.plan import chunk_count
-from ambientgen.stitch import close_loop, stitch_chunks
+from ambientgen.rendering.chunk_plan import chunk_count
+from ambientgen.audio.stitch import close_loop, stitch_chunks
 from ambientgen.testing import save_tiny_audioldm2
 
 SR, DURATION, CHUNK, OVERLAP = 16000, 45.0, 10.24, 1.5  # long enough for ordinary moments 2.5 s from seams

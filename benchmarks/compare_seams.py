@@ -19,7 +19,7 @@ swells, traffic), which the fixtures lack. Methods:
   measure for that track: 0.5 in principle (our measure: 0.48 on average).
 
 Each seam is ranked among ordinary moments of the same stream (0.5 = like any
-moment) by ``ambientgen.analysis.seam_report`` and by an independent judge
+moment) by ``ambientgen.audio.seams.seam_report`` and by an independent judge
 written here: the largest change of a 0.5 s log-mel (64 bands) window within
 ±0.5 s of the seam, as the seam-quality issue measured it. 30 chunks make
 tracks of about 3 minutes, which hold many stretches between seams to rank
@@ -39,10 +39,10 @@ import numpy as np
 import soundfile as sf
 from scipy.ndimage import gaussian_filter1d
 
-from ambientgen.analysis import seam_report
-from ambientgen.arrange import arrange
-from ambientgen.stitch import stitch_chunks
-from ambientgen.streams import ColourCost, Mix, PoolStream, tile_colour, tile_power
+from ambientgen.audio.seams import seam_report
+from ambientgen.audio.arrange import arrange
+from ambientgen.audio.stitch import stitch_chunks
+from ambientgen.audio.streams import ColourCost, Mix, PoolStream, tile_colour, tile_power
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 RECORDINGS = ["rain_redeclipse", "river_stk", "waterfall_stk", "birds_stk", "cafe_stk", "cicadas_redeclipse",

@@ -126,8 +126,8 @@ def main() -> None:
 
     from ambientgen.backends.audioldm2 import AudioLDM2Backend, _pipeline_class
     from ambientgen.backends.base import ChunkRequest, chunk_seed
-    from ambientgen.plan import chunk_count, make_plan
-    from ambientgen.scene import scene_from_dict
+    from ambientgen.rendering.chunk_plan import chunk_count, make_plan
+    from ambientgen.scene.schema import scene_from_dict
 
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()

@@ -31,9 +31,9 @@ def main() -> None:
     import ray
 
     from ambientgen.backends import choose_backend
-    from ambientgen.cache import RenderCache
-    from ambientgen.executors import RayExecutor
-    from ambientgen.scene import scene_from_dict
+    from ambientgen.rendering.cache import RenderCache
+    from ambientgen.rendering.ray import RayExecutor
+    from ambientgen.scene.schema import scene_from_dict
     from ambientgen.testing import save_tiny_audioldm2
 
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)

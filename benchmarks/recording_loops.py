@@ -5,7 +5,7 @@ loop of each duration asked (default 10 minutes and 1 hour) is rendered in its
 own process (``os.wait4`` gives that process's peak RSS), then read back from
 its manifest and check report: exact length, integrated loudness against the
 target, the check verdict, the shortest recurrence of any source stretch, and
-the seams' mean rank by the project's seam measure (``ambientgen.analysis``, as
+the seams' mean rank by the project's seam measure (``ambientgen.audio.seams``, as
 ``check --manifest`` scores them; 0.5 = like any moment of the loop).
 
     python benchmarks/recording_loops.py            # 10m and 1h, every recording (about 25 min on 2 cores)
@@ -33,7 +33,7 @@ def run(path: Path, duration: str, out: Path) -> dict:
     started = time.perf_counter()
     log = out.with_suffix(".log")
     with open(log, "w") as fh:
-        proc = subprocess.Popen([sys.executable, "-m", "ambientgen.cli", "loop", str(path), "--duration", duration,
+        proc = subprocess.Popen([sys.executable, "-m", "ambientgen.cli.commands", "loop", str(path), "--duration", duration,
                                  "-o", str(out), "-q", "--no-stems", "--overwrite"], stdout=fh, stderr=fh)
         _, status, usage = os.wait4(proc.pid, 0)  # this process's own peak RSS
     stderr = log.read_text()

@@ -71,7 +71,7 @@ def noise(seconds: float, sample_rate: int = 16000, *, seed: int = 0, channels: 
 
 def small_scene(**overrides):
     """A short two-layer scene for fast renders."""
-    from ambientgen.scene import scene_from_dict
+    from ambientgen.scene.schema import scene_from_dict
 
     data = {
         "name": "test-scene",
@@ -105,9 +105,9 @@ def render_manifest(scene, backend, out_dir, *, fmt="wav", cache=False, report=F
 
 def master(audio, sample_rate, *, target_lufs, ceiling_dbtp):
     """``(channels, n)`` audio mastered by the real (streaming) mastering path: gain to the target, true-peak
-    limiting under the ceiling. Returns (mastered audio, :class:`~ambientgen.assemble.MasterReport`)."""
-    from ambientgen.assemble import assemble
-    from ambientgen.streams import ArrayStream, Mix
+    limiting under the ceiling. Returns (mastered audio, :class:`~ambientgen.output.master.MasterReport`)."""
+    from ambientgen.output.master import assemble
+    from ambientgen.audio.streams import ArrayStream, Mix
 
     audio = np.asarray(audio, dtype=np.float32)
     # mono as (x, silence): BS.1770 sums channel powers, so that pair measures (and limits) as x alone

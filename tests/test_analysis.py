@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from ambientgen.analysis import Curves, Ranker, percentile_rank, seam_report
-from ambientgen.stitch import equal_power_fades, stitch_chunks
+from ambientgen.audio.seams import Curves, Ranker, percentile_rank, seam_report
+from ambientgen.audio.stitch import equal_power_fades, stitch_chunks
 
 from .conftest import DATA
 
@@ -165,7 +165,7 @@ def test_percentile_rank():
 def test_contrast_and_distance_are_computed_in_blocks_as_they_would_be_whole(monkeypatch):
     """An hour's band track is measured a block of boundaries at a time (bounded memory): the same numbers as
     one cumulative sum over the whole track, across block edges."""
-    import ambientgen.analysis as analysis
+    import ambientgen.audio.seams as analysis
 
     monkeypatch.setattr(analysis, "BLOCK_BOUNDARIES", 97)  # many block edges in a short track
     rng = np.random.default_rng(3)
@@ -188,8 +188,8 @@ def test_contrast_and_distance_are_computed_in_blocks_as_they_would_be_whole(mon
 
 @pytest.mark.parametrize("block", [1, 33, 400, 100000])
 def test_curve_stream_equals_the_whole_track_curves(block):
-    from ambientgen.analysis import CurveStream, contrast
-    from ambientgen.splices import DETECT_CONTRAST, detect_seams, pick_seams
+    from ambientgen.audio.seams import CurveStream, contrast
+    from ambientgen.check.splices import DETECT_CONTRAST, detect_seams, pick_seams
 
     sr, hop, n_fft = 48000, 1200, 2048
     rng = np.random.default_rng(5)

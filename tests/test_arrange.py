@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ambientgen.arrange import (arrange, bounded_partition, event_waits, schedule_events, sequence_problems,
+from ambientgen.audio.arrange import (arrange, bounded_partition, event_waits, schedule_events, sequence_problems,
                                 tile_sequence)
 
 SR = 48000

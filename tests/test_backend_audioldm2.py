@@ -172,7 +172,7 @@ def test_windows_share_their_overlap_at_every_step(tiny_backend, monkeypatch):
 @pytest.mark.slow
 def test_latent_seams_and_loop_look_ordinary(tiny_checkpoint):
     """Decoded latent layers: seams and the wrap rank like ordinary moments (mean over several renders)."""
-    from ambientgen.analysis import seam_report
+    from ambientgen.audio.seams import seam_report
 
     backend = AudioLDM2Backend.load(str(tiny_checkpoint), device="cpu", steps=TEST_STEPS)
     seam_ranks, loop_ranks = [], []

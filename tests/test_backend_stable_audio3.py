@@ -213,7 +213,7 @@ def test_gated_repository_says_what_to_do(monkeypatch):
 def _cli(*args):
     from typer.testing import CliRunner
 
-    from ambientgen import cli
+    from ambientgen.cli import commands as cli
 
     return CliRunner().invoke(cli.app, list(args))
 
@@ -251,7 +251,7 @@ def test_forest_renders_in_stereo_loops_and_passes_check(tiny_sa3_checkpoint, tm
 
 def test_auto_renders_a_named_stable_audio_3_checkpoint_with_it(tiny_sa3_checkpoint):
     from ambientgen.backends import checkpoint_backend, choose_backend
-    from ambientgen.scene import ModelSettings
+    from ambientgen.scene.schema import ModelSettings
 
     assert checkpoint_backend(str(tiny_sa3_checkpoint)) == "stable-audio-3"
     choice = choose_backend(ModelSettings(checkpoint=str(tiny_sa3_checkpoint)), device="cpu")
@@ -260,7 +260,7 @@ def test_auto_renders_a_named_stable_audio_3_checkpoint_with_it(tiny_sa3_checkpo
 
 def test_auto_prefers_stable_audio_3_when_its_weights_are_cached(tiny_sa3_checkpoint, tmp_path, monkeypatch):
     from ambientgen.backends import choose_backend
-    from ambientgen.scene import ModelSettings
+    from ambientgen.scene.schema import ModelSettings
     from ambientgen.testing import install_in_hub_cache
 
     install_in_hub_cache(tiny_sa3_checkpoint, "stabilityai/stable-audio-3-small-sfx", tmp_path)

@@ -15,7 +15,7 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from ambientgen import cli
+from ambientgen.cli import commands as cli
 
 from .conftest import DATA, SCENES, noise
 
@@ -235,7 +235,7 @@ def test_bad_input(name, files, argv, code, message, tmp_path, monkeypatch):
 def test_not_enough_disk_space(tmp_path, monkeypatch):
     from collections import namedtuple
 
-    import ambientgen.preflight as preflight
+    import ambientgen.rendering.preflight as preflight
 
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(preflight.shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 10**6, 10**6))

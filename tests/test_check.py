@@ -7,9 +7,9 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from ambientgen import cli
-from ambientgen.check import check_file
-from ambientgen.stitch import close_loop
+from ambientgen.cli import commands as cli
+from ambientgen.check.report import check_file
+from ambientgen.audio.stitch import close_loop
 
 from .conftest import DATA, master
 
@@ -139,7 +139,7 @@ def test_cli_bad_inputs(args, code, message, tmp_path, monkeypatch):
 
 def _pasted(name: str, seed: int) -> tuple[np.ndarray, int, float]:
     """A real recording with a stretch of it (10 s, or 60 % of a short recording) pasted in twice more."""
-    from ambientgen.stitch import equal_power_fades
+    from ambientgen.audio.stitch import equal_power_fades
 
     x, sr = sf.read(DATA / f"{name}.ogg", dtype="float64", always_2d=True)
     x = x.mean(axis=1)
@@ -172,8 +172,8 @@ def test_a_stretch_pasted_into_steady_noise_is_found(name, tmp_path):
 def _pool_file(name: str, path, *, matched: bool, seed: int = 0) -> list[float]:
     """A 2-minute pool of tiles cut from a real recording at levels up to 4 dB apart, written to ``path``;
     returns its seam times."""
-    from ambientgen.arrange import arrange
-    from ambientgen.streams import Mix, PoolStream, tile_power
+    from ambientgen.audio.arrange import arrange
+    from ambientgen.audio.streams import Mix, PoolStream, tile_power
 
     x, sr = sf.read(DATA / f"{name}.ogg", dtype="float32", always_2d=True)
     x = x.mean(axis=1)

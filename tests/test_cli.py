@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from ambientgen import cli
+from ambientgen.cli import commands as cli
 from .conftest import SCENES, TEST_STEPS
 
 runner = CliRunner()
@@ -27,7 +27,7 @@ def render_args(scene, out, checkpoint, *extra):
 
 @pytest.mark.slow
 def test_help_is_fast_and_imports_no_torch():
-    code = "import sys; from ambientgen import cli; assert 'torch' not in sys.modules and 'diffusers' not in sys.modules"
+    code = "import sys; from ambientgen.cli import commands; assert 'torch' not in sys.modules and 'diffusers' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
     result = run("--help")
     assert result.exit_code == 0 and "render" in result.output
@@ -160,7 +160,7 @@ def test_unknown_option_is_usage_error():
 
 
 def test_cli_defaults_equal_library_defaults():
-    from ambientgen.pipeline import render
+    from ambientgen.rendering.pipeline import render
 
     params = inspect.signature(cli.render).parameters
     lib = inspect.signature(render).parameters

@@ -3,10 +3,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ambientgen.assemble import assemble
-from ambientgen.streams import Mix
-from ambientgen.engine import render_layer, render_layers
-from ambientgen.plan import chunk_count, make_plan
+from ambientgen.output.master import assemble
+from ambientgen.audio.streams import Mix
+from ambientgen.rendering.engine import render_layer, render_layers
+from ambientgen.rendering.chunk_plan import chunk_count, make_plan
 from tests.conftest import render_manifest
 
 from .conftest import small_scene
@@ -95,13 +95,13 @@ def test_render_scene_writes_everything(tiny_backend, tmp_path):
 
 def test_public_render_is_the_function_after_the_engine_is_imported():
     import ambientgen
-    import ambientgen.engine  # noqa: F401
+    import ambientgen.rendering.engine  # noqa: F401
 
-    assert callable(ambientgen.render) and ambientgen.render.__module__ == "ambientgen.pipeline"
+    assert callable(ambientgen.render) and ambientgen.render.__module__ == "ambientgen.rendering.pipeline"
 
 
 def _procedural_scene(**overrides):
-    from ambientgen.scene import scene_from_dict
+    from ambientgen.scene.schema import scene_from_dict
 
     data = {
         "name": "pool-scene", "duration": 120, "seed": 9, "loop": True,
@@ -160,7 +160,7 @@ def test_pool_and_event_layers_render_bounded_calls_and_repeat_exactly(tmp_path)
 @pytest.mark.slow
 def test_fades_make_a_sleep_timer_that_does_not_loop(tmp_path):
     from ambientgen.backends.procedural import ProceduralBackend
-    from ambientgen.formats import read_riff_chunks
+    from ambientgen.output.formats import read_riff_chunks
 
     scene = _procedural_scene(duration=60, fade_in="5s", fade_out="20s")
     manifest = render_manifest(scene, ProceduralBackend(), tmp_path, stems=False)

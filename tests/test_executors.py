@@ -5,8 +5,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from ambientgen import cli
-from ambientgen.scene_files import dump_scene
+from ambientgen.cli import commands as cli
+from ambientgen.scene.files import dump_scene
 
 from .conftest import small_scene
 
@@ -73,8 +73,8 @@ def test_ray_render_is_byte_identical_to_local(local_ray, tiny_checkpoint, tmp_p
 def test_a_killed_worker_is_replaced_and_the_render_completes_identically(local_ray, tiny_checkpoint, tmp_path):
     from ambientgen.backends import choose_backend
     from ambientgen.backends.audioldm2 import AudioLDM2Backend
-    from ambientgen.cache import RenderCache
-    from ambientgen.executors import ClusterBackend, RayExecutor
+    from ambientgen.rendering.cache import RenderCache
+    from ambientgen.rendering.ray import ClusterBackend, RayExecutor
     from tests.conftest import render_manifest
 
     sc = small_scene(duration=30, model={"steps": 2, "continuity": "crossfade", "batch_size": 1,
@@ -103,7 +103,7 @@ def test_a_backend_error_on_a_worker_stops_with_its_message(local_ray, tiny_chec
     from ambientgen.backends import choose_backend
     from ambientgen.backends.base import ChunkRequest
     from ambientgen.errors import AmbientgenError
-    from ambientgen.executors import Piece, RayExecutor
+    from ambientgen.rendering.ray import Piece, RayExecutor
 
     sc = small_scene(model={"checkpoint": str(tiny_checkpoint), "backend": "audioldm2"})
     ex = RayExecutor(model=sc.model, device="cpu", choice=choose_backend(sc.model), cache_dir=str(tmp_path / "c"),

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-import ambientgen.export as export
+import ambientgen.output.export as export
 from ambientgen.errors import AmbientgenError, ExportError
 from tests.conftest import render_manifest
 

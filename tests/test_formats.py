@@ -11,8 +11,8 @@ import soundfile as sf
 from ambientgen.backends.procedural import ProceduralBackend
 from tests.conftest import render_manifest
 from ambientgen.errors import UsageError
-from ambientgen.formats import cue_chunks, parse_formats, read_riff_chunks, smpl_chunk
-from ambientgen.session import parse_reaper_session
+from ambientgen.output.formats import cue_chunks, parse_formats, read_riff_chunks, smpl_chunk
+from ambientgen.output.reaper import parse_reaper_session
 
 from .conftest import small_scene
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ambientgen.loudness import limiter_gain, true_peak_dbtp
-from ambientgen.meter import measure
+from ambientgen.audio.true_peak import limiter_gain, true_peak_dbtp
+from ambientgen.audio.loudness import measure
 
 from .conftest import master, noise
 
@@ -72,7 +72,7 @@ def test_mastering_refuses_silence():
 def test_blockwise_true_peak_equals_one_shot():
     from scipy.signal import resample_poly
 
-    from ambientgen.loudness import oversampled_abs_peaks
+    from ambientgen.audio.true_peak import oversampled_abs_peaks
     x = noise(3, SR, seed=9, channels=2)
     one_shot = np.abs(resample_poly(x.astype(np.float64), 4, 1, axis=-1)).reshape(2, -1, 4).max(axis=2).max(axis=0)
     for block in (1000, 4096, 1 << 18):

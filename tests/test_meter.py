@@ -5,7 +5,7 @@ import pyloudnorm
 import pytest
 import soundfile as sf
 
-from ambientgen.meter import LoudnessMeter, k_weighting_sos, measure
+from ambientgen.audio.loudness import LoudnessMeter, k_weighting_sos, measure
 
 from .conftest import DATA
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.signal import welch
 
-from ambientgen.mix import db_to_gain, pan_gains, place, resample
+from ambientgen.audio.placement import db_to_gain, pan_gains, place, resample
 
 from .conftest import noise
 

@@ -10,9 +10,9 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from ambientgen import cli
+from ambientgen.cli import commands as cli
 from ambientgen.backends import choose_backend
-from ambientgen.scene import scene_from_dict
+from ambientgen.scene.schema import scene_from_dict
 
 from .conftest import ROOT, SCENES
 

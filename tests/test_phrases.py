@@ -1,11 +1,11 @@
-"""Reading a description into phrases and known names (ambientgen.phrases)."""
+"""Reading a description into phrases and known names (ambientgen.planner.phrases)."""
 
 from __future__ import annotations
 
 import pytest
 
-from ambientgen.ontology import ontology
-from ambientgen.phrases import fragments, is_modifier, match, tokens
+from ambientgen.planner.ontology import ontology
+from ambientgen.planner.phrases import fragments, is_modifier, match, tokens
 
 
 def names(text: str) -> list[list[tuple[str, str]]]:

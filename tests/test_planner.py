@@ -3,10 +3,10 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from ambientgen import cli
+from ambientgen.cli import commands as cli
 from ambientgen.errors import AmbientgenError
-from ambientgen.planner import MAX_LAYERS, PlanTarget, ontology, plan
-from ambientgen.scene_files import load_scene
+from ambientgen.planner.compose import MAX_LAYERS, PlanTarget, ontology, plan
+from ambientgen.scene.files import load_scene
 
 from .conftest import SCENES
 
@@ -227,8 +227,8 @@ def test_cli_plan_errors(args, code, message, tmp_path):
 
 
 def test_a_bed_of_one_event_sources_gets_a_warning_naming_role_events(tmp_path):
-    from ambientgen.planner import one_event_beds
-    from ambientgen.scene import scene_from_dict
+    from ambientgen.planner.compose import one_event_beds
+    from ambientgen.scene.schema import scene_from_dict
 
     sc = scene_from_dict({"name": "x", "duration": 30, "layers": [
         {"name": "rumble", "prompt": "field recording of rolling thunder"},
@@ -252,7 +252,7 @@ def test_a_bed_of_one_event_sources_gets_a_warning_naming_role_events(tmp_path):
 
 def procedural_target():
     from ambientgen.backends.procedural import ProceduralBackend
-    from ambientgen.planner import PlanTarget
+    from ambientgen.planner.compose import PlanTarget
 
     backend = ProceduralBackend()
     return PlanTarget("procedural", True, backend.supports, backend.renderer)
@@ -314,7 +314,7 @@ def test_nothing_renderable_is_an_error_that_names_the_backend():
 
 
 def test_a_neural_target_keeps_every_layer_and_names_itself():
-    from ambientgen.planner import PlanTarget
+    from ambientgen.planner.compose import PlanTarget
 
     p = plan("rain with distant camels", backend=PlanTarget("stable-audio-3"))
     assert [(la.name, la.renders_with) for la in p.layers] == [("rain", "stable-audio-3"),
@@ -452,7 +452,7 @@ def test_prompts_follow_the_style_of_the_backend_that_renders():
 
 def test_every_prompt_style_and_own_prompt_names_a_registered_backend_and_applies():
     from ambientgen.backends import backend_names
-    from ambientgen.planner import RECORDING
+    from ambientgen.planner.compose import RECORDING
 
     onto = ontology()
     names = set(backend_names())
@@ -466,7 +466,7 @@ def test_every_prompt_style_and_own_prompt_names_a_registered_backend_and_applie
 
 
 def test_styled_prompt_keeps_a_prompt_not_in_the_ontology_style():
-    from ambientgen.planner import styled_prompt
+    from ambientgen.planner.compose import styled_prompt
 
     assert styled_prompt("my own words", "{sound}, {recording}") == "my own words"
     assert styled_prompt("recording of an electric fan whirring", "{sound}, {recording}") == \
@@ -474,7 +474,7 @@ def test_styled_prompt_keeps_a_prompt_not_in_the_ontology_style():
 
 
 def test_a_description_planned_for_stable_audio_3_gets_its_prompt_style():
-    from ambientgen.prepare import plan_description
+    from ambientgen.rendering.prepare import plan_description
 
     layers = plan_description("a crackling fire and light rain", backend="stable-audio-3").layers
     assert [layer.prompt for layer in layers] == ["crackling fire, field recording", "light rain, field recording"]

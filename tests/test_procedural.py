@@ -9,7 +9,8 @@ import soxr
 from scipy.signal import find_peaks, welch
 from typer.testing import CliRunner
 
-from ambientgen import cli, render
+from ambientgen import render
+from ambientgen.cli import commands as cli
 from ambientgen.backends import choose_backend, load_backend, unsupported_layers
 from ambientgen.backends.base import ChunkRequest
 from ambientgen.backends.procedural import SOURCES, ProceduralBackend, match_source
@@ -151,7 +152,7 @@ def test_traffic_is_cars_passing_louder_at_their_closest_point():
 
 
 def test_manifest_names_the_generator_of_every_layer_even_from_the_cache(tmp_path):
-    from ambientgen.cache import CachedBackend, RenderCache
+    from ambientgen.rendering.cache import CachedBackend, RenderCache
 
     scene = small_scene(duration=6, layers=[{"name": "rain", "prompt": "heavy rain on a tin roof"},
                                             {"name": "wind", "prompt": "distant howling wind"}])
@@ -318,7 +319,7 @@ def test_every_bundled_scene_mix_sounds_like_its_scene(name, tmp_path):
     """60 s of each bundled scene's mix: a top-3 YAMNet class belongs to the scene; the rain, frog, fire and ocean
     scenes are heard first as themselves, with no vehicle, music or "Explosion" in their top 3 (a campfire's third
     class may be "Fireworks": YAMNet's next neighbour of crackling)."""
-    from ambientgen.scene_files import load_scene
+    from ambientgen.scene.files import load_scene
 
     from .yamnet import FAMILIES, top_classes
 
@@ -341,8 +342,8 @@ def test_every_bundled_scene_loops_cleanly(tmp_path):
     in sparse layers depending on whether a bird note starts within 80 ms), so
     the rank is judged as a mean over six scenes x four seeds.
     """
-    from ambientgen.analysis import seam_report
-    from ambientgen.scene_files import load_scene
+    from ambientgen.audio.seams import seam_report
+    from ambientgen.scene.files import load_scene
 
     ranks = {}
     for path in sorted(SCENES.glob("*.yaml")):
@@ -361,8 +362,8 @@ def test_every_bundled_scene_loops_cleanly(tmp_path):
 def test_procedural_chunks_are_joined_by_3_s_fades_unless_the_scene_says_otherwise(tmp_path):
     """The procedural backend's preferred window: 12 s chunks, 3 s fades (they hide a join between independent
     chunks better than 1.5 s, benchmarks/compare_seams.py); a scene's own chunk_s / overlap_s win."""
-    from ambientgen.plan import make_plan
-    from ambientgen.scene import scene_from_dict
+    from ambientgen.rendering.chunk_plan import make_plan
+    from ambientgen.scene.schema import scene_from_dict
 
     be = ProceduralBackend()
     data = {"name": "s", "duration": 60, "layers": [{"name": "rain", "prompt": "rain"}]}

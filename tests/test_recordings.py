@@ -1,4 +1,4 @@
-"""Recordings as layers (``ambientgen.recordings``, ``ambientgen.sources``, ``ambientgen loop``): files found and
+"""Recordings as layers (``ambientgen.rendering.recordings.layers``, ``ambientgen.rendering.recordings.sources``, ``ambientgen loop``): files found and
 read in pieces, excerpts arranged so the source does not recur soon, events cut at onsets, provenance, errors."""
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 import ambientgen
-from ambientgen import cli
-from ambientgen.arrange import Placement
+from ambientgen.cli import commands as cli
+from ambientgen.audio.arrange import Placement
 from ambientgen.errors import SceneError
-from ambientgen.excerpts import arrange_excerpts, source_recurrence
-from ambientgen.looping import loop_scene
-from ambientgen.recordings import find_layer_sources, open_layer_sources, steady_points
-from ambientgen.scene import scene_from_dict
-from ambientgen.scene_files import load_scene
-from ambientgen.sources import bed_problem, expand_source, find_events, open_source, read_stretch
+from ambientgen.rendering.recordings.excerpts import arrange_excerpts, source_recurrence
+from ambientgen.rendering.recordings.loop import loop_scene
+from ambientgen.rendering.recordings.layers import find_layer_sources, open_layer_sources, steady_points
+from ambientgen.scene.schema import scene_from_dict
+from ambientgen.scene.files import load_scene
+from ambientgen.rendering.recordings.sources import bed_problem, expand_source, find_events, open_source, read_stretch
 
 from .conftest import DATA, noise
 
@@ -236,7 +236,7 @@ def test_a_stereo_recording_keeps_its_two_channels(tmp_path):
 
 
 def test_a_long_recording_is_read_in_stretches_not_whole(tmp_path, monkeypatch):
-    import ambientgen.recordings as recordings
+    import ambientgen.rendering.recordings.layers as recordings
 
     path = _write(tmp_path / "long.wav", noise(120, 16000).reshape(-1) * 0.2, 16000)
     monkeypatch.setattr(recordings, "MAX_MATERIAL_S", 30.0)

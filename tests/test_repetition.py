@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ambientgen.repetition import RepetitionFinder, find_repetition
+from ambientgen.audio.repetition import RepetitionFinder, find_repetition
 
 HOP = 0.025
 

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ambientgen.errors import SceneError
-from ambientgen.scene import parse_duration, scene_from_dict
+from ambientgen.scene.schema import parse_duration, scene_from_dict
 
 MINIMAL = {"name": "s", "layers": [{"name": "rain", "prompt": "rain"}]}
 

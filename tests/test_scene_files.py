@@ -1,11 +1,11 @@
-"""Scene files: finding, reading, writing (ambientgen.scene_files)."""
+"""Scene files: finding, reading, writing (ambientgen.scene.files)."""
 
 from __future__ import annotations
 
 import pytest
 
 from ambientgen.errors import SceneError
-from ambientgen.scene_files import dump_scene, load_scene
+from ambientgen.scene.files import dump_scene, load_scene
 
 from .conftest import SCENES
 
@@ -67,7 +67,7 @@ def test_a_missing_scene_file_suggests_close_names(tmp_path):
 
 def test_bundled_scenes_load_from_anywhere(tmp_path, monkeypatch):
     """After ``pip install`` there is no scenes/ folder: ``scenes/NAME.yaml`` is the bundled scene."""
-    from ambientgen.scene_files import bundled_scenes
+    from ambientgen.scene.files import bundled_scenes
 
     monkeypatch.chdir(tmp_path)
     assert set(bundled_scenes()) == {"campfire", "forest", "ocean-at-night", "rain-on-tin-roof", "summer-night",

@@ -1,11 +1,11 @@
-"""Where a file looks spliced (ambientgen.splices)."""
+"""Where a file looks spliced (ambientgen.check.splices)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ambientgen.bands import BandTrack
-from ambientgen.splices import detect_seams, pick_seams
+from ambientgen.audio.bands import BandTrack
+from ambientgen.check.splices import detect_seams, pick_seams
 
 
 def test_pick_seams_keeps_the_strongest_apart():

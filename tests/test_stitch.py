@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ambientgen.stitch import (close_loop, correlation, equal_power_fades, fade_norm, level_envelope, seam_gains,
+from ambientgen.audio.stitch import (close_loop, correlation, equal_power_fades, fade_norm, level_envelope, seam_gains,
                                stitch_chunks)
 
 from .conftest import noise

@@ -21,7 +21,7 @@ from ambientgen import scene_from_dict  # noqa: E402
 from ambientgen.progress import ProgressEvent  # noqa: E402
 from ambientgen.studio import StudioSession, open_session  # noqa: E402
 from ambientgen.studio.app import TOKEN_HEADER, create_app, is_loopback  # noqa: E402
-from ambientgen.studio.session import Job, export_options, scene_of_render  # noqa: E402
+from ambientgen.studio.state import Job, export_options, scene_of_render  # noqa: E402
 
 SCENE = {
     "name": "mini", "duration": 12, "seed": 3, "model": {"backend": "procedural"},

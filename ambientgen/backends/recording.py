@@ -2,7 +2,7 @@
 
 It renders no prompt: the scene's other layers go to the scene's backend, so one
 scene mixes a rain recording with AudioLDM2 birds and procedural wind. How the
-recordings are read, cut and arranged is :mod:`ambientgen.recordings`; the
+recordings are read, cut and arranged is :mod:`ambientgen.rendering.recordings.layers`; the
 registry lists this backend so ``ambientgen models`` shows it and a scene that
 names it for a prompt layer gets a clear error.
 """

@@ -12,7 +12,7 @@ Needs the ``studio`` extra: ``pip install 'ambientgen[studio]'``.
 
 from __future__ import annotations
 
-from .session import StudioSession, open_session
+from .state import StudioSession, open_session
 
 __all__ = ["StudioSession", "open_session", "serve"]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from ambientgen import AmbientgenError, SceneError
 
-from .session import StudioSession
+from .state import StudioSession
 
 log = logging.getLogger("ambientgen")
 TOKEN_HEADER = "X-Studio-Token"

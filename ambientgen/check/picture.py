@@ -1,0 +1,114 @@
+"""The ``check`` picture: spectrogram with seams and loop point, loudness curve, loop-point zoom (matplotlib)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from ..audio.bands import band_db, log_bin_edges
+from .report import PRESETS, Report
+
+
+def _spectrogram(path: Path, *, columns: int = 1200, bins: int = 96):
+    """A log-frequency spectrogram of at most ``columns`` frames, read by seeking (bounded memory)."""
+    with sf.SoundFile(str(path)) as f:
+        sr, n = f.samplerate, f.frames
+        n_fft = 2048
+        starts = np.linspace(0, max(0, n - n_fft), min(columns, max(1, n // 256))).astype(int)
+        edges = log_bin_edges(n_fft // 2 + 1, bins, first=3)
+        image = []
+        for s in starts:
+            f.seek(int(s))
+            seg = f.read(n_fft, dtype="float64", always_2d=True).mean(axis=1)
+            seg = np.pad(seg, (0, n_fft - len(seg)))
+            image.append(band_db(seg, edges))
+        freqs = edges[:-1] * sr / n_fft
+    return np.array(image).T, starts / sr, freqs
+
+
+def _edges_of(path: Path, seconds: float):
+    with sf.SoundFile(str(path)) as f:
+        sr, n = f.samplerate, f.frames
+        k = min(n // 2, round(seconds * sr))
+        f.seek(n - k)
+        tail = f.read(k, dtype="float64", always_2d=True).mean(axis=1)
+        f.seek(0)
+        head = f.read(k, dtype="float64", always_2d=True).mean(axis=1)
+    return tail, head, sr
+
+
+MAX_SEAM_LINES = 60
+
+
+def draw(report: Report, out: str | Path, *, seams_s: list[float] | None = None, preset=None) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    path = Path(report.path)
+    image, times, freqs = _spectrogram(path)
+    fig = plt.figure(figsize=(12, 8), dpi=80)
+    grid = fig.add_gridspec(3, 2, height_ratios=[2.2, 1.2, 1.2])
+    ax = fig.add_subplot(grid[0, :])
+    ax.pcolormesh(times, freqs, image, shading="auto", cmap="magma", vmin=image.max() - 90, vmax=image.max())
+    ax.set_yscale("log")
+    ax.set_ylabel("Hz")
+    verdict = "PASS" if report.passed else "FAIL: " + "; ".join(report.failures)
+    ax.set_title(f"{path.name} — {report.preset}: {verdict}"[:160], fontsize=10, loc="left")
+    seams = list(seams_s or [])
+    if len(seams) <= MAX_SEAM_LINES:
+        for t in seams:
+            ax.axvline(t, color="cyan", lw=0.8, alpha=0.7)
+    else:  # an hour-long arrangement has a thousand seams: ticks along the top keep the spectrogram visible
+        ax.vlines(seams, 0.95, 1.0, transform=ax.get_xaxis_transform(), color="cyan", lw=0.6)
+    for seam in report.seams:  # seams that stand out among ordinary moments get a full line whatever their count
+        if seam["rank"] > 0.98:
+            ax.axvline(seam["time_s"], color="orange", lw=1.0, alpha=0.9)
+    if report.loop is not None:
+        ax.axvline(0, color="lime", lw=2)
+        ax.axvline(report.duration_s, color="lime", lw=2)
+    for start, end in report.gaps_s:
+        ax.axvspan(start, end, color="red", alpha=0.4)
+    for start, _ in report.clipping_s[:MAX_SEAM_LINES]:
+        ax.axvline(start, color="magenta", lw=1.0, alpha=0.9)
+    for t in report.clicks_s[:MAX_SEAM_LINES]:
+        ax.axvline(t, color="white", lw=1.0, ls=":", alpha=0.9)
+    if report.repetition:
+        rep = report.repetition
+        for s in (rep["first_s"], rep["again_s"]):
+            ax.axvspan(s, s + rep["length_s"], facecolor="yellow", edgecolor="yellow", alpha=0.3, lw=2)
+    ax.set_xlim(0, report.duration_s)
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    legend = [Line2D([], [], color="cyan", lw=1, label="seam"), Line2D([], [], color="orange", lw=1,
+                                                                        label="seam that stands out"),
+              Line2D([], [], color="lime", lw=2, label="loop point"), Patch(color="red", alpha=0.4, label="silent gap"),
+              Patch(color="yellow", alpha=0.3, label="repeated stretch"),
+              Line2D([], [], color="magenta", lw=1, label="clipping"),
+              Line2D([], [], color="white", lw=1, ls=":", label="click")]
+    ax.legend(handles=legend, loc="upper right", fontsize=7, ncol=3, framealpha=0.6)
+    ax2 = fig.add_subplot(grid[1, :], sharex=ax)
+    st = np.array(report.short_term_lufs, dtype=float)
+    ax2.plot(1.5 + np.arange(len(st)), st, color="black", lw=1)
+    preset = preset or PRESETS[report.preset]
+    if preset.target_lufs is not None:
+        ax2.axhspan(preset.target_lufs - preset.tolerance_lu, preset.target_lufs + preset.tolerance_lu,
+                    color="green", alpha=0.2)
+    ax2.set_ylabel("short-term LUFS")
+    ax2.set_xlabel(f"s   (integrated {report.integrated_lufs:.1f} LUFS, LRA {report.loudness_range_lu:.1f} LU, "
+                   f"true peak {report.true_peak_dbtp:.1f} dBTP)")
+    tail, head, sr = _edges_of(path, 1.0)
+    zoom = fig.add_subplot(grid[2, :])
+    joined = np.concatenate([tail, head])
+    zoom.plot((np.arange(len(joined)) - len(tail)) / sr, joined, lw=0.5, color="steelblue")
+    zoom.axvline(0, color="lime", lw=2)
+    zoom.set_xlabel("s around the loop point (end | start)")
+    fig.tight_layout()
+    fig.savefig(out, dpi=80, format="png")
+    plt.close(fig)
+    return out

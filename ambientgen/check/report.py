@@ -1,0 +1,418 @@
+"""``ambientgen check``: is this file clean, on target and loopable? One streaming pass, bounded memory.
+
+The file is read block by block, in order (never by seeking: libsndfile's
+seeks in Ogg Vorbis and MP3 are inexact). That pass feeds the loudness meter
+(integrated, short-term, range), the sample and 4x-oversampled true peak,
+clipping, DC offset and silent-gap detectors, the band track of
+:class:`~ambientgen.audio.bands.BandTrack` (32 log bands every 25 ms: repetition,
+splice detection and the seam measure's texture/level components), and keeps
+the short segments the seam measure's click component needs around the seams,
+the loop point and a few hundred ordinary moments. Seams (from a manifest, or
+detected) and the loop point are ranked among those ordinary moments by the
+one seam measure of :mod:`ambientgen.audio.seams`. A verdict is given for a
+delivery preset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile as sf
+
+from ..audio.seams import (
+    APART_S,
+    CLICK_SIDE_S,
+    KEEP_AWAY_S,
+    SCALES_S,
+    SEARCH_S,
+    Curves,
+    CurveStream,
+    Ranker,
+    click_db,
+    ordinary_positions,
+    percentile_rank,
+    wrap_length,
+)
+from ..audio.bands import BandTrack
+from ..audio.clicks import MAX_CLICKS, ClickFinder
+from ..errors import AmbientgenError
+from ..audio.true_peak import oversampled_abs_peaks
+from ..audio.loudness import LoudnessMeter
+from ..audio.placement import gain_to_db
+from ..progress import ProgressEvent, ProgressFn
+from ..audio.repetition import RepetitionFinder
+from .splices import DETECT_CONTRAST, DETECT_GAP_S, DETECT_MAX, DETECT_SIDE_S, pick_seams
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    target_lufs: float | None
+    tolerance_lu: float
+    true_peak_max_dbtp: float
+    loop: bool = True
+
+
+PRESETS = {
+    "ebu-r128": Preset("ebu-r128", -23.0, 1.0, -1.0),
+    "atsc-a85": Preset("atsc-a85", -24.0, 2.0, -2.0),
+    "streaming": Preset("streaming", -14.0, 1.0, -1.0),
+    "podcast": Preset("podcast", -16.0, 1.0, -1.0),
+    "sleep": Preset("sleep", -27.0, 2.0, -1.0),
+    "game-loop": Preset("game-loop", None, 0.0, -1.0),
+    "quality": Preset("quality", None, 0.0, 0.0, loop=False),  # clipping, gaps, DC and repetition only
+}
+FEATURE_HOP_S = 0.025
+REPEAT_MIN_S = 5.0
+REPEAT_WITHIN_S = 60.0
+REPEAT_FRAME_HOPS = 4  # repetition is found on 4-hop frames: copies a fraction of a hop apart still share them
+GAP_MIN_S = 0.02
+GAP_DBFS = -60.0
+CLIP_LEVEL = 0.999
+MAX_CLIP_RUNS = 100
+LEVEL_S = 1.0  # level jumps are judged over 1 s either side (shorter windows see every bird call as a jump)
+
+
+@dataclass
+class Report:
+    path: str
+    preset: str
+    sample_rate: int
+    channels: int
+    duration_s: float
+    integrated_lufs: float
+    loudness_range_lu: float
+    sample_peak_dbfs: float
+    true_peak_dbtp: float
+    clipped_samples: int
+    dc_offset: list[float]
+    gaps_s: list[list[float]]
+    loop: dict[str, Any] | None
+    seams: list[dict[str, Any]]
+    repetition: dict[str, Any] | None
+    short_term_lufs: list[float] = field(repr=False)
+    failures: list[str] = field(default_factory=list)
+    seams_source: str = "manifest"  # or "detected" (no manifest: splices found, ambientgen.check.splices)
+    unexplained_splices_s: list[float] = field(default_factory=list)  # detected, but no listed seam or event
+    container: str = ""  # libsndfile's major format: WAV, FLAC, OGG, MP3 ...
+    clipping_s: list[list[float]] = field(default_factory=list)  # [start, end] of clipped runs (first 100)
+    clicks_s: list[float] = field(default_factory=list)  # times of clicks anywhere in the file (first 100)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["passed"] = self.passed
+        data["verdicts"] = {name: not verdict(self, p) for name, p in PRESETS.items()}
+        return data
+
+
+class _Windows:
+    """Stretches ``[start, stop)`` of the mono signal taken as blocks stream past, each handed to ``measure`` at once
+    and only its result kept (an hour-long arrangement has thousands of seams)."""
+
+    def __init__(self, spans, measure):
+        self.spans = sorted((int(a), int(b), key) for key, a, b in spans)
+        self.measure = measure
+        self.found: dict[Any, Any] = {}
+        self._k = 0
+        self._buf = np.zeros(0)
+        self._buf_start = 0
+        self._longest = max((b - a for a, b, _ in self.spans), default=0)
+
+    def add(self, mono: np.ndarray, start: int) -> None:
+        buf = np.concatenate([self._buf, mono]) if len(self._buf) else mono
+        buf_start = start - len(self._buf)
+        end = start + len(mono)
+        while self._k < len(self.spans) and self.spans[self._k][1] <= end:
+            a, b, key = self.spans[self._k]
+            if a >= buf_start:
+                self.found[key] = self.measure(buf[a - buf_start : b - buf_start], key)
+            self._k += 1
+        keep = min(len(buf), self._longest)
+        self._buf, self._buf_start = buf[len(buf) - keep :], end - keep
+
+
+def _clicks(positions, side: int, sample_rate: int) -> _Windows:
+    """The click measure of ``[p - side, p + side)`` at each position ``p``."""
+    return _Windows([(p, p - side, p + side) for p in set(positions)], lambda x, _: click_db(x, sample_rate))
+
+
+class _Pass:
+    """Everything gathered in the one streaming pass."""
+
+    def __init__(self, sample_rate: int, channels: int, *, positions=(), edge: int = 0):
+        self.sr, self.channels = sample_rate, channels
+        self.meter = LoudnessMeter(sample_rate, channels)
+        self.peak = 0.0
+        self.true_peak = 0.0
+        self.clipped = 0
+        self.clip_runs: list[list[int]] = []  # [start, end) samples of runs of clipping (the first MAX_CLIP_RUNS)
+        self.sums = np.zeros(channels)
+        self.n = 0
+        self.track = BandTrack(sample_rate)  # drained into the curves as it goes
+        hop_s = self.track.hop / sample_rate
+        w = max(2, int(round(DETECT_SIDE_S / hop_s)))
+        self.curves = CurveStream(self.track.hop, self.track.n_fft, sample_rate, positions, contrast_frames=w,
+                                  contrast_min=DETECT_CONTRAST, keep=DETECT_MAX * 2 * int(round(DETECT_GAP_S / hop_s)) + 1)
+        self.repeat_track = BandTrack(sample_rate, frame_hops=REPEAT_FRAME_HOPS)  # drained into the finder
+        self.repetition = RepetitionFinder(self.repeat_track.hop / sample_rate, min_s=REPEAT_MIN_S,
+                                           within_s=REPEAT_WITHIN_S)
+        self.hop = self.track.hop
+        self.levels: list[np.ndarray] = []  # RMS (dBFS, float32: 0.6 MB an hour) of hop-long stretches: gaps
+        self._level_tail = np.zeros(0)
+        self.segments = _clicks(positions, round(CLICK_SIDE_S * sample_rate), sample_rate)
+        self.clicks = ClickFinder()
+        self.edge = edge  # samples kept from the start and the end: the loop point
+        self.head = np.zeros(0)
+        self.end = np.zeros(0)
+
+    def add(self, block: np.ndarray) -> None:  # block: (channels, samples)
+        self.meter.add(block)
+        self.peak = max(self.peak, float(np.max(np.abs(block))) if block.size else 0.0)
+        self.true_peak = max(self.true_peak, float(oversampled_abs_peaks(block).max()) if block.size else 0.0)
+        hot = np.flatnonzero(np.max(np.abs(block), axis=0) >= CLIP_LEVEL)
+        self.clipped += int(np.sum(np.abs(block) >= CLIP_LEVEL))
+        if len(hot) and len(self.clip_runs) < MAX_CLIP_RUNS:
+            breaks = np.flatnonzero(np.diff(hot) > round(0.01 * self.sr))  # runs: clipped samples 10 ms apart
+            for a, b in zip(np.concatenate([[0], breaks + 1]), np.concatenate([breaks, [len(hot) - 1]])):
+                start, end = self.n + int(hot[a]), self.n + int(hot[b]) + 1
+                if self.clip_runs and start - self.clip_runs[-1][1] <= round(0.01 * self.sr):
+                    self.clip_runs[-1][1] = end
+                elif len(self.clip_runs) < MAX_CLIP_RUNS:
+                    self.clip_runs.append([start, end])
+        self.sums += block.sum(axis=1)
+        mono = block.mean(axis=0)
+        self.track.add(mono)
+        self.curves.add(self.track.drain())
+        self.repeat_track.add(mono)
+        self.repetition.add(self.repeat_track.drain())
+        self.clicks.add(mono)
+        self.segments.add(mono, self.n)
+        self.n += block.shape[1]
+        x = np.concatenate([self._level_tail, mono])
+        k = len(x) // self.hop
+        if k:
+            rms = np.sqrt(np.mean(x[: k * self.hop].reshape(k, self.hop) ** 2, axis=1))
+            self.levels.append((20 * np.log10(rms + 1e-12)).astype(np.float32))
+        self._level_tail = x[k * self.hop :]
+        if len(self.head) < self.edge:
+            self.head = np.concatenate([self.head, mono[: self.edge - len(self.head)]])
+        self.end = np.concatenate([self.end, mono])[-self.edge :] if self.edge else self.end
+
+
+def _gaps(frame_db: np.ndarray, hop_s: float) -> list[list[float]]:
+    """Stretches of at least GAP_MIN_S under GAP_DBFS and 40 dB under the median level."""
+    if not len(frame_db):
+        return []
+    quiet = (frame_db < GAP_DBFS) & (frame_db < np.median(frame_db) - 40)
+    gaps, start = [], None
+    for i, q in enumerate(np.append(quiet, False)):
+        if q and start is None:
+            start = i
+        elif not q and start is not None:
+            if (i - start) * hop_s >= GAP_MIN_S:
+                gaps.append([round(start * hop_s, 3), round(i * hop_s, 3)])
+            start = None
+    return gaps
+
+
+def manifest_times(manifest: dict[str, Any]) -> tuple[list[float], list[float]]:
+    """(seam times, event onset times) in seconds that a render's manifest lists."""
+    seams = sorted({t for layer in manifest["layers"] for t in layer["seams_s"] if t > 0})
+    events = sorted({e["start_s"] for layer in manifest["layers"] for e in layer.get("events") or ()})
+    return seams, events
+
+
+def scene_preset(target_lufs: float, ceiling_dbtp: float, *, loop: bool) -> Preset:
+    """The preset a render is judged by: its own loudness target (±1 LU) and true-peak ceiling."""
+    return Preset("scene", target_lufs, 1.0, ceiling_dbtp, loop)
+
+
+def _second_pass(path: Path, positions: list[int], side: int, block: int, sample_rate: int):
+    """A second sequential pass around ``positions`` (splices detected after the first): their click measure, and
+    their components and level step from the band track rebuilt over a few seconds around each (framed as the
+    whole file's track, so the values are the first pass's). Returns (clicks, values, levels) by position."""
+    track = BandTrack(sample_rate)
+    probe = CurveStream(track.hop, track.n_fft, sample_rate)
+    reach = probe.context + 2  # frames either side of a boundary its values read (and a spare)
+
+    def local(x: np.ndarray, key):
+        start, q = key
+        stream = CurveStream(track.hop, track.n_fft, sample_rate, [q - start])
+        stream.add(BandTrack.of(x, sample_rate).features())
+        stream.finish()
+        return stream.values.get(q - start), stream.levels.get(q - start)
+
+    spans = []
+    for q in positions:
+        i = probe.index(q)
+        start = max(0, i - reach) * track.hop
+        spans.append(((start, q), start, (i + reach) * track.hop + track.n_fft))
+    curves = _Windows(spans, local)
+    clicks = _clicks(positions, side, sample_rate)
+    start = 0
+    for b in sf.blocks(str(path), blocksize=block, dtype="float64", always_2d=True):
+        mono = b.mean(axis=1)
+        clicks.add(mono, start)
+        curves.add(mono, start)
+        start += len(b)
+    found = {key[1]: v for key, v in curves.found.items()}
+    return clicks.found, {q: v[0] for q, v in found.items() if v[0] is not None}, \
+        {q: v[1] for q, v in found.items() if v[1] is not None}
+
+
+def load_manifest_times(manifest: str | Path | dict[str, Any]) -> tuple[list[float], list[float]]:
+    """:func:`manifest_times` of a manifest given as a path or a dict; a one-line error if it is not one."""
+    import json
+
+    try:
+        data = manifest if isinstance(manifest, dict) else json.loads(Path(manifest).read_text(encoding="utf-8"))
+        return manifest_times(data)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise AmbientgenError(f"manifest: {manifest} is not an AmbientGen manifest ({type(exc).__name__})") from None
+
+
+def check_file(path: str | Path, *, preset: str | Preset = "ebu-r128", seams_s: list[float] | None = None,
+               events_s: list[float] = (), manifest: str | Path | dict[str, Any] | None = None,
+               block_s: float = 10.0, on_progress: ProgressFn | None = None) -> Report:
+    """Analyse an audio file; ``seams_s`` (or a render's ``manifest``'s seams) are ranked as seams.
+
+    Without seams (None, no manifest), splice points are detected
+    (:func:`ambientgen.check.splices.detect_seams`) and ranked the same way; they are reported, not
+    failed on. With them, detected splices that no listed seam (nor an event
+    onset in ``events_s`` or the manifest) explains are reported as
+    ``unexplained_splices_s``. ``on_progress`` receives ``check`` events in
+    seconds of audio read.
+    """
+    if manifest is not None:
+        listed, events = load_manifest_times(manifest)
+        seams_s = listed if seams_s is None else seams_s
+        events_s = list(events_s) + events
+    path = Path(path)
+    if isinstance(preset, str) and preset not in PRESETS:
+        raise AmbientgenError(f"--preset: must be one of {', '.join(PRESETS)}, got {preset!r}")
+    if not path.is_file():
+        raise AmbientgenError(f"{path}: no such file")
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError):
+        raise AmbientgenError(f"{path}: not an audio file soundfile can read (WAV, FLAC, Ogg, MP3)") from None
+    sr, channels = info.samplerate, info.channels
+    detected = seams_s is None  # no manifest: look for splices ourselves
+    expected = max(0, info.frames)
+    side = round(CLICK_SIDE_S * sr)
+    block = max(1, round(block_s * sr))
+    margin = round((max(SCALES_S) + SEARCH_S) * sr) + BandTrack(sr).n_fft
+    listed = [round(t * sr) for t in (seams_s or []) if 0 < t < expected / sr]
+    normal = ordinary_positions(expected, sr, margin=margin, count=300, avoid=listed)
+    edge = wrap_length(expected, sr)
+    gathered = _Pass(sr, channels, positions=listed + normal, edge=edge)
+    total_s = max(1, round(expected / sr))
+    for b in sf.blocks(str(path), blocksize=block, dtype="float64", always_2d=True):
+        gathered.add(b.T)
+        if on_progress:
+            on_progress(ProgressEvent("check", None, min(total_s, round(gathered.n / sr)), total_s, "s of audio"))
+    if gathered.n == 0:
+        raise AmbientgenError(f"{path}: the file holds no audio")
+    n = gathered.n
+    stream = gathered.curves
+    stream.finish()
+    hop_s = gathered.track.hop / sr
+    frame_db = np.concatenate(gathered.levels) if gathered.levels else np.zeros(0)
+    p = PRESETS[preset] if isinstance(preset, str) else preset
+    splices = pick_seams(stream.candidates, hop_s)
+    segments, values, levels = gathered.segments.found, stream.values, stream.levels
+    if detected:
+        positions = [round(t * sr) for t in splices]
+        more = _second_pass(path, positions, side, block, sr)
+        segments, values, levels = {**segments, **more[0]}, {**values, **more[1]}, {**levels, **more[2]}
+    else:
+        positions = listed
+
+    def components(q: int) -> np.ndarray | None:
+        if not margin <= q <= n - margin or q not in values or segments.get(q) is None:
+            return None
+        return np.append(values[q], segments[q])
+
+    normal = [q for q in normal if margin <= q <= n - margin]
+    measured = [(q, c) for q, c in ((q, components(q)) for q in normal) if c is not None]
+    seams, loop = [], None
+    if len(measured) >= 10:
+        ranker = Ranker(np.array([c for _, c in measured]), [q for q, _ in measured], apart=round(APART_S * sr))
+        for pos in positions:
+            c = components(pos)
+            if c is not None:
+                rank, _ = ranker.rank(c)
+                seams.append({"time_s": round(pos / sr, 3), "rank": round(rank, 3),
+                              "level_db": round(levels[pos], 2), "click_db": round(float(c[-1]), 1),
+                              "source": "detected" if detected else "manifest"})
+        if p.loop and n >= 2 * edge > 0:
+            wrapped = np.concatenate([gathered.end[-edge:], gathered.head[:edge]])
+            wc = Curves.of(BandTrack.of(wrapped, sr))
+            click = click_db(wrapped[edge - side : edge + side], sr)
+            rank, _ = ranker.rank(np.append(wc.at(edge), click))
+            level = wc.level_db(edge)
+            ordinary_levels = [abs(levels[q]) for q in normal if q in levels]
+            loop = {"rank": round(rank, 3), "level_jump_db": round(level, 2),
+                    "level_jump_rank": round(percentile_rank(abs(level), ordinary_levels), 3),
+                    "click_db": round(float(click), 1)}
+    explained = [t / sr for t in positions] + list(events_s)
+    unexplained = [] if detected else [t for t in splices if all(abs(t - e) > KEEP_AWAY_S for e in explained)]
+    report = Report(
+        path=str(path), preset=p.name, sample_rate=sr, channels=channels, duration_s=n / sr,
+        integrated_lufs=round(gathered.meter.integrated_lufs, 2),
+        loudness_range_lu=round(gathered.meter.loudness_range_lu, 2),
+        sample_peak_dbfs=round(gain_to_db(gathered.peak), 2), true_peak_dbtp=round(gain_to_db(gathered.true_peak), 2),
+        clipped_samples=gathered.clipped, dc_offset=[round(float(v), 6) for v in gathered.sums / n],
+        gaps_s=_gaps(frame_db, hop_s), loop=loop, seams=seams,
+        repetition=gathered.repetition.result(),
+        short_term_lufs=[round(float(v), 2) for v in gathered.meter.short_term_lufs()[::10]],
+        unexplained_splices_s=unexplained,
+        clipping_s=[[round(a / sr, 3), round(b / sr, 3)] for a, b in gathered.clip_runs],
+        clicks_s=[round(t / sr, 4) for t in gathered.clicks.times],
+    )
+    report.seams_source = "detected" if detected else "manifest"
+    report.container = info.format
+    report.failures = verdict(report, p)
+    return report
+
+
+def verdict(r: Report, p: Preset) -> list[str]:
+    """Reasons the file fails the preset (empty: it passes)."""
+    out = []
+    if p.target_lufs is not None and not abs(r.integrated_lufs - p.target_lufs) <= p.tolerance_lu:
+        out.append(f"loudness {r.integrated_lufs:.1f} LUFS is outside {p.target_lufs:g} ± {p.tolerance_lu:g} LU")
+    if p.true_peak_max_dbtp < 0 and r.true_peak_dbtp > p.true_peak_max_dbtp:
+        out.append(f"true peak {r.true_peak_dbtp:.1f} dBTP is above {p.true_peak_max_dbtp:g} dBTP")
+    if r.clipped_samples:
+        where = f", first at {r.clipping_s[0][0]:.2f} s" if r.clipping_s else ""
+        runs = f" in {len(r.clipping_s)}{'+' if len(r.clipping_s) >= MAX_CLIP_RUNS else ''} places" \
+            if len(r.clipping_s) > 1 else ""
+        out.append(f"{r.clipped_samples} clipped samples (|x| >= {CLIP_LEVEL}){runs}{where}")
+    if r.clicks_s:
+        out.append(f"{len(r.clicks_s)}{'+' if len(r.clicks_s) >= MAX_CLICKS else ''} click(s), first at "
+                   f"{r.clicks_s[0]:.3f} s")
+    if any(abs(v) > 0.01 for v in r.dc_offset):
+        out.append(f"DC offset {max(r.dc_offset, key=abs):+.3f}")
+    if r.gaps_s:
+        out.append(f"{len(r.gaps_s)} silent gap(s), first at {r.gaps_s[0][0]:.2f} s")
+    if r.repetition:
+        rep = r.repetition
+        out.append(f"a {rep['length_s']:.1f} s stretch at {rep['first_s']:.1f} s recurs at {rep['again_s']:.1f} s")
+    if p.loop and r.container == "MP3":
+        out.append("MP3 cannot loop gaplessly (encoder delay and padding): deliver loops as WAV, FLAC or Ogg")
+    elif r.loop is not None:
+        if r.loop["click_db"] > 6:
+            out.append(f"click at the loop point ({r.loop['click_db']:.0f} dB over ordinary peaks)")
+        jump = abs(r.loop["level_jump_db"]) > 2 and r.loop["level_jump_rank"] > 0.95
+        if jump:
+            out.append(f"level jump of {r.loop['level_jump_db']:+.1f} dB at the loop point")
+        if r.loop["rank"] > 0.99 and not (r.loop["click_db"] > 6 or jump):
+            out.append(f"the loop point stands out (rank {r.loop['rank']:.2f} among ordinary moments)")
+    return out

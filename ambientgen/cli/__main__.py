@@ -1,0 +1,5 @@
+"""``python -m ambientgen.cli``: the ``ambientgen`` command."""
+
+from .commands import main
+
+main()

@@ -1,0 +1,161 @@
+"""Where a render's outputs go and how they are written: names in one place, every write atomic.
+
+A render writes a set of files (mix formats, stems, session, manifest, check
+report). Each is written under ``NAME.partial`` and renamed only when the whole
+set is complete (:func:`atomic_outputs`); on any failure the partial files are
+removed and whatever was in the output folder before is left as it was. Single
+files (a cache entry, a planned scene) go through :func:`write_atomic`: a
+temporary file in the same folder, renamed over the target.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..errors import ExportError
+
+MANIFEST = "manifest.json"
+
+
+def mix_name(scene_name: str, fmt: str) -> str:
+    """The mix in one format: ``NAME.wav``, ``NAME.flac``, ..."""
+    return f"{scene_name}.{fmt}"
+
+
+def stem_name(layer: str) -> str:
+    """One layer's stem: ``stems/LAYER.wav``."""
+    return f"stems/{layer}.wav"
+
+
+def session_name(scene_name: str) -> str:
+    """The REAPER session: ``NAME.RPP``."""
+    return f"{scene_name}.RPP"
+
+
+def report_names(scene_name: str) -> tuple[str, str]:
+    """The check report: ``NAME.check.json`` and its picture ``NAME.check.png``."""
+    return f"{scene_name}.check.json", f"{scene_name}.check.png"
+
+
+def output_names(scene_name: str, formats: Sequence[str], layers: Sequence[str], *, stems: bool, session: bool,
+                 report: bool) -> list[str]:
+    """Every file a render writes into its output folder (paths relative to it)."""
+    names = [mix_name(scene_name, f) for f in formats] + [MANIFEST]
+    if stems:
+        names += [stem_name(layer) for layer in layers]
+        if session:
+            names.append(session_name(scene_name))
+    if report:
+        names += list(report_names(scene_name))
+    return names
+
+
+def human_bytes(n: float) -> str:
+    """A byte count for people: ``512 bytes``, ``34.1 MB``, ``4.5 GB`` (decimal units)."""
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if n < 1000:
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 (hex) of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def previous_render_files(out_dir: Path) -> list[Path]:
+    """The files the render already in ``out_dir`` wrote, as its manifest lists them (plus its check report):
+    what ``--overwrite`` replaces. Only paths inside ``out_dir``; nothing if there is no readable manifest."""
+    import json
+
+    try:
+        old = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+        names = [f["path"] for f in old["files"]] + list(report_names(old["name"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    root = out_dir.resolve()
+    out = []
+    for name in names:
+        path = (out_dir / str(name)).resolve()
+        if path.is_relative_to(root) and path != root:
+            out.append(out_dir / str(name))
+    return out
+
+
+class AtomicOutputs:
+    """Collects files written as ``NAME.partial`` and publishes them together; files ``retire``d (a previous
+    render's) are removed right after, so the folder holds one render."""
+
+    def __init__(self, out_dir: Path):
+        self.out_dir = out_dir
+        self.pending: list[tuple[Path, Path]] = []
+        self.retired: list[Path] = []
+
+    def retire(self, paths: Sequence[Path]) -> None:
+        """Remove ``paths`` when the new files are published (those the new render writes again are replaced)."""
+        self.retired += list(paths)
+
+    def path(self, relative: str) -> Path:
+        """The ``.partial`` path to write ``relative`` to (its folder is created)."""
+        final = self.out_dir / relative
+        partial = final.with_name(final.name + ".partial")
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        self.pending.append((partial, final))
+        return partial
+
+    def commit(self) -> None:
+        written = {final.resolve() for _, final in self.pending}
+        for partial, final in self.pending:
+            os.replace(partial, final)
+        self.pending.clear()
+        for path in self.retired:
+            if path.resolve() not in written:
+                path.unlink(missing_ok=True)
+        self.retired.clear()
+
+    def discard(self) -> None:
+        for partial, _ in self.pending:
+            partial.unlink(missing_ok=True)
+        self.pending.clear()
+
+
+@contextmanager
+def atomic_outputs(out_dir: Path, *, field: str = "output") -> Iterator[AtomicOutputs]:
+    """Write a set of files into ``out_dir`` all or nothing; an OSError becomes an :class:`ExportError`."""
+    outputs = AtomicOutputs(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        yield outputs
+        outputs.commit()
+    except OSError as exc:
+        outputs.discard()
+        raise ExportError(f"{field}: cannot write to {out_dir}: {exc.strerror or exc}") from None
+    except BaseException:
+        outputs.discard()
+        raise
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder (a crash leaves old or new, whole).
+
+    Raises OSError; the temporary file is removed on failure.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

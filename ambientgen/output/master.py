@@ -1,0 +1,325 @@
+"""Streaming assembly: the mix mastered in two passes and written as it comes, in bounded memory.
+
+The mix (:class:`ambientgen.audio.streams.Mix`) is generated block by block, never
+held whole. Mastering (:func:`assemble`):
+
+1. **Analysis pass**: the mix is generated block by block and fed to the
+   streaming BS.1770-4 meter (:mod:`ambientgen.audio.loudness`); each block's sample
+   peak is kept.
+2. **True peak without oversampling the whole hour**: a block's 4x-oversampled
+   peak is at most its sample peak times the interpolation filter's largest
+   polyphase L1 norm (:data:`TRUE_PEAK_BOUND`), so the exact true peak is
+   found by oversampling blocks in order of sample peak until the next bound
+   falls under the largest peak found (branch and bound; usually a few blocks).
+3. If gain alone keeps the true peak under the ceiling, the output is the mix
+   times one gain: its loudness is the measured loudness plus that gain, exactly.
+   Otherwise a look-ahead true-peak limiter runs on each block with enough
+   context around it to equal a whole-track limiter; one extra analysis pass
+   measures what limiting cost, and the gain is corrected for it.
+4. **Write pass**: blocks are generated again, mastered and written to every
+   output (mix formats and stems) as they come. When the limiter ran, each
+   written block's true peak is measured there (4x oversampled, with context),
+   so the reported true peak is the file's own figure, never a bound.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..audio.true_peak import OVERSAMPLE, oversampled_abs_peaks, limiter_gain
+from ..audio.loudness import LoudnessMeter
+from ..audio.placement import db_to_gain, gain_to_db
+from ..audio.streams import Mix
+
+
+BLOCK = 1 << 18  # samples per block (5.5 s at 48 kHz; a stereo float32 block is 2 MB)
+PEAK_BLOCK = 1 << 14  # sample peaks are kept per 0.34 s, so the true-peak search oversamples little
+
+
+def _true_peak_bound() -> float:
+    """The largest 4x-oversampled |value| a signal with sample peak 1 can reach (the filter's polyphase L1 norm)."""
+    from scipy.signal import resample_poly
+
+    impulse = np.zeros(256)
+    impulse[128] = 1.0
+    response = resample_poly(impulse, OVERSAMPLE, 1)
+    return float(max(np.abs(response[p::OVERSAMPLE]).sum() for p in range(OVERSAMPLE)))
+
+
+TRUE_PEAK_BOUND = _true_peak_bound()
+
+
+Sink = Callable[[np.ndarray], None]  # receives (2, n) mastered blocks in order
+
+
+class _Worker:
+    """One background thread running submitted calls in order (metering, encoding, writing).
+
+    libsndfile and scipy's filters release the GIL, so while the main thread
+    generates block k + 1 this thread meters or writes block k. The queue is
+    short (memory stays bounded); the first error is raised again in the main thread.
+    """
+
+    def __init__(self, depth: int = 4):
+        import queue
+        import threading
+
+        self.queue: queue.Queue = queue.Queue(maxsize=depth)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self.queue.get()
+            if item is None:
+                return
+            if self.error is None:
+                try:
+                    for fn, arg in item:
+                        fn(arg)
+                except BaseException as exc:  # handed to the main thread in submit/close
+                    self.error = exc
+
+    def submit(self, calls: list[tuple[Callable[[np.ndarray], None], np.ndarray]]) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put(calls)
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+
+@dataclass
+class MasterReport:
+    input_lufs: float
+    gain_db: float
+    integrated_lufs: float
+    sample_peak_dbfs: float
+    true_peak_dbtp: float
+    true_peak_exact: bool  # False: an upper bound (see TruePeak)
+    limiter_reduction_db: float
+    limited: bool
+    layer_lufs: dict[str, float]
+    timings: dict[str, float]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+
+
+def _sub_peaks(block: np.ndarray) -> np.ndarray:
+    """Sample peak (both channels) of each :data:`PEAK_BLOCK` stretch of a block (blocks are whole multiples)."""
+    n = block.shape[1]
+    edges = np.arange(0, n, PEAK_BLOCK)
+    both = np.maximum(np.abs(block[0]), np.abs(block[1])) if block.shape[0] == 2 else np.abs(block).max(axis=0)
+    return np.maximum.reduceat(both, edges) if n else np.zeros(0)
+
+
+@dataclass
+class _Limiter:
+    """The look-ahead true-peak limiter applied block by block with context (equals a whole-track run)."""
+
+    mix: Mix
+    sample_rate: int
+    ceiling_dbtp: float
+    lookahead_s: float = 0.005
+    release_s: float = 0.08
+
+    def __post_init__(self) -> None:
+        la = max(1, round(self.lookahead_s * self.sample_rate))
+        self.margin = 2 * la + max(la, round(self.release_s * self.sample_rate)) + 128
+        self.reduction = 0.0
+
+    def block(self, start: int, n: int, gain: float, *, true_peak: bool = False
+              ) -> tuple[np.ndarray, np.ndarray, float | None]:
+        """(limited block, the limiter's gain curve, its true peak when asked) for ``[start, start + n)`` at input
+        gain ``gain``.
+
+        The true peak is measured on the limited output itself (4x oversampled,
+        with 64 samples of context on each side, inside the margin where the
+        limiter's curve is exact), so it is the written file's, not a bound.
+        """
+        m = self.margin
+        ext = self.mix.block(start - m, n + 2 * m) * gain
+        full = limiter_gain(ext, self.sample_rate, ceiling_dbtp=self.ceiling_dbtp, lookahead_s=self.lookahead_s,
+                            release_s=self.release_s)
+        curve = full[m : m + n]
+        self.reduction = max(self.reduction, -gain_to_db(float(curve.min())))
+        peak = None
+        if true_peak:
+            c = 64
+            peak = float(oversampled_abs_peaks(ext[:, m - c : m + n + c] * full[m - c : m + n + c])[c : c + n].max())
+        return ext[:, m : m + n] * curve, curve, peak
+
+
+@dataclass
+class TruePeak:
+    """The true peak of a track from per-block sample peaks, oversampling as few blocks as possible.
+
+    A block whose sample peak times :data:`TRUE_PEAK_BOUND` is under the largest
+    true peak found so far cannot hold the maximum and is never oversampled.
+    ``exact`` is False when the budget ran out first: ``linear`` is then an
+    upper bound (the largest of the found peaks and the remaining bounds).
+    """
+
+    linear: float
+    exact: bool
+    blocks_oversampled: int
+
+
+def true_peak_search(block_peaks: np.ndarray, get_block: Callable[[int], np.ndarray], *,
+                     budget: int = 48, decide_at: float | None = None) -> TruePeak:
+    """Branch and bound over blocks in order of sample peak.
+
+    With ``decide_at`` it only settles whether the true peak exceeds that level
+    (stops as soon as one block does, or no remaining block can), without a budget.
+    """
+    best, done = 0.0, 0
+    for k in np.argsort(block_peaks)[::-1]:
+        bound = float(block_peaks[k]) * TRUE_PEAK_BOUND
+        if bound <= best:
+            return TruePeak(best, True, done)
+        if decide_at is not None and (best > decide_at or bound <= decide_at):
+            return TruePeak(max(best, bound), False, done)
+        if decide_at is None and done >= budget:
+            return TruePeak(max(best, bound), False, done)
+        best = max(best, float(get_block(int(k)).max()))
+        done += 1
+    return TruePeak(best, True, done)
+
+
+def assemble(mix: Mix, *, sample_rate: int, target_lufs: float, ceiling_dbtp: float, sinks: Sequence[Sink] = (),
+             stem_sinks: Sequence[Sink] = (), layer_names: Sequence[str] = (), block: int = BLOCK,
+             on_progress: Callable[[str, int, int], None] | None = None, limiter_margin_db: float = 0.1
+             ) -> MasterReport:
+    """Master ``mix`` to ``target_lufs`` under ``ceiling_dbtp`` and stream it into ``sinks`` (and stems).
+
+    Stems receive each layer times the master gain (before the limiter, with the
+    master fades), clipped to +-1. Returns the measured figures.
+    """
+    import time
+
+    total = mix.total
+    block = max(PEAK_BLOCK, block // PEAK_BLOCK * PEAK_BLOCK)  # whole peak blocks, so peak indices are global
+    starts = list(range(0, total, block))
+    want_stems = bool(stem_sinks)
+    timings: dict[str, float] = {}
+
+    def progress(stage: str, k: int) -> None:
+        if on_progress:
+            on_progress(stage, min(total, (k + 1) * block), total)
+
+    # 1. analysis pass
+    t0 = time.perf_counter()
+    # one thread per channel meters the mix (and the layers, for the stems' loudness) while this one generates
+    meters = [LoudnessMeter(sample_rate, 1) for _ in range(2)]
+    layer_meters = [[LoudnessMeter(sample_rate, 1) for _ in range(2)] for _ in mix.layers] if want_stems else []
+    channel_peaks: list[list[np.ndarray]] = [[], []]
+    keep_peaks = [lambda x, c=c: channel_peaks[c].append(_sub_peaks(x)) for c in range(2)]  # run in the workers
+    workers = [_Worker(), _Worker()]
+    try:
+        for k, s in enumerate(starts):
+            n = min(block, total - s)
+            bufs = [np.zeros((2, n), dtype=np.float32) for _ in mix.layers] if want_stems else None
+            out = mix.block(s, n, stems=bufs)
+            for ch, worker in enumerate(workers):
+                worker.submit([(meters[ch].add, out[ch]), (keep_peaks[ch], out[ch : ch + 1])]
+                              + [(lm[ch].add, b[ch]) for lm, b in zip(layer_meters, bufs or ())])
+            progress("analyse", k)
+    finally:
+        for worker in workers:
+            worker.close()
+    peaks = np.maximum(*(np.concatenate(p) for p in channel_peaks)) if starts else np.zeros(0)
+    meter = LoudnessMeter.joined(meters)
+    layer_meters = [LoudnessMeter.joined(lm) for lm in layer_meters]
+    measured = meter.integrated_lufs
+    timings["analyse_s"] = time.perf_counter() - t0
+    if not math.isfinite(measured) or measured < -70.0:
+        raise ValueError(f"the mix is silent (integrated loudness {measured:.1f} LUFS): nothing to normalize")
+    gain_db = target_lufs - measured
+    gain = db_to_gain(gain_db)
+
+    # 2. true peak of the unlimited mix, exactly, oversampling few blocks
+    t0 = time.perf_counter()
+
+    def oversampled_block(k: int) -> np.ndarray:
+        s = k * PEAK_BLOCK
+        n = min(PEAK_BLOCK, total - s)
+        ctx = 64
+        ext = mix.block(s - ctx, n + 2 * ctx)
+        return oversampled_abs_peaks(ext)[ctx : ctx + n]
+
+    ceiling = db_to_gain(ceiling_dbtp)
+    # the limiter is needed only if some block's true peak, at this gain, passes the ceiling
+    decision = true_peak_search(peaks, oversampled_block, decide_at=ceiling / gain)
+    limited = decision.linear * gain > ceiling
+    input_tp = decision if limited or decision.exact else true_peak_search(peaks, oversampled_block)
+    timings["true_peak_s"] = time.perf_counter() - t0
+    limiter = _Limiter(mix, sample_rate, ceiling_dbtp - limiter_margin_db) if limited else None
+
+    # 3. limiting costs loudness: measure what it cost and correct the gain (a pass or two suffice)
+    if limiter is not None:
+        t0 = time.perf_counter()
+        for _ in range(4):
+            check = LoudnessMeter(sample_rate, 2)
+            for k, s in enumerate(starts):
+                check.add(limiter.block(s, min(block, total - s), gain)[0])
+                progress("limit", k)
+            miss = target_lufs - check.integrated_lufs
+            if abs(miss) <= 0.02:
+                break
+            gain_db += miss
+            gain = db_to_gain(gain_db)
+        timings["limit_s"] = time.perf_counter() - t0
+
+    # 4. write pass
+    t0 = time.perf_counter()
+    if limiter is not None:
+        limiter.reduction = 0.0  # report what the final pass did
+    out_meter = LoudnessMeter(sample_rate, 2) if limiter is not None else None
+    out_peaks: list[np.ndarray] = []
+    limited_tp = 0.0
+    worker = _Worker()
+    try:
+        for k, s in enumerate(starts):
+            n = min(block, total - s)
+            bufs = [np.zeros((2, n), dtype=np.float32) for _ in mix.layers] if want_stems else None
+            if limiter is None:
+                out = mix.block(s, n, stems=bufs)
+                out *= np.float32(gain)
+            else:
+                out, _, peak = limiter.block(s, n, gain, true_peak=True)
+                limited_tp = max(limited_tp, peak)
+                if bufs is not None:
+                    mix.block(s, n, stems=bufs)
+            calls = [(sink, out) for sink in sinks] + ([(out_meter.add, out)] if out_meter is not None else [])
+            for sink, b in zip(stem_sinks, bufs or ()):
+                b *= gain
+                np.clip(b, -1.0, 1.0, out=b)
+                calls.append((sink, b))
+            worker.submit(calls)
+            out_peaks.append(_sub_peaks(out))
+            progress("write", k)
+    finally:
+        worker.close()
+    out_peaks = np.concatenate(out_peaks) if out_peaks else np.zeros(0)
+    sample_peak = float(out_peaks.max()) if len(out_peaks) else 0.0
+    timings["write_s"] = time.perf_counter() - t0
+
+    if limiter is None:
+        integrated = measured + gain_db  # the output is the measured mix times one gain
+        tp = TruePeak(input_tp.linear * gain, input_tp.exact, input_tp.blocks_oversampled)
+    else:  # measured on every limited block as it was written
+        integrated = out_meter.integrated_lufs
+        tp = TruePeak(limited_tp, True, len(starts))
+    layer_lufs = {name: lm.integrated_lufs + gain_db for name, lm in zip(layer_names, layer_meters)}
+    return MasterReport(measured, gain_db, integrated, gain_to_db(sample_peak), gain_to_db(tp.linear), tp.exact,
+                        limiter.reduction if limiter else 0.0, limited, layer_lufs, timings)

@@ -1,0 +1,376 @@
+"""The scene planner: one sentence becomes a layered scene, deterministically and explainably.
+
+"rain on a tin roof with distant thunder and crickets" becomes three layers:
+rain (bed, prompt "field recording of rain on a tin roof"), thunder (events,
+"distant", quieter, ~0.8 per minute) and crickets (bed). AudioLDM2 renders two
+or three elements per prompt at best, so every sound source is its own layer.
+
+How (the ontology is data, ``ambientgen/data/ontology.yaml``, loaded by :mod:`ambientgen.planner.ontology`):
+
+1-2. The sentence is read into phrases, the known names in each (whole
+   words only, plurals and near-miss spellings accepted) and the modifier
+   words around them (:mod:`ambientgen.planner.phrases`): distance (distant, far,
+   close), intensity (light, heavy, torrential, busy), frequency (occasional,
+   rare, frequent), time of day (dawn, night) set the prompt and the mix.
+3. An environment ("in a forest", "a quiet cabin") adds the layers it implies,
+   unless the sentence already names them. A phrase that names nothing known
+   becomes a layer of its own with the user's words as the prompt, and a
+   warning says so: intent is never dropped silently.
+4. Time of day shapes what a place implies (no songbirds at night); "after a
+   storm" is its aftermath (dripping water), not the storm. An unknown phrase
+   keeps its distance and intensity words (a "distant" one is quieter) and is a
+   sparse event when it names an animal or a vehicle.
+5. Planned against a backend (``plan(text, backend=PlanTarget(...))``): a
+   backend that renders only some sounds (the procedural one) gets only layers
+   it renders — a source the ontology marks ``offline: none`` or a phrase no
+   generator matches is left out with a note that says why, a stand-in
+   generator (``near X``) is noted — and every layer says what renders it.
+6. Prompts in the rendering backend's style: the ontology's prompts are
+   written for AudioLDM2 ("field recording of a babbling stream"); a backend
+   with a ``prompt_styles`` entry (Stable Audio 3: Freesound-like tags, the
+   sound first: "babbling stream, field recording") gets every prompt
+   rewritten by that template, and a source's own ``prompts:`` entry for the
+   backend replaces its prompt outright.
+7. At most :data:`MAX_LAYERS` layers: implied layers go first, then extra
+   named layers are merged into the layer before them (or, for a backend with
+   one generator per layer, left out), said in a warning.
+
+Every layer records which words produced it (``ScenePlan.explain``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..errors import AmbientgenError
+from .ontology import Source, ontology, singular
+from .phrases import (
+    DISTANCE,
+    FREQUENCY,
+    INTENSITY,
+    STOPWORDS,
+    SURFACE_PREPOSITIONS,
+    SURFACES,
+    TIME_OF_DAY,
+    fragments,
+    is_modifier,
+    match,
+)
+from ..scene.schema import Scene
+from .scene_plan import PlannedLayer, PlanTarget, ScenePlan
+
+MAX_LAYERS = 6
+SURFACE_SOURCES = {"rain", "hail", "drips"}
+# what is heard after it is over ("after a storm", "after the rain"): the source or place -> its aftermath
+AFTERMATH = {"rain": "drips", "storm": "drips", "thunder": "drips", "hail": "drips", "howling-wind": "wind"}
+# sources of daytime that a place implies, and what a night replaces them with
+DAYTIME_ONLY = {"songbirds", "dawn-chorus", "rooster", "crows", "woodpecker", "children-playing", "cicadas",
+                "construction", "market"}
+# words of unknown phrases that make them sparse events: animals and vehicles
+EVENT_NOUNS = {"camel", "elephant", "lion", "tiger", "monkey", "goat", "sheep", "donkey", "pig", "deer", "bear",
+               "coyote", "hyena", "seal", "dolphin", "animal", "truck", "bus", "motorcycle", "motorbike", "helicopter",
+               "tractor", "scooter", "tram", "jet", "aircraft", "bicycle", "carriage", "cart", "horn", "bell", "door"}
+FREQUENCY_DEFAULT = 1.0  # events per minute of an unknown phrase that names an animal or a vehicle
+
+
+def plan(description: str, *, backend: PlanTarget | None = None) -> ScenePlan:
+    """Plan the layers of a scene from one sentence (same sentence, same plan).
+
+    With ``backend``, the plan holds only layers that backend renders (see the
+    module docstring, step 5) and each layer says what renders it.
+    """
+    text = " ".join(description.split())
+    if not re.search(r"[a-zA-Z]", text):
+        raise AmbientgenError("description: empty; describe the sounds you want, e.g. 'rain on a tin roof with "
+                              "distant thunder and crickets'")
+    onto = ontology()
+    style = backend.name if backend is not None else None
+    warnings: list[str] = []
+    named: list[PlannedLayer] = []
+    implied_envs: list[tuple[str, str]] = []
+    unknown: list[str] = []
+    time_of_day = None
+    last_surface_target: PlannedLayer | None = None
+    for joined, prep in fragments(text):
+        tokens = joined.split("|")
+        phrase = " ".join(tokens)
+        matches = match(tokens, onto)
+        used = set()
+        for start, end, _, _ in matches:
+            used.update(range(start, end))
+        mods = [t for i, t in enumerate(tokens) if i not in used and is_modifier(t)]
+        for t in mods:
+            if t in TIME_OF_DAY:
+                time_of_day = TIME_OF_DAY[t]
+        surface = None
+        if prep in SURFACE_PREPOSITIONS:
+            for key in sorted(SURFACES, key=len, reverse=True):
+                if all(k in tokens for k in key):
+                    surface = SURFACES[key]
+                    break
+        if surface and last_surface_target is not None:
+            last_surface_target.prompt = last_surface_target.prompt.replace(" {where}", "") \
+                if "{where}" in last_surface_target.prompt else last_surface_target.prompt
+            _apply_surface(last_surface_target, surface, phrase)
+            continue
+        leftovers = [t for i, t in enumerate(tokens) if i not in used and not is_modifier(t)
+                     and t not in STOPWORDS and not t.isdigit()]
+        if prep == "after":  # "after a storm", "after the rain": its aftermath, not the thing itself
+            after = [(s, e, "source", AFTERMATH.get(name, name)) for s, e, kind, name in matches
+                     if AFTERMATH.get(name) or kind == "source"]
+            if after != [(s, e, k, n) for s, e, k, n in matches]:
+                warnings.append(f"'after {phrase}': it is over; planned as what is left of it "
+                                f"({', '.join(sorted({n for *_, n in after}))})")
+            matches = after
+        sources = [(s, e, name) for s, e, kind, name in matches if kind == "source"]
+        has_source = any(kind == "source" for _, _, kind, _ in matches)
+        for s, e, kind, name in matches:
+            if kind == "env" and not has_source:  # its modifiers and other words (busy, Tokyo) go to its layers
+                implied_envs.append((name, " ".join(tokens[s:e]), mods, leftovers))
+        if not matches:
+            if leftovers:
+                unknown.append((phrase, mods, leftovers))
+            continue
+        for k, (s, e, name) in enumerate(sources):
+            layer = _layer(onto.sources[name], mods, " ".join(tokens[s:e]) if not mods else
+                           " ".join(mods + [" ".join(tokens[s:e])]), style)
+            if k == 0:
+                _qualify(layer, leftovers)
+            if k == 0:  # a place named in the same phrase ("city traffic", "forest birds") qualifies the source
+                places = [" ".join(tokens[a:b]) for a, b, kind, _ in matches if kind == "env"]
+                if places:
+                    layer.words += " (in " + ", ".join(places) + ")"
+            named.append(layer)
+            if name in SURFACE_SOURCES:
+                last_surface_target = layer
+    if not named and not implied_envs:
+        raise AmbientgenError(
+            f"description: no sound or place I know in {description.strip()!r}; name sounds such as rain, wind, "
+            "birds, a crackling fire, waves, a café or a forest (see ambientgen/data/ontology.yaml)")
+    layers = _dedupe(named, warnings)
+    present = {layer.source for layer in layers}
+    implied: list[PlannedLayer] = []
+    for env, words, mods, context in implied_envs:
+        first = True
+        for name in onto.environments[env].implies:
+            if name not in present:
+                layer = _layer(onto.sources[name], mods, " ".join(mods + [words]), style)
+                layer.implied_by = env
+                if first:
+                    _qualify(layer, context)
+                first = False
+                implied.append(layer)
+                present.add(name)
+    if time_of_day == "dawn":  # at dawn the birds a place implies sing the dawn chorus
+        for k, layer in enumerate(implied):
+            if layer.source == "songbirds":
+                chorus = _layer(onto.sources["dawn-chorus"], [], layer.words + " at dawn", style)
+                chorus.implied_by = layer.implied_by
+                implied[k] = chorus
+                present.add("dawn-chorus")
+    if time_of_day == "night":  # a place's daytime sounds do not belong to its night
+        for layer in [la for la in implied if la.source in DAYTIME_ONLY]:
+            implied.remove(layer)
+            warnings.append(f"left out '{layer.name}' (implied by {layer.implied_by}): not heard at night")
+            present.discard(layer.source)
+    if time_of_day == "dawn" and not present & {"songbirds", "dawn-chorus"}:
+        extra = _layer(onto.sources["dawn-chorus"], [], "dawn", style)
+        extra.implied_by = "dawn"
+        implied.insert(0, extra)  # the user named the time of day: before layers a place implies
+    if time_of_day == "night" and not present & {"crickets", "cicadas", "frogs", "owls"} and \
+            not present & {"traffic", "crowd-murmur", "train-interior", "spaceship-hum", "airplane-cabin"}:
+        extra = _layer(onto.sources["crickets"], [], "night", style)
+        extra.implied_by = "night"
+        implied.insert(0, extra)
+    layers += [_unknown_layer(phrase, mods, words) for phrase, mods, words in unknown]
+    left_out: list[str] = []
+    if backend is not None:
+        layers = _fit(layers, backend, warnings, left_out)
+        implied = _fit(implied, backend, warnings, left_out)
+    for layer in layers:
+        if layer.source is None:
+            warnings.append(f"'{layer.words}' is not in the sound ontology: it gets a layer of its own with your "
+                            "words as the prompt")
+    if backend is not None and not layers and not implied:
+        raise AmbientgenError(
+            f"description: nothing in {description.strip()!r} can be rendered by the {backend.name} backend ("
+            + "; ".join(left_out) + "); a neural backend (stable-audio-3, audioldm2) renders any sound")
+    layers = _cap(layers, implied, warnings, merge=backend is None or not backend.filters)
+    _finish(layers)
+    template = onto.prompt_styles.get(style) if style else None
+    for layer in layers:
+        if template and not layer.own_prompt:
+            layer.prompt = styled_prompt(layer.prompt, template)
+    return ScenePlan(text, layers, warnings, time_of_day, backend.name if backend else None, left_out)
+
+
+def _qualify(layer: PlannedLayer, words: list[str]) -> None:
+    """The user's other words in the phrase ("cozy", "softly") qualify the layer: noted among the words it came from,
+    and added to the prompt unless the prompt already says them ("softly hissing embers")."""
+    if not words:
+        return
+    layer.words += " (+ " + " ".join(words) + ")"
+    extra = [w for w in words if not re.search(rf"\b{re.escape(w)}\b", layer.prompt)]
+    if extra:
+        layer.prompt += ", " + " ".join(extra)
+
+
+def _unknown_layer(phrase: str, mods: list[str], words: list[str]) -> PlannedLayer:
+    """A phrase the ontology does not know: its words are the prompt; distance and intensity words set the gain,
+    and a phrase that names an animal or a vehicle is a sparse event (about one a minute)."""
+    gain = -8.0 + sum(DISTANCE.get(m, 0.0) + INTENSITY.get(m, 0.0) for m in mods)
+    event = any(singular(w) in EVENT_NOUNS for w in words)
+    rate = FREQUENCY_DEFAULT
+    for m in mods:
+        rate *= FREQUENCY.get(m, 1.0)
+    return PlannedLayer(_name_for(phrase), None, "events" if event else "bed", f"field recording of {phrase}", gain,
+                        0.0, 0.4 if event else 0.5, rate if event else None, phrase)
+
+
+
+def _fit(layers: list[PlannedLayer], target: PlanTarget, warnings: list[str], left_out: list[str]
+         ) -> list[PlannedLayer]:
+    """The layers ``target`` renders, each saying what renders it; the others left out with the reason."""
+    kept = []
+    onto = ontology()
+    for layer in layers:
+        if not target.filters:
+            layer.renders_with = target.name
+            kept.append(layer)
+            continue
+        src = onto.sources.get(layer.source) if layer.source else None
+        prompt = layer.prompt.replace("{where}", "")
+        if (src is not None and src.offline == "none") or not target.supports(prompt):
+            what = f"no {src.name} generator" if src else "no generator for it (not a sound the ontology knows)"
+            why = f"'{layer.words}': the {target.name} backend has {what}; left out"
+            left_out.append(why)
+            warnings.append(why + " (a neural backend renders it)")
+            continue
+        layer.renders_with = f"{target.name}: {target.renderer(prompt)}" if target.renderer else target.name
+        if src is not None and src.offline.startswith("near "):
+            warnings.append(f"'{layer.words}': the {target.name} backend has no {src.name} generator; the nearest, "
+                            f"{src.offline[5:]}, stands in")
+        kept.append(layer)
+    return kept
+
+
+def _layer(src: Source, mods: list[str], words: str, backend: str | None = None) -> PlannedLayer:
+    adj = [m for m in mods if m in DISTANCE or m in INTENSITY]
+    gain = src.gain + sum(DISTANCE.get(m, 0.0) for m in adj) + sum(INTENSITY.get(m, 0.0) for m in adj)
+    own = src.prompts.get(backend) if backend else None
+    prompt = (own or src.prompt).replace("{adj}", "".join(m + " " for m in adj))
+    prompt = re.sub(r"\b(a|an) (\w)", lambda m: ("an " if m.group(2) in "aeiou" else "a ") + m.group(2), prompt)
+    rate = None
+    if src.role == "events":
+        rate = src.rate
+        for m in mods:
+            rate *= FREQUENCY.get(m, 1.0)
+    return PlannedLayer(src.name, src.name, src.role, prompt, gain, 0.0, src.width, rate, words,
+                        own_prompt=own is not None)
+
+
+RECORDING = re.compile(r"^(?:(field|close|underwater) )?recording of (?:(?:a|an|the) )?(.+)$")
+RECORDING_TAGS = {"field": "field recording", "close": "close-up recording", "underwater": "underwater recording",
+                  None: "recording"}
+
+
+def styled_prompt(prompt: str, style: str) -> str:
+    """An ontology-style prompt ("field recording of a babbling stream") rewritten by a backend's style template,
+    e.g. ``"{sound}, {recording}"`` -> "babbling stream, field recording". A prompt not in the ontology's style is
+    kept as it is."""
+    m = RECORDING.match(prompt)
+    return style.format(sound=m.group(2), recording=RECORDING_TAGS[m.group(1)]) if m else prompt
+
+
+def _apply_surface(layer: PlannedLayer, surface: str, phrase: str) -> None:
+    layer.prompt = layer.prompt.replace("{where}", " " + surface) if "{where}" in layer.prompt else \
+        f"{layer.prompt} {surface}"
+    layer.words += f" {surface.split(' ', 1)[0]} {phrase}"
+
+
+def _name_for(phrase: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", phrase.lower()).strip("-")[:40] or "layer"
+
+
+def _dedupe(layers: list[PlannedLayer], warnings: list[str]) -> list[PlannedLayer]:
+    """One layer per source: a source named twice keeps its first mention (the second's words are noted)."""
+    out: dict[str, PlannedLayer] = {}
+    for layer in layers:
+        if layer.source in out:
+            out[layer.source].words += f"; {layer.words}"
+        else:
+            out[layer.source] = layer
+    return list(out.values())
+
+
+def _cap(named: list[PlannedLayer], implied: list[PlannedLayer], warnings: list[str], *, merge: bool = True
+         ) -> list[PlannedLayer]:
+    room = MAX_LAYERS - len(named)
+    kept_implied = implied[: max(0, room)]
+    for layer in implied[max(0, room) :]:
+        warnings.append(f"left out '{layer.name}' (implied by {layer.implied_by}): at most {MAX_LAYERS} layers")
+    layers = named + kept_implied
+    while len(layers) > MAX_LAYERS:  # more named sources than layers: merge the extra into a kept one of its role
+        extra = layers.pop(MAX_LAYERS)
+        if not merge:  # one generator per layer: a merged prompt would render only its first source
+            warnings.append(f"left out '{extra.name}': at most {MAX_LAYERS} layers")
+            continue
+        same = [layer for layer in layers[:MAX_LAYERS] if layer.role == extra.role]
+        target = same[-1] if same else layers[MAX_LAYERS - 1]
+        target.prompt += " and " + extra.prompt.removeprefix("field recording of ")
+        target.merged.append(extra.name)
+        warnings.append(f"merged '{extra.name}' into '{target.name}': at most {MAX_LAYERS} layers")
+    return layers
+
+
+PANS = (0.0, -0.35, 0.35, -0.2, 0.2, -0.5, 0.5)
+
+
+def _finish(layers: list[PlannedLayer]) -> None:
+    """Prompts completed, names unique, pans spread: beds sharing a band and all events move off centre."""
+    seen_bands: dict[str, int] = {}
+    events = 0
+    names: set[str] = set()
+    onto = ontology()
+    for layer in layers:
+        layer.prompt = layer.prompt.replace("{where}", "").replace("  ", " ").strip()
+        base, k = layer.name, 2
+        while layer.name in names:
+            layer.name, k = f"{base}-{k}", k + 1
+        names.add(layer.name)
+        band = onto.sources[layer.source].band if layer.source else "mid"
+        if layer.role == "events":
+            events += 1
+            layer.pan = PANS[events % len(PANS)] or 0.3
+        else:
+            n = seen_bands.get(band, 0)
+            layer.pan = PANS[n % len(PANS)] * 0.7
+            seen_bands[band] = n + 1
+
+
+SPARSE_EVENTS_PER_MINUTE = 2.0  # sources planned at most this often are single events (drips, at 6, can be a bed)
+
+
+def one_event_beds(scene: Scene) -> list[str]:
+    """Warnings for bed layers whose prompt names only sparse one-event sources (thunder, a dog bark, a siren).
+
+    A bed is rendered in chunks that are crossfaded or arranged as excerpts; a
+    source that is one decaying event (a thunderclap with its tail) is cut
+    mid-decay at every seam, which no join hides. Such a layer should be
+    ``role: events``.
+    """
+    out = []
+    for layer in scene.layers:
+        if layer.role != "bed" or not layer.prompt:
+            continue
+        sources = ontology().sources
+        try:
+            planned = plan(layer.prompt).layers
+        except AmbientgenError:  # a prompt naming no known sound: nothing to say about it
+            continue
+        named = [sources[pl.source] for pl in planned if pl.implied_by is None and pl.source]
+        if named and all(s.role == "events" and s.rate <= SPARSE_EVENTS_PER_MINUTE for s in named):
+            what = " and ".join(s.name for s in named)
+            out.append(f"layer '{layer.name}': {what} is a sound of separate events, not a continuous bed: as a "
+                       f"bed it is cut mid-decay at every seam; use role: events")
+    return out

@@ -1,0 +1,247 @@
+"""Rendering the layers of a plan: model work, seams, loop closure, placement, ready to stream.
+
+For each layer of a :class:`~ambientgen.rendering.chunk_plan.Plan`:
+
+1. render: chunks (or latent windows) through the backend, in batches;
+2. stitch: seams joined seamlessly (latent continuation or level-matched
+   crossfades over the whole overlap, :mod:`ambientgen.audio.stitch`); with ``loop`` the end flows into the start;
+3. place: resampled to the output rate, gained, panned, widened, as a
+   :class:`~ambientgen.audio.streams.LayerStream` (a whole array, a pool of tiles and
+   its arrangement, or scheduled events) that the mastering pass
+   (:mod:`ambientgen.output.master`) reads block by block.
+
+Audio is ``(channels, samples)`` throughout: a mono backend's layers are
+``(1, n)`` until placement makes them stereo; a stereo backend's keep their
+two channels (see :func:`ambientgen.audio.placement.place`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..audio.arrange import arrange
+from ..backends.base import Backend, ChunkRequest, as_channels
+from .layers import LayerOutput, event_layer, layer_animation, layer_rng, to_output_rate
+from ..audio.placement import place
+from .chunk_plan import LayerPlan, Plan
+from ..progress import ProgressEvent, ProgressFn
+from ..scene.schema import Scene
+from ..audio.stitch import close_loop, stitch_chunks
+from ..audio.streams import ArrayStream, ColourCost, PoolStream, tile_colour, tile_power, trim_event
+
+MIN_RECURRENCE_S = 90.0  # a pool tile never starts again sooner (the check fails >= 5 s recurring within 60 s)
+
+
+@dataclass
+class LayerResult:
+    plan: LayerPlan
+    audio: np.ndarray  # (channels, samples) at the backend rate, exactly the scene duration
+    sample_rate: int
+    seams_s: list[float]
+    model_calls: int
+    method: str = "crossfade"  # how the seams were made: "latent" or "crossfade"
+    seam_report: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _seam_report(stream: np.ndarray, sr: int, seams_s: list[float], *, loop: bool, method: str) -> list[dict]:
+    """Per seam (and the loop point): time, method, rank among ordinary moments, level step and click
+    (:func:`ambientgen.audio.seams.seam_report`)."""
+    from ..audio.seams import seam_report
+
+    interior = [s for s in seams_s if s > 0]
+    seams, loop_point = seam_report(stream, sr, [round(s * sr) for s in interior], loop=loop)
+    out = [{**r.to_dict(sr), "method": method} for r in seams]
+    if loop_point is not None:
+        out.insert(0, {**loop_point.to_dict(sr), "method": "loop"})
+    return out
+
+
+def render_layer(layer: LayerPlan, backend: Backend, *, duration_s: float, loop: bool,
+                 on_progress: ProgressFn | None = None) -> LayerResult:
+    """Render one layer into ``(channels, samples)`` of exactly ``duration_s``, seamless and (with ``loop``) looping.
+
+    ``latent`` continuity (backends whose spec declares ``latent_stream``: AudioLDM2) denoises
+    one long latent; otherwise chunks are rendered and joined with level-matched
+    crossfades. ``latent`` asked of a backend without latents falls back to
+    crossfades (the manifest records the method used).
+    """
+    sr = backend.sample_rate
+    length = round(duration_s * sr)
+    if _uses_latent(layer, backend):
+        done = 0
+
+        def step(n: int) -> None:
+            nonlocal done
+            done += n
+            if on_progress:
+                on_progress(ProgressEvent("render", layer.name, done, backend.steps, "steps"))
+
+        stream, seams = backend.render_stream(
+            layer=layer.name, prompt=layer.prompt, negative_prompt=layer.negative_prompt, seeds=layer.seeds,
+            duration_s=duration_s, window_s=layer.chunk_s, overlap_s=layer.overlap_s, loop=loop, on_progress=step)
+        stream = as_channels(stream, channels=backend.channels, backend=backend.name)
+        calls, method = len(layer.seeds), "latent"
+        extra = stream.shape[-1] - length  # under one latent frame (40 ms): folded into the loop, or cut
+        stream = close_loop(stream, length=length, overlap=extra) if loop and extra > 0 else stream[:, :length]
+        seams = ([0.0] if loop else []) + [round(t, 6) for t in seams if 0 < t < duration_s]
+    else:
+        stream, seams, calls = _render_chunks(layer, backend, duration_s=duration_s, loop=loop,
+                                              on_progress=on_progress)
+        method = "crossfade"
+    report = _seam_report(stream, sr, seams, loop=loop, method=method)
+    return LayerResult(layer, stream, sr, seams, calls, method, report)
+
+
+def _uses_latent(layer: LayerPlan, backend: Backend) -> bool:
+    return layer.continuity in ("auto", "latent") and backend.spec.latent_stream
+
+
+def _render_layer_chunks(layer: LayerPlan, backend: Backend, on_progress: ProgressFn | None) -> list[np.ndarray]:
+    """One ``(channels, samples)`` chunk per seed of the layer, rendered in the backend's batches, with progress."""
+    requests = [ChunkRequest(layer.name, k, layer.prompt, layer.negative_prompt, seed, layer.chunk_s)
+                for k, seed in enumerate(layer.seeds)]
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if on_progress:
+            on_progress(ProgressEvent("render", layer.name, done, len(requests)))
+
+    n = round(layer.chunk_s * backend.sample_rate)
+    return [as_channels(c, channels=backend.channels, backend=backend.name)[:, :n]
+            for c in backend.render(requests, on_progress=tick)]
+
+
+def _render_chunks(layer: LayerPlan, backend: Backend, *, duration_s: float, loop: bool,
+                   on_progress: ProgressFn | None) -> tuple[np.ndarray, list[float], int]:
+    sr = backend.sample_rate
+    chunks = _render_layer_chunks(layer, backend, on_progress)
+    overlap = round(layer.overlap_s * sr)
+    stream = stitch_chunks(chunks, overlap=overlap, sample_rate=sr)
+    length = round(duration_s * sr)
+    hop = chunks[0].shape[-1] - overlap
+    seams = [(k * hop + overlap // 2) / sr for k in range(1, len(chunks))]  # the middle of each fade
+    if loop:
+        stream = close_loop(stream, length=length, overlap=overlap, sample_rate=sr)
+        seams = [0.0] + seams
+    else:
+        stream = stream[:, :length]
+    return stream, [round(s, 6) for s in seams if s < duration_s], len(chunks)
+
+
+def render_stream_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
+                        on_progress: ProgressFn | None = None) -> LayerOutput:
+    """A layer rendered whole (consecutive chunks or one latent), placed in stereo and held in memory."""
+    res = render_layer(layer, backend, duration_s=scene.duration, loop=scene.loop, on_progress=on_progress)
+    total = round(scene.duration * scene.sample_rate)
+    audio = to_output_rate(res.audio, res.sample_rate, scene.sample_rate, scene.duration, loop=scene.loop)
+    stereo = place(audio, gain_db=layer.gain_db, pan=layer.pan, width=layer.width, seed=layer.seeds[0],
+                   loop=scene.loop)
+    stream = ArrayStream(layer.name, stereo, layer_animation(scene, layer, total))
+    return LayerOutput(layer, stream, res.seams_s, res.model_calls, res.method, res.seam_report,
+                       {"kind": "stream"})
+
+
+def _render_tiles(layer: LayerPlan, backend: Backend, *, on_progress: ProgressFn | None
+                  ) -> tuple[list[np.ndarray], float, str, int]:
+    """The pool of a bed layer: (``(channels, n)`` tiles at the backend rate, tile seconds, method, model calls).
+
+    With latent continuity each tile is two windows denoised as one latent (a
+    latent seam inside every tile); otherwise each tile is one chunk.
+    """
+    sr = backend.sample_rate
+    if _uses_latent(layer, backend) and len(layer.seeds) >= 4:
+        tile_s = 2 * layer.chunk_s - layer.overlap_s
+        tiles = []
+        pairs = [layer.seeds[k : k + 2] for k in range(0, len(layer.seeds) - 1, 2)]
+        for j, seeds in enumerate(pairs):
+            audio, _ = backend.render_stream(layer=layer.name, prompt=layer.prompt,
+                                             negative_prompt=layer.negative_prompt, seeds=seeds, duration_s=tile_s,
+                                             window_s=layer.chunk_s, overlap_s=layer.overlap_s, loop=False)
+            tiles.append(as_channels(audio, channels=backend.channels, backend=backend.name)[:, : round(tile_s * sr)])
+            if on_progress:
+                on_progress(ProgressEvent("render", layer.name, j + 1, len(pairs), "tiles"))
+        return tiles, tile_s, "latent", 2 * len(pairs)
+    chunks = _render_layer_chunks(layer, backend, on_progress)
+    return chunks, layer.chunk_s, "crossfade", len(chunks)
+
+
+def render_pool_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
+                      on_progress: ProgressFn | None = None) -> LayerOutput:
+    """A bed layer from a pool of tiles, arranged over the whole duration (see :mod:`ambientgen.audio.arrange`)."""
+    sr = scene.sample_rate
+    total = round(scene.duration * sr)
+    raw, tile_s, method, calls = _render_tiles(layer, backend, on_progress=on_progress)
+    tiles, power, colours = [], [], []
+    for k, tile in enumerate(raw):
+        audio = to_output_rate(tile, backend.sample_rate, sr, tile_s, loop=False)
+        power.append(tile_power(audio))
+        colours.append(tile_colour(audio))
+        tiles.append(place(audio, gain_db=layer.gain_db, pan=layer.pan, width=layer.width, seed=layer.seeds[k],
+                           loop=True))
+    overlap = round(layer.overlap_s * sr)
+    arrangement = arrange(tiles=len(tiles), tile_length=tiles[0].shape[1], overlap=overlap, total=total,
+                          loop=scene.loop, rng=layer_rng(scene, layer, "arrangement"),
+                          min_gap=round(MIN_RECURRENCE_S * sr), seam_cost=ColourCost(colours, overlap))
+    stream = PoolStream(layer.name, tiles, arrangement, overlap, sr, power, layer_animation(scene, layer, total))
+    seams = ([0.0] if scene.loop else []) + [round(t / sr, 6) for t in stream.seams if t > 0]
+    details = {
+        "kind": "pool",
+        "pool": {"tiles": len(tiles), "tile_s": round(tile_s, 4), "min_spacing": arrangement.min_spacing,
+                 "min_recurrence_s": round(arrangement.min_gap / sr, 3),
+                 "spacing_met": arrangement.spacing_met, "pairs_unique": arrangement.pairs_unique,
+                 "placements": len(arrangement.placements)},
+        "arrangement": [p.to_dict(sr) for p in arrangement.placements],
+    }
+    return LayerOutput(layer, stream, seams, calls, method, [], details)
+
+
+def render_event_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
+                       on_progress: ProgressFn | None = None) -> LayerOutput:
+    """An event layer: a few rendered variations, trimmed to their event, scheduled at random times."""
+    sr = scene.sample_rate
+    clips = _render_layer_chunks(layer, backend, on_progress)
+    variations = [trim_event(to_output_rate(c, backend.sample_rate, sr, layer.chunk_s, loop=False), sr)
+                  for c in clips]
+    return event_layer(scene, layer, variations, model_calls=len(clips))
+
+
+def render_layers(scene: Scene, plan: Plan, backend: Backend, *, on_progress: ProgressFn | None = None,
+                  recordings: dict[str, Any] | None = None, warn=None) -> list[LayerOutput]:
+    """Every layer of the plan rendered and ready to stream.
+
+    Layers with a ``source`` are played from their recordings (``recordings``: the
+    opened files by layer name, :func:`ambientgen.rendering.recordings.layers.open_layer_sources`;
+    opened here when not given); ``warn`` receives what they have to say (material
+    too short for the recurrence rule, a clipped file).
+    """
+    from .recordings.layers import open_layer_sources, render_recording_bed, render_recording_events
+
+    render = {"stream": render_stream_layer, "pool": render_pool_layer, "events": render_event_layer}
+    if recordings is None and any(layer.source for layer in plan.layers):
+        recordings = open_layer_sources(scene, on_progress=on_progress)
+    outputs = []
+    for index, layer in enumerate(plan.layers):
+        if layer.source is not None:
+            files = recordings[layer.name]
+            if layer.kind == "events":
+                out, notes = render_recording_events(scene, layer, files, index=index,
+                                                               on_progress=on_progress)
+            else:
+                out, notes = render_recording_bed(scene, layer, files, on_progress=on_progress)
+            for note in notes:
+                (warn or (lambda text: None))(note)
+            out.rendered = 0
+            out.details["source_channels"] = max(f.channels for f in files.files)
+            outputs.append(out)
+            continue
+        before = backend.stats.model_calls
+        out = render[layer.kind](scene, layer, backend, on_progress=on_progress)
+        out.rendered = backend.stats.model_calls - before
+        out.details["source_channels"] = backend.channels
+        outputs.append(out)
+    return outputs
