@@ -23,12 +23,12 @@ from __future__ import annotations
 from ._version import __version__
 from .backends import Backend, BackendSpec, register
 from .errors import AmbientgenError, BackendError, ExportError, SceneError, UsageError
-from .rendering.recordings.loop import loop, loop_scene
+from .progress import ProgressEvent
 from .rendering.pipeline import RenderInterrupted, RenderResult, render
 from .rendering.prepare import Validation, validate_scene
-from .progress import ProgressEvent
-from .scene.schema import Layer, ModelSettings, Scene, scene_from_dict
+from .rendering.recordings.loop import loop, loop_scene
 from .scene.files import load_scene
+from .scene.schema import Layer, ModelSettings, Scene, scene_from_dict
 
 __all__ = [
     "AmbientgenError",

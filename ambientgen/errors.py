@@ -41,4 +41,21 @@ class ExportError(AmbientgenError, OSError):
 
 
 class UsageError(AmbientgenError, ValueError):
-    """A command-line option has an invalid value (exit code 2)."""
+    """An option has an invalid value (the command line exits with code 2).
+
+    ``problems`` holds ``(field, rule)`` pairs: the library's name of the value (``duration``, ``preset``,
+    ``model.steps``) and what is wrong with it, so the command line can name the option that sets each field
+    without reading the message.
+    """
+
+    def __init__(self, field: str | list[tuple[str, str]], rule: str | None = None):
+        self.problems = [(field, rule or "")] if isinstance(field, str) else [(f, r) for f, r in field]
+        super().__init__("; ".join(f"{f}: {r}" if f else r for f, r in self.problems))
+
+    @classmethod
+    def from_scene(cls, exc: SceneError, *, rename: dict[str, str] | None = None) -> UsageError:
+        """A :class:`SceneError`'s problems (``field: rule`` lines) as usage problems; ``rename`` maps scene
+        fields to the option's own name (``layers[0].width`` -> ``width``)."""
+        rename = rename or {}
+        pairs = [problem.split(": ", 1) if ": " in problem else ("", problem) for problem in exc.problems]
+        return cls([(rename.get(f, f), r) for f, r in pairs])

@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from ambientgen.audio.seams import seam_report
+from ambientgen.audio.stitch import close_loop, stitch_chunks
 from ambientgen.backends.audioldm2 import AudioLDM2Backend
 from ambientgen.backends.base import ChunkRequest, chunk_seed
 from ambientgen.rendering.chunk_plan import chunk_count
-from ambientgen.audio.stitch import close_loop, stitch_chunks
 from ambientgen.testing import save_tiny_audioldm2
 
 SR, DURATION, CHUNK, OVERLAP = 16000, 45.0, 10.24, 1.5  # long enough for ordinary moments 2.5 s from seams

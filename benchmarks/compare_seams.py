@@ -39,8 +39,8 @@ import numpy as np
 import soundfile as sf
 from scipy.ndimage import gaussian_filter1d
 
-from ambientgen.audio.seams import seam_report
 from ambientgen.audio.arrange import arrange
+from ambientgen.audio.seams import seam_report
 from ambientgen.audio.stitch import stitch_chunks
 from ambientgen.audio.streams import ColourCost, Mix, PoolStream, tile_colour, tile_power
 

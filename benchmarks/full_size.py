@@ -44,12 +44,23 @@ def build_full_pipeline():
     """``cvssp/audioldm2`` at full size, random weights, offline tokenizers, GPT2LMHeadModel."""
     import torch
     from diffusers import AudioLDM2Pipeline, AutoencoderKL, DDIMScheduler
-    from diffusers.pipelines.audioldm2.modeling_audioldm2 import (AudioLDM2ProjectionModel,
-                                                                  AudioLDM2UNet2DConditionModel)
-    from transformers import (ClapConfig, ClapFeatureExtractor, ClapModel, GPT2Config, GPT2LMHeadModel,
-                              SpeechT5HifiGan, SpeechT5HifiGanConfig, T5Config, T5EncoderModel)
+    from diffusers.pipelines.audioldm2.modeling_audioldm2 import AudioLDM2ProjectionModel, AudioLDM2UNet2DConditionModel
+    from transformers import (
+        ClapConfig,
+        ClapFeatureExtractor,
+        ClapModel,
+        GPT2Config,
+        GPT2LMHeadModel,
+        SpeechT5HifiGan,
+        SpeechT5HifiGanConfig,
+        T5Config,
+        T5EncoderModel,
+    )
 
-    from ambientgen.testing import _roberta_tokenizer, _t5_tokenizer  # offline tokenizers (ids fit the real vocabularies)
+    from ambientgen.testing import (  # offline tokenizers (ids fit the real vocabularies)
+        _roberta_tokenizer,
+        _t5_tokenizer,
+    )
 
     cfg = {k: v["config"] for k, v in json.loads(CONFIGS.read_text()).items() if isinstance(v, dict) and "config" in v}
     clean = lambda d: {k: v for k, v in d.items() if not k.startswith("_")}  # noqa: E731

@@ -86,11 +86,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     import torch
+    from full_size import build_full_pipeline
 
     from ambientgen.backends.audioldm2 import AudioLDM2Backend, _pipeline_class
     from ambientgen.backends.base import ChunkRequest
     from ambientgen.backends.stable_audio3 import StableAudio3Backend
-    from full_size import build_full_pipeline
 
     torch.set_num_threads(args.threads)
     rows = []

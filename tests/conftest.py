@@ -106,8 +106,8 @@ def render_manifest(scene, backend, out_dir, *, fmt="wav", cache=False, report=F
 def master(audio, sample_rate, *, target_lufs, ceiling_dbtp):
     """``(channels, n)`` audio mastered by the real (streaming) mastering path: gain to the target, true-peak
     limiting under the ceiling. Returns (mastered audio, :class:`~ambientgen.output.master.MasterReport`)."""
-    from ambientgen.output.master import assemble
     from ambientgen.audio.streams import ArrayStream, Mix
+    from ambientgen.output.master import assemble
 
     audio = np.asarray(audio, dtype=np.float32)
     # mono as (x, silence): BS.1770 sums channel powers, so that pair measures (and limits) as x alone

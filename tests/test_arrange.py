@@ -5,8 +5,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ambientgen.audio.arrange import (arrange, bounded_partition, event_waits, schedule_events, sequence_problems,
-                                tile_sequence)
+from ambientgen.audio.arrange import (
+    arrange,
+    bounded_partition,
+    event_waits,
+    schedule_events,
+    sequence_problems,
+    tile_sequence,
+)
 
 SR = 48000
 HOUR = 3600 * SR

@@ -9,11 +9,19 @@ import pytest
 import soundfile as sf
 
 from ambientgen.audio.arrange import EventTime, arrange
-from ambientgen.output.master import TRUE_PEAK_BOUND, assemble, true_peak_search
-from ambientgen.audio.streams import (Animation, ArrayStream, EventStream, Mix, PoolStream, render_block, tile_power,
-                                trim_event)
-from ambientgen.audio.true_peak import limiter_gain, oversampled_abs_peaks, true_peak_dbtp
 from ambientgen.audio.loudness import LoudnessMeter
+from ambientgen.audio.streams import (
+    Animation,
+    ArrayStream,
+    EventStream,
+    Mix,
+    PoolStream,
+    render_block,
+    tile_power,
+    trim_event,
+)
+from ambientgen.audio.true_peak import limiter_gain, oversampled_abs_peaks, true_peak_dbtp
+from ambientgen.output.master import TRUE_PEAK_BOUND, assemble, true_peak_search
 
 DATA = Path(__file__).parent / "data"
 

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from ambientgen.cli import commands as cli
 from ambientgen.backends.base import ChunkRequest
 from ambientgen.backends.procedural import ProceduralBackend
+from ambientgen.cli import commands as cli
 from ambientgen.rendering.cache import CachedBackend, RenderCache, request_key
-from ambientgen.scene.schema import scene_from_dict
 from ambientgen.scene.files import dump_scene
+from ambientgen.scene.schema import scene_from_dict
 from tests.conftest import render_manifest
 
 from .conftest import ROOT, TEST_STEPS

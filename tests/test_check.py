@@ -7,9 +7,9 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from ambientgen.cli import commands as cli
-from ambientgen.check.report import check_file
 from ambientgen.audio.stitch import close_loop
+from ambientgen.check.report import check_file
+from ambientgen.cli import commands as cli
 
 from .conftest import DATA, master
 

@@ -12,6 +12,7 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 from ambientgen.cli import commands as cli
+
 from .conftest import SCENES, TEST_STEPS
 
 runner = CliRunner()

@@ -3,10 +3,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ambientgen.output.master import assemble
 from ambientgen.audio.streams import Mix
-from ambientgen.rendering.engine import render_layer, render_layers
+from ambientgen.output.master import assemble
 from ambientgen.rendering.chunk_plan import chunk_count, make_plan
+from ambientgen.rendering.engine import render_layer, render_layers
 from tests.conftest import render_manifest
 
 from .conftest import small_scene

@@ -9,10 +9,10 @@ import pytest
 import soundfile as sf
 
 from ambientgen.backends.procedural import ProceduralBackend
-from tests.conftest import render_manifest
 from ambientgen.errors import UsageError
 from ambientgen.output.formats import cue_chunks, parse_formats, read_riff_chunks, smpl_chunk
 from ambientgen.output.reaper import parse_reaper_session
+from tests.conftest import render_manifest
 
 from .conftest import small_scene
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ambientgen.audio.true_peak import limiter_gain, true_peak_dbtp
 from ambientgen.audio.loudness import measure
+from ambientgen.audio.true_peak import limiter_gain, true_peak_dbtp
 
 from .conftest import master, noise
 

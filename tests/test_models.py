@@ -10,8 +10,8 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from ambientgen.cli import commands as cli
 from ambientgen.backends import choose_backend
+from ambientgen.cli import commands as cli
 from ambientgen.scene.schema import scene_from_dict
 
 from .conftest import ROOT, SCENES

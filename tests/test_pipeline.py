@@ -12,9 +12,9 @@ from pydantic import Field
 from typer.testing import CliRunner
 
 import ambientgen
-from ambientgen.cli import commands as cli
 from ambientgen.backends import BackendSettings, BackendSpec, register, unregister
 from ambientgen.backends.base import Backend
+from ambientgen.cli import commands as cli
 from ambientgen.errors import AmbientgenError, BackendError, SceneError
 
 runner = CliRunner()

@@ -10,10 +10,10 @@ from scipy.signal import find_peaks, welch
 from typer.testing import CliRunner
 
 from ambientgen import render
-from ambientgen.cli import commands as cli
 from ambientgen.backends import choose_backend, load_backend, unsupported_layers
 from ambientgen.backends.base import ChunkRequest
 from ambientgen.backends.procedural import SOURCES, ProceduralBackend, match_source
+from ambientgen.cli import commands as cli
 from ambientgen.errors import AmbientgenError
 
 from .conftest import DATA, SCENES, small_scene

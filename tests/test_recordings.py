@@ -13,15 +13,15 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 import ambientgen
-from ambientgen.cli import commands as cli
 from ambientgen.audio.arrange import Placement
+from ambientgen.cli import commands as cli
 from ambientgen.errors import SceneError
 from ambientgen.rendering.recordings.excerpts import arrange_excerpts, source_recurrence
-from ambientgen.rendering.recordings.loop import loop_scene
 from ambientgen.rendering.recordings.layers import find_layer_sources, open_layer_sources, steady_points
-from ambientgen.scene.schema import scene_from_dict
-from ambientgen.scene.files import load_scene
+from ambientgen.rendering.recordings.loop import loop_scene
 from ambientgen.rendering.recordings.sources import bed_problem, expand_source, find_events, open_source, read_stretch
+from ambientgen.scene.files import load_scene
+from ambientgen.scene.schema import scene_from_dict
 
 from .conftest import DATA, noise
 

@@ -3,8 +3,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ambientgen.audio.stitch import (close_loop, correlation, equal_power_fades, fade_norm, level_envelope, seam_gains,
-                               stitch_chunks)
+from ambientgen.audio.stitch import (
+    close_loop,
+    correlation,
+    equal_power_fades,
+    fade_norm,
+    level_envelope,
+    seam_gains,
+    stitch_chunks,
+)
 
 from .conftest import noise
 

@@ -21,6 +21,13 @@ from scipy.ndimage import uniform_filter1d
 
 BLOCK_ROWS = 256  # frames correlated at once against every lag
 
+# The rule, in one place: ``check`` fails a track where a stretch of REPEAT_MIN_S or more recurs within
+# REPEAT_WITHIN_S; what AmbientGen arranges (pool tiles, excerpts of recordings) keeps MIN_RECURRENCE_S apart.
+REPEAT_MIN_S = 5.0
+REPEAT_WITHIN_S = 60.0
+REPEAT_FRAME_HOPS = 4  # repetition is found on 4-hop frames: copies a fraction of a hop apart still share them
+MIN_RECURRENCE_S = 90.0  # a tile or a source stretch never plays again sooner (well past REPEAT_WITHIN_S), where it can
+
 
 class RepetitionFinder:
     """Feed ``(frames, bands)`` blocks with :meth:`add`; :meth:`result` gives the longest recurring stretch.

@@ -12,6 +12,7 @@ import numpy as np
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 from scipy.signal import resample_poly
 
+CLIP_LEVEL = 0.999  # a sample at or over this is at full scale (clipped), in a render, a check or a recording
 OVERSAMPLE = 4  # BS.1770-4 Annex 2: true peak on 4x oversampled audio
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import BackendError, SceneError
-from ..output.files import human_bytes
+from ..units import human_bytes
 from .base import Backend, BackendSettings, BackendSpec, BackendStats, ChunkRequest, as_channels, chunk_seed
 
 __all__ = ["Backend", "BackendSettings", "BackendSpec", "BackendStats", "ChunkRequest", "Choice", "as_channels",

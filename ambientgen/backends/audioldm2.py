@@ -20,13 +20,17 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
-
 from pydantic import Field
 
 from ..errors import BackendError
 from .base import Backend, BackendSettings, BackendSpec, ChunkRequest, ProgressCallback
-from .checkpoints import (checkpoint_fingerprint, checkpoint_location, load_diffusers_pipeline, load_on_device,
-                          resolve_device)
+from .checkpoints import (
+    checkpoint_fingerprint,
+    checkpoint_location,
+    load_diffusers_pipeline,
+    load_on_device,
+    resolve_device,
+)
 
 __all__ = ["AudioLDM2Backend", "AudioLDM2Settings", "checkpoint_location", "generate_language_model", "load_pipeline",
            "resolve_device"]
@@ -213,23 +217,8 @@ class AudioLDM2Backend(Backend):
     def render(
         self, requests: Sequence[ChunkRequest], *, on_progress: ProgressCallback | None = None
     ) -> list[np.ndarray]:
-        groups: dict[tuple[str, str, float], list[int]] = {}
-        for i, req in enumerate(requests):
-            if req.duration_s > self.max_duration_s + 1e-9:
-                raise BackendError(f"chunk of {req.duration_s:g} s exceeds the backend's {self.max_duration_s} s")
-            groups.setdefault((req.prompt, req.negative_prompt, req.duration_s), []).append(i)
-        results: dict[int, np.ndarray] = {}
-        for (prompt, negative, duration_s), indices in groups.items():
-            for start in range(0, len(indices), self.batch_size):
-                batch = [requests[i] for i in indices[start : start + self.batch_size]]
-                audio = self._render_batch(batch, prompt, negative, duration_s)
-                for i, wave in zip(indices[start : start + self.batch_size], audio):
-                    results[i] = wave[None, :]
-                for req in batch:
-                    self.stats.count(req.layer, 1)
-                if on_progress:
-                    on_progress(len(batch))
-        return [results[i] for i in range(len(requests))]
+        return self.render_in_batches(requests, key=lambda r: (r.prompt, r.negative_prompt, r.duration_s),
+                                      render_batch=self._render_batch, on_progress=on_progress)
 
     def _render_batch(self, batch: list[ChunkRequest], prompt: str, negative: str, duration_s: float):
         torch = self._torch
@@ -247,7 +236,7 @@ class AudioLDM2Backend(Backend):
                 latents = scheduler.step(pred, t, latents).prev_sample
             audio = self.decode(latents)
         length = round(duration_s * self.sample_rate)
-        return [a[:length] for a in audio]
+        return [a[None, :length] for a in audio]
 
     # -- one long latent per layer (MultiDiffusion along time) --------------------------------------
     def render_stream(self, *, layer: str, prompt: str, negative_prompt: str, seeds: Sequence[int],
@@ -257,7 +246,7 @@ class AudioLDM2Backend(Backend):
 
         See :mod:`ambientgen.backends.latent`. Returns (audio, seam times in s).
         """
-        from .latent import averaged_prediction, plan_windows, ramp_weights
+        from .latent import averaged_prediction, block_generators, plan_windows, ramp_weights, timeline_noise
 
         torch = self._torch
         rate = self.sample_rate / self.hop_length / self.vae_scale  # latent frames per second (25)
@@ -269,13 +258,7 @@ class AudioLDM2Backend(Backend):
         channels = self.pipe.unet.config.in_channels
         bins = self.pipe.vocoder.config.model_in_dim // self.vae_scale
         # initial noise: block k of the timeline comes from chunk seed k (independent of batching)
-        noise = torch.empty((1, channels, total, bins))
-        block = -(-total // len(seeds))
-        for k, seed in enumerate(seeds):
-            lo, hi = k * block, min(total, (k + 1) * block)
-            if lo < hi:
-                gen = torch.Generator("cpu").manual_seed(seed)
-                noise[:, :, lo:hi] = torch.randn((1, channels, hi - lo, bins), generator=gen)
+        noise = timeline_noise(block_generators(total, seeds), (1, channels, total, bins))
         if total != windows.length:
             windows = plan_windows(total, size=windows.size, overlap=overlap, multiple=self.unet_multiple, loop=False)
         weights = torch.as_tensor(ramp_weights(windows.size, min(overlap, windows.size // 2)), device=self.device)

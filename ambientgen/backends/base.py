@@ -171,6 +171,33 @@ class Backend:
         """A whole layer as one long latent: ``(channels, samples)`` audio and its seam times in seconds."""
         raise BackendError(f"backend {self.name} cannot render a layer as one latent")
 
+    def render_in_batches(self, requests: Sequence[ChunkRequest], *, key: Callable[[ChunkRequest], tuple],
+                          render_batch: Callable[..., list[np.ndarray]],
+                          on_progress: ProgressCallback | None = None) -> list[np.ndarray]:
+        """The batching loop every model backend's :meth:`render` shares.
+
+        Requests are grouped by what conditions them (``key(request)``, e.g. prompt and length, so conditioning is
+        computed once per group), rendered ``batch_size`` at a time by ``render_batch(batch, *key)`` (one
+        ``(channels, samples)`` array per request), counted per layer, and reported to ``on_progress`` after each
+        batch. Results come back in request order; a request longer than the backend's window is refused first.
+        """
+        groups: dict[tuple, list[int]] = {}
+        for i, req in enumerate(requests):
+            if req.duration_s > self.max_duration_s + 1e-9:
+                raise BackendError(f"chunk of {req.duration_s:g} s exceeds the backend's {self.max_duration_s} s")
+            groups.setdefault(key(req), []).append(i)
+        results: dict[int, np.ndarray] = {}
+        for group, indices in groups.items():
+            for start in range(0, len(indices), self.batch_size):
+                part = indices[start : start + self.batch_size]
+                audio = render_batch([requests[i] for i in part], *group)
+                for i, wave in zip(part, audio):
+                    results[i] = wave
+                    self.stats.count(requests[i].layer, 1)
+                if on_progress:
+                    on_progress(len(part))
+        return [results[i] for i in range(len(requests))]
+
 
 def as_channels(audio: np.ndarray, *, channels: int, backend: str) -> np.ndarray:
     """``audio`` as float32 ``(channels, samples)``, or a clear error naming the backend that broke the contract."""

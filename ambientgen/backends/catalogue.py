@@ -13,9 +13,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import backend_names, get_spec
 from ..errors import AmbientgenError
-from ..output.files import human_bytes
+from ..units import human_bytes
+from . import backend_names, get_spec
 
 
 @dataclass(frozen=True)

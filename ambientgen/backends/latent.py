@@ -146,3 +146,24 @@ def decode_in_windows(decode, latents, *, core: int, context: int, loop: bool, s
         pieces.append(out.narrow(oa, lead * scale, n * scale))
     oa = out_axis if out_axis is not None else (pieces[0].dim() - 1 if pieces[0].dim() == 2 else 2)
     return torch.cat(pieces, dim=oa)
+
+
+def block_generators(total: int, seeds) -> list:
+    """``(lo, hi, generator)`` for each block of a latent's time axis of ``total`` frames: block k draws its noise
+    from chunk seed k (a CPU ``torch.Generator``), so the noise does not depend on how windows are batched."""
+    import torch
+
+    block = -(-total // len(seeds))
+    spans = [(k * block, min(total, (k + 1) * block)) for k in range(len(seeds))]
+    return [(lo, hi, torch.Generator("cpu").manual_seed(seed)) for (lo, hi), seed in zip(spans, seeds) if lo < hi]
+
+
+def timeline_noise(blocks, shape: tuple[int, ...]):
+    """Gaussian noise of ``shape`` (time on axis 2, as ``[1, C, L, ...]``) drawn block by block from
+    :func:`block_generators`; each call continues the generators (a sampler that adds noise every step)."""
+    import torch
+
+    noise = torch.empty(shape)
+    for lo, hi, gen in blocks:
+        noise[:, :, lo:hi] = torch.randn((*shape[:2], hi - lo, *shape[3:]), generator=gen)
+    return noise

@@ -217,22 +217,8 @@ class StableAudio3Backend(Backend):
     # -- chunks ---------------------------------------------------------------------------------
     def render(self, requests: Sequence[ChunkRequest], *, on_progress: ProgressCallback | None = None
                ) -> list[np.ndarray]:
-        groups: dict[tuple[str, float], list[int]] = {}
-        for i, req in enumerate(requests):
-            if req.duration_s > self.max_duration_s + 1e-9:
-                raise BackendError(f"chunk of {req.duration_s:g} s exceeds the backend's {self.max_duration_s} s")
-            groups.setdefault((req.prompt, req.duration_s), []).append(i)
-        results: dict[int, np.ndarray] = {}
-        for (prompt, duration_s), indices in groups.items():
-            for start in range(0, len(indices), self.batch_size):
-                part = indices[start : start + self.batch_size]
-                audio = self._render_batch([requests[i] for i in part], prompt, duration_s)
-                for i, wave in zip(part, audio):
-                    results[i] = wave
-                    self.stats.count(requests[i].layer, 1)
-                if on_progress:
-                    on_progress(len(part))
-        return [results[i] for i in range(len(requests))]
+        return self.render_in_batches(requests, key=lambda r: (r.prompt, r.duration_s),
+                                      render_batch=self._render_batch, on_progress=on_progress)
 
     def _render_batch(self, batch: list[ChunkRequest], prompt: str, duration_s: float) -> list[np.ndarray]:
         torch = self._torch
@@ -280,35 +266,22 @@ class StableAudio3Backend(Backend):
         seams = [f / rate for f in windows.seams if f < length]
         return audio[:, :samples], seams
 
-    def _block_generators(self, total: int, seeds: Sequence[int]):
-        """One generator per block of the timeline (block k from chunk seed k), independent of batching."""
-        torch = self._torch
-        block = -(-total // len(seeds))
-        spans = [(k * block, min(total, (k + 1) * block)) for k in range(len(seeds))]
-        return [(lo, hi, torch.Generator("cpu").manual_seed(seed)) for (lo, hi), seed in zip(spans, seeds) if lo < hi]
-
-    def _timeline_noise(self, total: int, blocks):
-        torch = self._torch
-        noise = torch.empty((1, self.latent_dim, total))
-        for lo, hi, gen in blocks:
-            noise[:, :, lo:hi] = torch.randn((1, self.latent_dim, hi - lo), generator=gen)
-        return noise.to(self.device)
-
     def _multidiffusion(self, windows, seeds, cond, overlap, on_progress):
         """Overlapping windows denoised together; their velocities averaged where they overlap, at every step."""
-        from .latent import averaged_prediction, ramp_weights
+        from .latent import averaged_prediction, block_generators, ramp_weights, timeline_noise
 
         torch = self._torch
         total = windows.length
-        blocks = self._block_generators(total, seeds)
-        latents = self._timeline_noise(total, blocks).to(self.dtype)
+        blocks = block_generators(total, seeds)
+        shape = (1, self.latent_dim, total)
+        latents = timeline_noise(blocks, shape).to(self.device, self.dtype)
         weights = torch.as_tensor(ramp_weights(windows.size, min(overlap, windows.size // 2)), device=self.device)
         index = [torch.as_tensor(windows.indices(k), device=self.device) for k in range(len(windows.starts))]
         timesteps, sigmas = self.sigmas()
         for i, t in enumerate(timesteps):
             v = averaged_prediction(latents, index, weights, axis=2, batch_size=self.batch_size,
                                     predict=lambda views: self.velocity(views, t, cond))  # noqa: B023
-            latents = self.step(latents, v, sigmas[i], sigmas[i + 1], self._timeline_noise(total, blocks))
+            latents = self.step(latents, v, sigmas[i], sigmas[i + 1], timeline_noise(blocks, shape).to(self.device))
             if on_progress:
                 on_progress(1)
         return latents

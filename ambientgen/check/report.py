@@ -22,6 +22,11 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
+from ..audio.bands import BandTrack
+from ..audio.clicks import MAX_CLICKS, ClickFinder
+from ..audio.loudness import LoudnessMeter
+from ..audio.placement import gain_to_db
+from ..audio.repetition import REPEAT_FRAME_HOPS, REPEAT_MIN_S, REPEAT_WITHIN_S, RepetitionFinder
 from ..audio.seams import (
     APART_S,
     CLICK_SIDE_S,
@@ -36,14 +41,9 @@ from ..audio.seams import (
     percentile_rank,
     wrap_length,
 )
-from ..audio.bands import BandTrack
-from ..audio.clicks import MAX_CLICKS, ClickFinder
-from ..errors import AmbientgenError
-from ..audio.true_peak import oversampled_abs_peaks
-from ..audio.loudness import LoudnessMeter
-from ..audio.placement import gain_to_db
+from ..audio.true_peak import CLIP_LEVEL, oversampled_abs_peaks
+from ..errors import AmbientgenError, UsageError
 from ..progress import ProgressEvent, ProgressFn
-from ..audio.repetition import RepetitionFinder
 from .splices import DETECT_CONTRAST, DETECT_GAP_S, DETECT_MAX, DETECT_SIDE_S, pick_seams
 
 
@@ -66,12 +66,8 @@ PRESETS = {
     "quality": Preset("quality", None, 0.0, 0.0, loop=False),  # clipping, gaps, DC and repetition only
 }
 FEATURE_HOP_S = 0.025
-REPEAT_MIN_S = 5.0
-REPEAT_WITHIN_S = 60.0
-REPEAT_FRAME_HOPS = 4  # repetition is found on 4-hop frames: copies a fraction of a hop apart still share them
 GAP_MIN_S = 0.02
 GAP_DBFS = -60.0
-CLIP_LEVEL = 0.999
 MAX_CLIP_RUNS = 100
 LEVEL_S = 1.0  # level jumps are judged over 1 s either side (shorter windows see every bird call as a jump)
 
@@ -267,15 +263,27 @@ def _second_pass(path: Path, positions: list[int], side: int, block: int, sample
         {q: v[1] for q, v in found.items() if v[1] is not None}
 
 
-def load_manifest_times(manifest: str | Path | dict[str, Any]) -> tuple[list[float], list[float]]:
-    """:func:`manifest_times` of a manifest given as a path or a dict; a one-line error if it is not one."""
+def intended_quiet(manifest: dict[str, Any]) -> list[tuple[float, float]]:
+    """Stretches (s) where a render's manifest says silence is intended: its fade-in and fade-out (a sleep timer)."""
+    end = manifest["duration_s"]
+    return [(0.0, manifest.get("fade_in_s") or 0.0), (end - (manifest.get("fade_out_s") or 0.0), end)]
+
+
+def _read_manifest(manifest: str | Path | dict[str, Any]):
+    """(seams, event onsets, intended quiet stretches) of a manifest given as a path or a dict; a one-line error if
+    it is not one."""
     import json
 
     try:
         data = manifest if isinstance(manifest, dict) else json.loads(Path(manifest).read_text(encoding="utf-8"))
-        return manifest_times(data)
+        return (*manifest_times(data), intended_quiet(data))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise AmbientgenError(f"manifest: {manifest} is not an AmbientGen manifest ({type(exc).__name__})") from None
+
+
+def _outside(gaps: list[list[float]], quiet: list[tuple[float, float]]) -> list[list[float]]:
+    """The gaps not inside an intended quiet stretch (a fade's silence is no gap)."""
+    return [g for g in gaps if not any(b > a and a - 0.01 <= g[0] and g[1] <= b + 0.01 for a, b in quiet)]
 
 
 def check_file(path: str | Path, *, preset: str | Preset = "ebu-r128", seams_s: list[float] | None = None,
@@ -283,20 +291,22 @@ def check_file(path: str | Path, *, preset: str | Preset = "ebu-r128", seams_s: 
                block_s: float = 10.0, on_progress: ProgressFn | None = None) -> Report:
     """Analyse an audio file; ``seams_s`` (or a render's ``manifest``'s seams) are ranked as seams.
 
-    Without seams (None, no manifest), splice points are detected
+    With a manifest, silence inside the render's own fades (a fade-in, a sleep timer's fade-out) is intended and
+    not reported as a gap. Without seams (None, no manifest), splice points are detected
     (:func:`ambientgen.check.splices.detect_seams`) and ranked the same way; they are reported, not
     failed on. With them, detected splices that no listed seam (nor an event
     onset in ``events_s`` or the manifest) explains are reported as
     ``unexplained_splices_s``. ``on_progress`` receives ``check`` events in
     seconds of audio read.
     """
+    quiet: list[tuple[float, float]] = []
     if manifest is not None:
-        listed, events = load_manifest_times(manifest)
+        listed, events, quiet = _read_manifest(manifest)
         seams_s = listed if seams_s is None else seams_s
         events_s = list(events_s) + events
     path = Path(path)
     if isinstance(preset, str) and preset not in PRESETS:
-        raise AmbientgenError(f"--preset: must be one of {', '.join(PRESETS)}, got {preset!r}")
+        raise UsageError("preset", f"must be one of {', '.join(PRESETS)}, got {preset!r}")
     if not path.is_file():
         raise AmbientgenError(f"{path}: no such file")
     try:
@@ -370,7 +380,7 @@ def check_file(path: str | Path, *, preset: str | Preset = "ebu-r128", seams_s: 
         loudness_range_lu=round(gathered.meter.loudness_range_lu, 2),
         sample_peak_dbfs=round(gain_to_db(gathered.peak), 2), true_peak_dbtp=round(gain_to_db(gathered.true_peak), 2),
         clipped_samples=gathered.clipped, dc_offset=[round(float(v), 6) for v in gathered.sums / n],
-        gaps_s=_gaps(frame_db, hop_s), loop=loop, seams=seams,
+        gaps_s=_outside(_gaps(frame_db, hop_s), quiet), loop=loop, seams=seams,
         repetition=gathered.repetition.result(),
         short_term_lufs=[round(float(v), 2) for v in gathered.meter.short_term_lufs()[::10]],
         unexplained_splices_s=unexplained,

@@ -15,8 +15,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from .console import count, err, out, print_plan, print_report, print_summary, print_table, progress_bars, say
 from ..errors import AmbientgenError, SceneError, UsageError
+from .console import count, err, out, print_plan, print_report, print_summary, print_table, progress_bars, say
 
 app = typer.Typer(
     name="ambientgen",
@@ -57,21 +57,33 @@ SCENE_FIELDS = {"duration", "seed", "target_lufs", "model.steps", "model.checkpo
                 "fade_in", "fade_out"}
 
 
-def for_cli(message: str, given: frozenset[str] = frozenset()) -> str:
-    """A library message with field names turned into the options that set them.
+def option_for(field: str, given: frozenset[str] = frozenset()) -> str:
+    """The option that sets a library field (``duration`` -> ``--duration``), or the field itself.
 
-    Scene fields are renamed only when their option is in ``given``; the others are always options.
+    Scene fields are named as their option only when that option is in ``given`` (else the scene set them).
     """
+    if field in SCENE_FIELDS and field not in given:
+        return field
+    return FLAG_FOR_FIELD.get(field, field)
+
+
+def usage_line(exc: UsageError, given: frozenset[str] = frozenset()) -> str:
+    """A :class:`UsageError` as one line naming the options, from the fields it carries."""
+    return "; ".join(f"{option_for(f, given)}: {r}" if f else r for f, r in exc.problems)
+
+
+def for_cli(message: str, given: frozenset[str] = frozenset()) -> str:
+    """Any other library error's one line, with the field that opens each of its problems (``output: ...``) named
+    as the option that sets it, and the API's ``overwrite=True`` as ``--overwrite``."""
     parts = []
     for part in message.split("; "):
         field, sep, rest = part.partition(": ")
-        option = FLAG_FOR_FIELD.get(field) if sep and (field not in SCENE_FIELDS or field in given) else None
-        parts.append(f"{option}{sep}{rest}" if option else part)
+        parts.append(f"{option_for(field, given)}{sep}{rest}" if sep else part)
     return "; ".join(parts).replace("pass overwrite=True", "pass --overwrite")
 
 
-def _fail(message: str, code: int = 1, given: frozenset[str] = frozenset()) -> typer.Exit:
-    err.print(f"[red]error:[/red] {for_cli(message, given)}", soft_wrap=True, markup=True)
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", soft_wrap=True, markup=True)
     return typer.Exit(code)
 
 
@@ -81,9 +93,9 @@ def _errors(given: frozenset[str] = frozenset()):
     try:
         yield
     except UsageError as exc:
-        raise _fail(str(exc), 2, given) from None
+        raise _fail(usage_line(exc, given), 2) from None
     except AmbientgenError as exc:
-        raise _fail(str(exc), 1, given) from None
+        raise _fail(for_cli(str(exc), given), 1) from None
 
 
 def _quiet_libraries() -> None:
@@ -116,10 +128,10 @@ def plan(
         try:
             sc = planned.scene(duration=duration, seed=seed)
         except SceneError as exc:
-            raise UsageError("; ".join(exc.problems)) from None
+            raise UsageError.from_scene(exc) from None
         if output is not None:
             if output.is_dir():
-                raise UsageError(f"output: '{output}' is a directory; give a file name such as scene.yaml")
+                raise UsageError("output", f"'{output}' is a directory; give a file name such as scene.yaml")
             try:
                 write_atomic(output, planned.scene_text(sc).encode("utf-8"))
             except OSError as exc:
@@ -143,7 +155,7 @@ def _cache_store(cache_dir: Optional[Path]):
 def cache_info(cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="the cache folder")] = None
                ) -> None:
     """Where the cache is, how many entries it holds and how big it is, against its cap."""
-    from ..output.files import human_bytes
+    from ..units import human_bytes
 
     with _errors():
         store = _cache_store(cache_dir)
@@ -157,7 +169,7 @@ def cache_info(cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", 
 def cache_clear(cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="the cache folder")] = None
                 ) -> None:
     """Remove every cached model output (the next renders compute them again)."""
-    from ..output.files import human_bytes
+    from ..units import human_bytes
 
     with _errors():
         store = _cache_store(cache_dir)
@@ -341,7 +353,7 @@ def check(
 
     with _errors():
         if preset not in PRESETS:
-            raise UsageError(f"preset: must be one of {', '.join(PRESETS)}, got {preset!r}")
+            raise UsageError("preset", f"must be one of {', '.join(PRESETS)}, got {preset!r}")
         with progress_bars(quiet=False) as on_progress:
             report = check_file(file, preset=preset, manifest=manifest, on_progress=on_progress)
         if png:
@@ -373,8 +385,8 @@ def models(ctx: typer.Context) -> None:
     from rich import box
     from rich.table import Table
 
-    from ..output.files import human_bytes
     from ..backends.catalogue import backend_table, cached_checkpoints
+    from ..units import human_bytes
 
     table = Table(title="backends", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("backend", "rate", "ch", "window", "needs", "licence"):

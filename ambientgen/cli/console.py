@@ -157,7 +157,7 @@ def print_summary(result) -> None:
                   f"workers in {cluster['seconds']:.1f} s, {cluster['retries']} retried")
     cache = manifest.get("cache")
     if cache:
-        from ..output.files import human_bytes
+        from ..units import human_bytes
 
         size = (f", {human_bytes(cache['size_bytes'])} of {human_bytes(cache['max_bytes'])}"
                 + (f" (grew {human_bytes(cache['stored_bytes'])})" if cache["stored_bytes"] else "")

@@ -19,16 +19,15 @@ import soundfile as sf
 
 from .._version import __version__
 from ..errors import AmbientgenError, ExportError
+from ..progress import ProgressEvent
 from .files import MANIFEST, atomic_outputs, mix_name, previous_render_files, session_name, sha256_file, stem_name
 from .formats import Format, add_vorbis_loop, add_wav_loop, parse_formats, subtype
-from ..rendering.chunk_plan import chunk_count
-from ..progress import ProgressEvent
 
 if TYPE_CHECKING:
-    from .master import MasterReport
     from ..backends.base import Backend
-    from ..rendering.engine import LayerOutput
     from ..rendering.chunk_plan import Plan
+    from ..rendering.engine import LayerOutput
+    from .master import MasterReport
 
 STEM_FORMAT = ("WAV", "PCM_24")
 
@@ -127,9 +126,9 @@ def export_render(plan: Plan, layers: list[LayerOutput], backend: Backend, out_d
     AmbientgenError
         The mix cannot be mastered (it is silent).
     """
+    from ..audio.streams import Mix
     from .master import assemble
     from .reaper import write_reaper_session
-    from ..audio.streams import Mix
 
     scene = plan.scene
     sr = scene.sample_rate
@@ -237,7 +236,7 @@ def build_manifest(plan: Plan, layers: list[LayerOutput], report: MasterReport, 
             "seam_report": res.seam_report,
             "model_calls": res.model_calls,
             "rendered_now": res.model_calls if res.rendered is None else res.rendered,
-            "naive_model_calls": _naive_calls(plan, lp) if lp.source is None else 0,
+            "naive_model_calls": plan.consecutive_chunks(lp) if lp.source is None else 0,
             "animate": lp.animate.model_dump() if lp.animate else None,
             "stem": stem_paths.get(lp.name),
         }
@@ -283,7 +282,3 @@ def build_manifest(plan: Plan, layers: list[LayerOutput], report: MasterReport, 
         "files": files,
     }
 
-
-def _naive_calls(plan: Plan, lp) -> int:
-    """Chunks a plain consecutive render of this layer would need (for comparison)."""
-    return chunk_count(duration_s=plan.duration_s, chunk_s=lp.chunk_s, overlap_s=lp.overlap_s, loop=plan.loop)

@@ -55,15 +55,6 @@ def output_names(scene_name: str, formats: Sequence[str], layers: Sequence[str],
     return names
 
 
-def human_bytes(n: float) -> str:
-    """A byte count for people: ``512 bytes``, ``34.1 MB``, ``4.5 GB`` (decimal units)."""
-    for unit in ("bytes", "kB", "MB", "GB"):
-        if n < 1000:
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
-
-
 def sha256_file(path: Path) -> str:
     """SHA-256 (hex) of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()

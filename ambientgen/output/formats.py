@@ -46,22 +46,22 @@ def parse_formats(text: str | list[str], *, sample_rate: int, bit_depth: str = "
     """Formats from ``"wav,flac,ogg"``; every problem is a :class:`UsageError` naming the option."""
     names = [n.strip().lower() for n in (text.split(",") if isinstance(text, str) else text) if n.strip()]
     if not names:
-        raise UsageError("formats: give at least one format")
+        raise UsageError("formats", "give at least one format")
     unknown = [n for n in names if n not in FORMATS]
     if unknown:
-        raise UsageError(f"formats: must be a comma-separated list of {', '.join(FORMATS)}, got {unknown[0]!r}")
+        raise UsageError("formats", f"must be a comma-separated list of {', '.join(FORMATS)}, got {unknown[0]!r}")
     if bit_depth not in BIT_DEPTHS:
-        raise UsageError(f"bit_depth: must be one of {', '.join(BIT_DEPTHS)}, got {bit_depth!r}")
+        raise UsageError("bit_depth", f"must be one of {', '.join(BIT_DEPTHS)}, got {bit_depth!r}")
     if "flac" in names and bit_depth == "32f":
-        raise UsageError("bit_depth: FLAC stores 16 or 24-bit integers, not 32f")
+        raise UsageError("bit_depth", "FLAC stores 16 or 24-bit integers, not 32f")
     out = []
     for name in dict.fromkeys(names):
         fmt = FORMATS[name]
         if fmt.sample_rates and sample_rate not in fmt.sample_rates:
-            raise UsageError(f"formats: {name} needs a sample rate of {', '.join(map(str, fmt.sample_rates))} Hz, "
+            raise UsageError("formats", f"{name} needs a sample rate of {', '.join(map(str, fmt.sample_rates))} Hz, "
                              f"got {sample_rate}")
         if name == "m4a" and shutil.which("ffmpeg") is None:
-            raise UsageError("formats: m4a needs ffmpeg, which is not on PATH; install it or use wav, flac, ogg, "
+            raise UsageError("formats", "m4a needs ffmpeg, which is not on PATH; install it or use wav, flac, ogg, "
                              "opus or mp3")
         out.append(fmt)
     return out

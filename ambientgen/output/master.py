@@ -31,11 +31,10 @@ from typing import Any
 
 import numpy as np
 
-from ..audio.true_peak import OVERSAMPLE, oversampled_abs_peaks, limiter_gain
 from ..audio.loudness import LoudnessMeter
 from ..audio.placement import db_to_gain, gain_to_db
 from ..audio.streams import Mix
-
+from ..audio.true_peak import OVERSAMPLE, limiter_gain, oversampled_abs_peaks
 
 BLOCK = 1 << 18  # samples per block (5.5 s at 48 kHz; a stereo float32 block is 2 MB)
 PEAK_BLOCK = 1 << 14  # sample peaks are kept per 0.34 s, so the true-peak search oversamples little

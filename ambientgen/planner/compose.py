@@ -43,6 +43,7 @@ from __future__ import annotations
 import re
 
 from ..errors import AmbientgenError
+from ..scene.schema import Scene
 from .ontology import Source, ontology, singular
 from .phrases import (
     DISTANCE,
@@ -56,7 +57,6 @@ from .phrases import (
     is_modifier,
     match,
 )
-from ..scene.schema import Scene
 from .scene_plan import PlannedLayer, PlanTarget, ScenePlan
 
 MAX_LAYERS = 6

@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
-from .ontology import ontology
 from ..scene.schema import Scene, scene_from_dict
+from .ontology import ontology
 
 
 @dataclass(frozen=True)

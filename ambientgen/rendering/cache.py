@@ -57,7 +57,7 @@ def default_max_bytes() -> int:
     try:
         return parse_bytes(value) if value else DEFAULT_MAX_BYTES
     except ValueError as exc:
-        raise UsageError(f"AMBIENTGEN_CACHE_MAX: {exc}") from None
+        raise UsageError("AMBIENTGEN_CACHE_MAX", f"{exc}") from None
 
 
 def default_cache_dir() -> Path:

@@ -57,6 +57,12 @@ class Plan:
         """Samples per channel of the finished track at the scene's output rate."""
         return scene_frames(self.scene)
 
+    def consecutive_chunks(self, layer: LayerPlan) -> int:
+        """Chunks a plain consecutive render of ``layer`` would need (the manifest compares it with what was
+        rendered)."""
+        return chunk_count(duration_s=self.duration_s, chunk_s=layer.chunk_s, overlap_s=layer.overlap_s,
+                           loop=self.loop)
+
 
 def scene_frames(scene: Scene) -> int:
     """Samples per channel of a scene's finished track (duration x output rate, rounded)."""

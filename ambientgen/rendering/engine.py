@@ -23,16 +23,15 @@ from typing import Any
 import numpy as np
 
 from ..audio.arrange import arrange
-from ..backends.base import Backend, ChunkRequest, as_channels
-from .layers import LayerOutput, event_layer, layer_animation, layer_rng, to_output_rate
 from ..audio.placement import place
-from .chunk_plan import LayerPlan, Plan
-from ..progress import ProgressEvent, ProgressFn
-from ..scene.schema import Scene
+from ..audio.repetition import MIN_RECURRENCE_S
 from ..audio.stitch import close_loop, stitch_chunks
 from ..audio.streams import ArrayStream, ColourCost, PoolStream, tile_colour, tile_power, trim_event
-
-MIN_RECURRENCE_S = 90.0  # a pool tile never starts again sooner (the check fails >= 5 s recurring within 60 s)
+from ..backends.base import Backend, ChunkRequest, as_channels
+from ..progress import ProgressEvent, ProgressFn
+from ..scene.schema import Scene
+from .chunk_plan import LayerPlan, Plan
+from .layers import LayerOutput, event_layer, layer_animation, layer_rng, to_output_rate
 
 
 @dataclass

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..backends.base import chunk_seed
 from ..audio.streams import Animation, LayerStream
+from ..backends.base import chunk_seed
 
 if TYPE_CHECKING:
-    from .chunk_plan import LayerPlan
     from ..scene.schema import Scene
+    from .chunk_plan import LayerPlan
 
 
 @dataclass

@@ -36,9 +36,9 @@ import numpy as np
 from ..backends import Backend, Choice, choose_backend, load_backend, unsupported_layers
 from ..errors import AmbientgenError, UsageError
 from ..output.files import MANIFEST, output_names, report_names, write_atomic
-from .prepare import RECORDINGS_ONLY, MessageFn, check_device, default_message, resolve_scene, unmuted
 from ..progress import ProgressEvent, ProgressFn
 from ..scene.schema import Scene
+from .prepare import RECORDINGS_ONLY, MessageFn, check_device, default_message, resolve_scene, unmuted
 
 EXECUTORS = ("local", "ray")
 
@@ -115,17 +115,17 @@ def _check_options(*, device: str, executor: str, cache: bool | str | Path, work
                    worker_threads: int | None) -> None:
     check_device(device)
     if executor not in EXECUTORS:
-        raise UsageError(f"executor: must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+        raise UsageError("executor", f"must be one of {', '.join(EXECUTORS)}, got {executor!r}")
     if executor == "ray" and cache is False:
-        raise UsageError("cache: the ray executor passes results through the render cache; it cannot be off")
+        raise UsageError("cache", "the ray executor passes results through the render cache; it cannot be off")
     if workers is not None and workers < 1:
-        raise UsageError(f"workers: must be at least 1, got {workers}")
+        raise UsageError("workers", f"must be at least 1, got {workers}")
     if worker_threads is not None and worker_threads < 1:
-        raise UsageError(f"worker_threads: must be at least 1, got {worker_threads}")
+        raise UsageError("worker_threads", f"must be at least 1, got {worker_threads}")
     if isinstance(cache, (str, Path)):
         root = Path(cache).expanduser()
         if root.exists() and not root.is_dir():
-            raise UsageError(f"cache_dir: '{cache}' exists and is not a directory")
+            raise UsageError("cache_dir", f"'{cache}' exists and is not a directory")
 
 
 def render(scene: Scene | str | Path, output: str | Path = "out", *,
@@ -363,19 +363,13 @@ def _interrupted(store) -> str:
 
 def _check_report(output: Path, manifest: dict[str, Any], on_progress: ProgressFn | None):
     """Step 7: the mix judged against its own scene (target, ceiling, loop), written as JSON and PNG."""
-    from ..check.report import check_file, manifest_times, scene_preset, verdict
     from ..check.picture import draw
+    from ..check.report import check_file, manifest_times, scene_preset
 
     mix = next(f for f in manifest["files"] if f["kind"] == "mix")
-    seams, events = manifest_times(manifest)
+    seams, _ = manifest_times(manifest)
     preset = scene_preset(manifest["target_lufs"], manifest["true_peak_dbtp"], loop=bool(manifest["loop"]))
-    result = check_file(output / mix["path"], preset=preset, seams_s=seams, events_s=events, on_progress=on_progress)
-    # silence inside the scene's own fades (a fade-in, a sleep-timer fade-out) is intended, not a gap
-    end = manifest["duration_s"]
-    fades = [(0.0, manifest.get("fade_in_s") or 0.0), (end - (manifest.get("fade_out_s") or 0.0), end)]
-    result.gaps_s = [g for g in result.gaps_s if not any(b > a and a - 0.01 <= g[0] and g[1] <= b + 0.01
-                                                         for a, b in fades)]
-    result.failures = verdict(result, preset)
+    result = check_file(output / mix["path"], preset=preset, manifest=manifest, on_progress=on_progress)
     json_name, png_name = report_names(manifest["name"])
     write_atomic(output / json_name, (json.dumps(result.to_json(), indent=2) + "\n").encode("utf-8"))
     partial = output / (png_name + ".partial")

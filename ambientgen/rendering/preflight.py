@@ -13,8 +13,8 @@ import tempfile
 from pathlib import Path
 
 from ..errors import AmbientgenError, UsageError
-from ..output.files import human_bytes
 from ..output.formats import Format
+from ..units import human_bytes
 
 BYTES_PER_SAMPLE = {"16": 2, "24": 3, "32f": 4}
 COMPRESSED_BYTES_PER_S = {"ogg": 40_000, "opus": 40_000, "mp3": 40_000, "m4a": 40_000}  # generous for 256-320 kbps
@@ -40,13 +40,13 @@ def estimate_bytes(*, frames: int, formats: list[Format], bit_depth: str, stems:
 def check_outputs(out_dir: Path, names: list[str], *, needed_bytes: int, overwrite: bool) -> None:
     """Raise a one-line error if ``out_dir`` cannot take the render (nothing is created here)."""
     if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"output: '{out_dir}' exists and is not a directory")
+        raise UsageError("output", f"'{out_dir}' exists and is not a directory")
     # the folder itself, or the nearest existing folder above it, must let us create files
     probe_dir = out_dir.resolve()
     while not probe_dir.exists():
         probe_dir = probe_dir.parent
     if not probe_dir.is_dir():
-        raise UsageError(f"output: '{probe_dir}' is not a directory, so '{out_dir}' cannot be created in it")
+        raise UsageError("output", f"'{probe_dir}' is not a directory, so '{out_dir}' cannot be created in it")
     try:
         fd, probe = tempfile.mkstemp(dir=probe_dir, prefix=".ambientgen-probe-")
         os.close(fd)

@@ -12,8 +12,8 @@ from typing import Any
 
 from ..backends import Backend, Choice, choose_backend, get_spec, load_backend, unsupported_layers
 from ..errors import SceneError, UsageError
-from ..scene.schema import Scene, scene_from_dict
 from ..scene.files import load_scene
+from ..scene.schema import Scene, scene_from_dict
 
 log = logging.getLogger("ambientgen")
 
@@ -60,7 +60,7 @@ def plan_target(*, backend: str | Backend | None = None, checkpoint: str | None 
             model = ModelSettings(**given)
         except ValidationError as exc:  # one line naming the field
             err = exc.errors()[0]
-            raise UsageError(f"model.{err['loc'][0]}: {err['msg'].removeprefix('Value error, ')}") from None
+            raise UsageError(f"model.{err['loc'][0]}", err["msg"].removeprefix("Value error, ")) from None
         choice = choose_backend(model, device=device)
         if not get_spec(choice.backend).filters_prompts:
             return PlanTarget(choice.backend)
@@ -184,12 +184,12 @@ def with_overrides(scene: Scene, **overrides: Any) -> Scene:
     try:
         return scene_from_dict(data)
     except SceneError as exc:
-        raise UsageError("; ".join(exc.problems)) from None
+        raise UsageError.from_scene(exc) from None
 
 
 def check_device(device: str) -> None:
     if device not in DEVICES:
-        raise UsageError(f"device: must be one of {', '.join(DEVICES)}, got {device!r}")
+        raise UsageError("device", f"must be one of {', '.join(DEVICES)}, got {device!r}")
 
 
 def unmuted(sc: Scene):

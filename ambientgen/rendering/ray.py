@@ -64,7 +64,7 @@ def _check_reachable(address: str, timeout: float = 5.0) -> None:
     try:
         socket.create_connection((host, int(port)), timeout=timeout).close()
     except OSError as exc:
-        raise AmbientgenError(f"--ray-address: cannot connect to Ray at {address}: {exc.strerror or exc}") from None
+        raise AmbientgenError(f"ray_address: cannot connect to Ray at {address}: {exc.strerror or exc}") from None
 
 
 def _quiet_noise(channels: int, n: int) -> np.ndarray:
@@ -168,8 +168,8 @@ def _remote_actor_class():
 
                 torch.set_num_threads(threads)
             from ..backends import Choice, load_backend
-            from .cache import CachedBackend, RenderCache
             from ..scene.schema import ModelSettings
+            from .cache import CachedBackend, RenderCache
 
             self.backend = load_backend(ModelSettings(**model), device=device, choice=Choice(**choice))
             self.cached = CachedBackend(self.backend, RenderCache(cache_dir, warn=lambda m: None))
@@ -236,7 +236,7 @@ class RayExecutor:
                 else:
                     ray.init(num_cpus=workers, include_dashboard=False, **quiet)
             except Exception as exc:  # connection refused, bad address, ...
-                raise AmbientgenError(f"--ray-address: cannot connect to Ray at {address}: {exc}") from None
+                raise AmbientgenError(f"ray_address: cannot connect to Ray at {address}: {exc}") from None
         resources = ray.cluster_resources()
         gpus = int(resources.get("GPU", 0))
         if gpus_per_worker is None:
@@ -268,8 +268,8 @@ class RayExecutor:
 
     def plan_pieces(self, scene, info: dict[str, Any], cache) -> list[Piece]:
         """Every piece of model work the render needs and the cache lacks (by a dry run of the engine)."""
-        from .engine import render_layers
         from .chunk_plan import make_plan
+        from .engine import render_layers
 
         recorder = _Recorder(info, cache)
         plan = make_plan(scene, max_chunk_s=recorder.max_duration_s, window=recorder.preferred_window)

@@ -31,21 +31,21 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ...audio.repetition import MIN_RECURRENCE_S, REPEAT_MIN_S, REPEAT_WITHIN_S
 from ...errors import SceneError
 from ..layers import LayerOutput, event_layer, layer_animation, layer_rng, to_output_rate
 
 if TYPE_CHECKING:
-    from ..chunk_plan import LayerPlan
     from ...progress import ProgressFn
     from ...scene.schema import Scene
+    from ..chunk_plan import LayerPlan
     from .sources import SourceFile
 
 MAX_MATERIAL_S = 300.0  # of one layer's recordings held in memory (5 min of 48 kHz stereo is 110 MB)
 REGION_S = 60.0  # a longer recording is read as stretches this long, spread over it
-MIN_RECURRENCE_S = 90.0  # as the generated pools: a source stretch never plays again sooner, where it can
 EXCERPT_S = (6.0, 16.0)  # excerpt lengths where the material is ample
 AIM = 1.0  # of ample material: the gap aimed at (more than the rule leaves room to keep it to a loop's end)
-GUARD_S = 65.0  # where a long excerpt would come back sooner (the check listens within 60 s), a short one plays
+GUARD_S = REPEAT_WITHIN_S + 5.0  # where a long excerpt would come back sooner than this, a short one plays
 SCARCE_OVERLAP_S = 1.0  # the crossfade of excerpts from scarce material
 RECUR_BIN_S = 0.25  # source stretches whose recurrence is timed
 STEADY_DB = 3.0  # a fade may start where the level rises less than this over its running median
@@ -212,11 +212,11 @@ def render_recording_bed(scene: Scene, layer: LayerPlan, sources: LayerSources, 
                          on_progress: ProgressFn | None = None) -> tuple[LayerOutput, list[str]]:
     """A bed played from recordings: excerpts at steady points, arranged so the source does not recur soon,
     level-matched crossfades; returns the layer and its warnings."""
-    from .excerpts import arrange_excerpts, source_recurrence
     from ...audio.placement import place
-    from ...progress import ProgressEvent
-    from .sources import read_stretch
     from ...audio.streams import POWER_FRAME, PoolStream, tile_colour, tile_power
+    from ...progress import ProgressEvent
+    from .excerpts import arrange_excerpts, source_recurrence
+    from .sources import read_stretch
 
     sr = scene.sample_rate
     total = round(scene.duration * sr)
@@ -238,7 +238,6 @@ def render_recording_bed(scene: Scene, layer: LayerPlan, sources: LayerSources, 
         if on_progress:
             on_progress(ProgressEvent("render", layer.name, j + 1, len(regions), "stretches"))
     longest = max(t.shape[1] for t in tiles) - overlap
-    from ...check.report import REPEAT_MIN_S, REPEAT_WITHIN_S
 
     # an excerpt whose span with both fades stays under the check's repetition window cannot be heard coming back
     short = max(round(1.25 * overlap), round((REPEAT_MIN_S - 2 * overlap_s - 0.5) * sr))
@@ -255,7 +254,7 @@ def render_recording_bed(scene: Scene, layer: LayerPlan, sources: LayerSources, 
     arrangement = arrange_excerpts(tiles=[t.shape[1] for t in tiles], cut_points=points, overlap=overlap,
                                    total=total, loop=scene.loop, rng=layer_rng(scene, layer, "arrangement"),
                                    lengths=(lo, hi), min_gap=round(gap_s * sr), bin=bin,
-                                   join_window=round((REPEAT_WITHIN_S + 5.0) * sr),
+                                   join_window=round(GUARD_S * sr),
                                    join_limit=round((REPEAT_MIN_S - 1.0) * sr),
                                    aim=round(AIM * material_s * sr) if ample else None,
                                    short=(round(GUARD_S * sr), short) if ample else None,
@@ -298,8 +297,8 @@ def event_clips(sources: LayerSources, *, limit: int, sample_rate: int, where: s
     """The variations of a recording event layer at ``sample_rate``: one per file of a folder or list (a file over
     :data:`ONE_SHOT_MAX_S` gives its strongest event), or up to ``limit`` events cut at the onsets of one long
     recording; with where each came from."""
-    from .sources import find_events, read_stretch
     from ...audio.streams import edge_fades, trim_event
+    from .sources import find_events, read_stretch
 
     clips, origin = [], []
     files = sources.files

@@ -37,7 +37,7 @@ def loop_scene(source: str | Path | list[str | Path], *, duration: float | str =
     try:
         return scene_from_dict(data)
     except SceneError as exc:
-        raise UsageError("; ".join(p.replace("layers[0].width", "width") for p in exc.problems)) from None
+        raise UsageError.from_scene(exc, rename={"layers[0].width": "width"}) from None
 
 
 def loop(source: str | Path | list[str | Path], output: str | Path = "out", *, duration: float | str = "10m",

@@ -25,11 +25,11 @@ from typing import Any
 
 import numpy as np
 
+from ...audio.true_peak import CLIP_LEVEL
 from ...errors import SceneError
 
 HOP_S = 0.05  # the level track's resolution
 MIN_RATE = 8000
-CLIP = 0.999  # a sample at or over this is at full scale
 CLIP_RUN = 2  # repeated full-scale samples in a row (a flat top of 3) that count as clipping
 SILENT_DBFS = -70.0  # a file whose loudest 50 ms is under this is silent
 QUIET_DB = 30.0  # a bed's stretch this far under its loud parts (the 90th percentile level) is a silence
@@ -145,7 +145,7 @@ def open_source(path: Path, *, where: str, on_read: Callable[[float, float], Non
                 peak = max(peak, float(np.max(np.abs(block))))
                 # clipped: a flat top at full scale (a float file's samples over 1.0 that still move are only hot)
                 flat = np.zeros(len(block), dtype=bool)
-                flat[1:] = np.any((np.abs(block[1:]) >= CLIP) & (np.abs(np.diff(block, axis=0)) < 1e-6), axis=1)
+                flat[1:] = np.any((np.abs(block[1:]) >= CLIP_LEVEL) & (np.abs(np.diff(block, axis=0)) < 1e-6), axis=1)
                 full = flat.astype(np.int8)
                 if full.any():
                     edges = np.flatnonzero(np.diff(np.concatenate([[0], full, [0]])))
