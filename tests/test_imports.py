@@ -1,4 +1,5 @@
-"""The package's import graph has no cycles: no module imports a module that (directly or not) imports it back.
+"""The package's structure holds: no import cycles between modules or between subpackages, each subpackage imports
+only the layers under it, and few modules are left flat.
 
 Every import counts, also those inside functions (a lazy import is still a dependency); only imports under
 ``if TYPE_CHECKING:`` (annotations) are left out.
@@ -118,3 +119,58 @@ def test_backends_are_known_only_to_the_registry():
             if '"audioldm2"' in line or '"procedural"' in line or "hasattr(" in line:
                 offenders.append(f"{path.name}:{n}: {line.strip()}")
     assert offenders == []
+
+
+# Each subpackage and the subpackages (or flat modules) it may import: the layers of docs/architecture.md.
+# The flat base (errors, progress, units, _version) is open to all.
+BASE = {"errors", "progress", "units", "_version"}
+ALLOWED = {
+    "audio": set(),
+    "backends": set(),
+    "scene": {"backends"},
+    "planner": {"scene"},
+    "check": {"audio"},
+    "output": {"audio"},
+    "rendering": {"audio", "backends", "scene", "planner", "check", "output"},
+    "cli": {"backends", "scene", "rendering", "check", "output", "studio"},
+    "studio": {"ambientgen"},  # the public API only, as a user's program
+    "testing": {"backends"},
+    "ambientgen": {"backends", "scene", "rendering", "check"},
+}
+
+
+def _unit(module: str) -> str:
+    """The subpackage (or flat module) a module belongs to; the package's ``__init__`` is ``ambientgen``."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "ambientgen"
+
+
+def package_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    units: dict[str, set[str]] = {}
+    for module, deps in graph.items():
+        units.setdefault(_unit(module), set()).update(_unit(d) for d in deps if _unit(d) != _unit(module))
+    return units
+
+
+def test_subpackages_import_each_other_without_cycles():
+    assert cycles(package_graph(import_graph())) == []
+
+
+def test_each_subpackage_imports_only_the_layers_under_it():
+    graph = import_graph()
+    wrong = sorted(f"{module} -> {dep}" for module, deps in graph.items() for dep in deps
+                   if _unit(dep) != _unit(module) and _unit(dep) not in BASE
+                   and _unit(dep) not in ALLOWED.get(_unit(module), set()))
+    assert wrong == []
+
+
+def test_the_layer_check_sees_a_wrong_import():
+    graph = {"ambientgen.audio.stitch": {"ambientgen.rendering.engine"}, "ambientgen.rendering.engine": set()}
+    assert package_graph(graph) == {"audio": {"rendering"}, "rendering": set()}
+    assert "rendering" not in ALLOWED["audio"]
+
+
+def test_at_most_eight_modules_are_left_flat():
+    flat = sorted(p.name for p in PACKAGE.glob("*.py"))
+    assert len(flat) <= 8, flat
+    assert not (set(ALLOWED) - {"ambientgen", "testing"}) - {p.name for p in PACKAGE.iterdir() if p.is_dir()}

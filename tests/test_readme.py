@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from .conftest import ROOT
+from tests.conftest import ROOT
 
 BLOCKS = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), flags=re.S)
 

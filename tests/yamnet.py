@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 import soxr
 
-from .conftest import DATA
+from tests.conftest import DATA
 
 FAMILIES = {
     "water": ("Water", "Stream", "Waterfall", "Ocean", "Waves, surf", "Rain", "Rain on surface", "Raindrop",

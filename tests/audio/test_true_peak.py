@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ambientgen.audio.loudness import measure
+from ambientgen.audio.true_peak import limiter_gain, true_peak_dbtp
+
+from tests.conftest import master, noise
+
+
+def integrated_lufs(audio, sr):
+    return measure(audio, sr).integrated_lufs
+
+SR = 48000
+
+
+def sine(freq, seconds, amplitude=1.0, phase=0.0, sr=SR):
+    t = np.arange(round(seconds * sr)) / sr
+    return (amplitude * np.sin(2 * np.pi * freq * t + phase))[None, :].astype(np.float32)
+
+
+def test_reference_tone():
+    # BS.1770: a 997 Hz full-scale sine in one channel reads -3.01 LUFS
+    assert integrated_lufs(sine(997, 10), SR) == pytest.approx(-3.01, abs=0.05)
+    # -20 dBFS sine in both channels of a stereo file: -20 - 3.01 + 3.01
+    stereo = np.concatenate([sine(997, 10, 0.1)] * 2)
+    assert integrated_lufs(stereo, SR) == pytest.approx(-20.0, abs=0.05)
+
+
+def test_silence_is_minus_infinity():
+    assert integrated_lufs(np.zeros((2, SR * 2), dtype=np.float32), SR) == -np.inf
+
+
+def test_true_peak_finds_inter_sample_peaks():
+    # fs/4 sine at 45 degrees: samples land at +-0.707, the waveform peaks at 1.0
+    x = sine(SR / 4, 1, 1.0, np.pi / 4)
+    assert 20 * np.log10(np.abs(x).max()) == pytest.approx(-3.01, abs=0.01)
+    assert true_peak_dbtp(x) == pytest.approx(0.0, abs=0.2)
+
+
+def test_limiter_holds_ceiling_and_leaves_quiet_audio_alone():
+    quiet = sine(440, 1, 0.1)
+    assert limiter_gain(quiet, SR, ceiling_dbtp=-1).min() == 1.0
+    loud = noise(2, SR, seed=3)
+    loud[:, SR // 2 : SR // 2 + 100] *= 30
+    gain = limiter_gain(loud, SR, ceiling_dbtp=-1)
+    out = loud * gain
+    assert -20 * np.log10(gain.min()) > 5
+    assert true_peak_dbtp(out) <= -1 + 0.1
+    # far from the burst the signal is untouched
+    np.testing.assert_array_equal(out[:, SR:], loud[:, SR:])
+
+
+@pytest.mark.parametrize("target, ceiling", [(-23, -1), (-14, -1), (-27, -2), (-16, -1)])
+@pytest.mark.slow
+def test_mastering_hits_target_under_ceiling(target, ceiling):
+    x = noise(20, SR, seed=4, channels=2)
+    x[:, SR * 5 : SR * 5 + 480] *= 15  # a transient that forces the limiter at loud targets
+    out, report = master(x, SR, target_lufs=target, ceiling_dbtp=ceiling)
+    assert integrated_lufs(out, SR) == pytest.approx(target, abs=0.1)
+    assert true_peak_dbtp(out) <= ceiling + 1e-6
+    assert report.integrated_lufs == pytest.approx(target, abs=0.1)
+    assert report.limited  # the transient forces the limiter at every target here
+
+
+def test_mastering_refuses_silence():
+    with pytest.raises(ValueError, match="the mix is silent"):
+        master(np.zeros((2, SR), dtype=np.float32), SR, target_lufs=-23, ceiling_dbtp=-1)
+
+
+def test_blockwise_true_peak_equals_one_shot():
+    from scipy.signal import resample_poly
+
+    from ambientgen.audio.true_peak import oversampled_abs_peaks
+    x = noise(3, SR, seed=9, channels=2)
+    one_shot = np.abs(resample_poly(x.astype(np.float64), 4, 1, axis=-1)).reshape(2, -1, 4).max(axis=2).max(axis=0)
+    for block in (1000, 4096, 1 << 18):
+        np.testing.assert_allclose(oversampled_abs_peaks(x, block=block), one_shot, rtol=1e-5, atol=1e-7)
