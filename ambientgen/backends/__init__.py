@@ -1,4 +1,19 @@
-"""The backend registry: the one place backends are looked up by name.
+"""Backends: what renders a layer's sound, and the registry, the one place backends are looked up by name.
+
+================  ==========================================================================================
+module            what it offers
+================  ==========================================================================================
+(this module)     ``register``, ``get_spec``, ``choose_backend`` (``auto``), ``load_backend``
+``base``          ``Backend``, ``BackendSpec``, ``ChunkRequest``, the shared batching loop, ``chunk_seed``
+``catalogue``     what backends there are, which checkpoints are on this machine, downloading one
+``checkpoints``   resolving a checkpoint (hub id or folder, Hugging Face cache) and what it declares
+``latent``        one long latent per layer: MultiDiffusion windows along time, decoding with context,
+                  per-seed timeline noise
+``audioldm2``     AudioLDM2 through diffusers (real ``from_pretrained`` loading, own GPT-2 generation loop)
+``stable_audio3`` Stable Audio 3 through diffusers (stereo 44.1 kHz, minute-long windows)
+``procedural/``   the offline generators (air, water, fire, creatures, rooms), no download
+``recording``     the ``recording`` backend's declaration (the work: :mod:`ambientgen.rendering.recordings`)
+================  ==========================================================================================
 
 Each backend module declares a :class:`~ambientgen.backends.base.BackendSpec`;
 the built-in ones (``audioldm2``, ``procedural``) are registered here, and a

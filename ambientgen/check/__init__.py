@@ -1,1 +1,13 @@
-"""TODO"""
+"""``ambientgen check``: is a file clean, on target and loopable? One streaming pass, bounded memory.
+
+=============  =============================================================================================
+module         what it offers
+=============  =============================================================================================
+``report``     ``check_file`` (loudness, peaks, clipping, gaps, clicks, repetition, seams, loop point),
+               ``Report``, the presets and ``verdict``; a render's manifest explains its seams, events and fades
+``splices``    where a file looks spliced, for files without a manifest
+``picture``    the report as a PNG (spectrogram with seams, loudness curve, loop-point zoom)
+=============  =============================================================================================
+
+The measures themselves (seams, loudness, true peak, clicks, repetition) live in :mod:`ambientgen.audio`.
+"""

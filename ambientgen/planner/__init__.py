@@ -1,1 +1,14 @@
-"""TODO"""
+"""The scene planner: one sentence becomes a layered scene, deterministically and explainably.
+
+===============  ===========================================================================================
+module           what it offers
+===============  ===========================================================================================
+``compose``      ``plan(description, backend=...)``: phrases to layers (roles, levels, pans, prompts), places
+                 expanded into the layers they imply, fitted to what the backend renders
+``phrases``      reading the sentence: phrases, whole-word matches of known names, modifier words
+``ontology``     the sources and places the planner knows (``ambientgen/data/ontology.yaml``)
+``scene_plan``   what a plan is (``ScenePlan``, ``PlannedLayer``, ``PlanTarget``): a table, a scene, a file
+===============  ===========================================================================================
+
+The public entry point is :func:`ambientgen.plan_scene`.
+"""

@@ -7,6 +7,14 @@ The page (``static/``: one HTML file, CSS and plain JavaScript, no build step) p
 through WebAudio and places them again the way the renderer does, so a slider is heard at once; Export
 re-renders through the pipeline, where mix-only edits cost no model calls (the render cache).
 
+==========  ================================================================================================
+module      what it offers
+==========  ================================================================================================
+``app``     the FastAPI server and its JSON API (``/api/state``, ``validate``, ``save``, ``export``, ``job``, files)
+``state``   what the studio has open (``StudioSession``): the scene, the render folder, the export in progress
+``static/`` the page: one HTML file, CSS and plain JavaScript
+==========  ================================================================================================
+
 Needs the ``studio`` extra: ``pip install 'ambientgen[studio]'``.
 """
 
