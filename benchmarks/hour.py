@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def render(scene: str, out: Path, duration: str, extra: list[str]) -> tuple[dict, float, float]:
     """Run the CLI; returns (manifest, peak RSS in MB, wall seconds)."""
-    cmd = [sys.executable, "-m", "ambientgen.cli.commands", "render", scene, "-o", str(out), "--duration", duration, "-q",
+    cmd = [sys.executable, "-m", "ambientgen.cli", "render", scene, "-o", str(out), "--duration", duration, "-q",
            *extra]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

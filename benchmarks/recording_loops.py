@@ -33,7 +33,7 @@ def run(path: Path, duration: str, out: Path) -> dict:
     started = time.perf_counter()
     log = out.with_suffix(".log")
     with open(log, "w") as fh:
-        proc = subprocess.Popen([sys.executable, "-m", "ambientgen.cli.commands", "loop", str(path), "--duration", duration,
+        proc = subprocess.Popen([sys.executable, "-m", "ambientgen.cli", "loop", str(path), "--duration", duration,
                                  "-o", str(out), "-q", "--no-stems", "--overwrite"], stdout=fh, stderr=fh)
         _, status, usage = os.wait4(proc.pid, 0)  # this process's own peak RSS
     stderr = log.read_text()

@@ -1,0 +1,118 @@
+"""The engine's own DSP against the libraries under it: four ratios, each measured in one run on this machine.
+
+    python benchmarks/dsp_pace.py [--scene scenes/forest.yaml] [--hour]
+
+1. **Cold render**: ``ambientgen render SCENE --backend procedural`` (5 minutes, stems, session, check report)
+   with an empty cache; realtime factor = seconds of audio / wall seconds (goal: 30x or better).
+2. **Cached re-render**: the same command again with ``--overwrite`` (every chunk from the cache, no model
+   work), against soundfile alone writing the same files (the mix and each stem, same format and subtype, from
+   memory) in this run (goal: within 8x).
+3. **Peak memory** of a 1-hour render (``--hour``; peak RSS from ``wait4``; goal: at most 600 MB).
+4. **check of a 1-hour WAV** (``--hour``) against soundfile alone reading the same file in blocks (goal: within
+   4x).
+
+Each command runs in its own process, as a user runs it. Prints a table and appends it to
+benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(args: list[str]) -> tuple[float, float]:
+    """Run ``python -m ambientgen.cli ARGS``; (wall seconds, peak RSS in MB)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "ambientgen.cli", *args], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) not in (0, 1):  # 1: the check failed, which is not this benchmark's point
+        raise SystemExit(f"ambientgen {' '.join(args)} failed: {proc.stderr.read().decode()[-2000:]}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def soundfile_write(out: Path, manifest: dict) -> float:
+    """soundfile alone writing the render's audio files (mix formats and stems) again, from memory."""
+    audio_files = [f for f in manifest["files"] if f["kind"] in ("mix", "stem")]
+    data = []
+    for f in audio_files:
+        path = out / f["path"]
+        info = sf.info(str(path))
+        x, sr = sf.read(str(path), dtype="float32")
+        data.append((x, sr, info))
+    target = out.parent / "soundfile-copy"
+    target.mkdir(exist_ok=True)
+    started = time.perf_counter()
+    for k, (x, sr, info) in enumerate(data):
+        with sf.SoundFile(str(target / f"{k}.{info.format.lower()}"), "w", samplerate=sr, channels=info.channels,
+                          format=info.format, subtype=info.subtype) as f:
+            for s in range(0, len(x), 1 << 16):
+                f.write(x[s : s + (1 << 16)])
+    return time.perf_counter() - started
+
+
+def soundfile_read(path: Path) -> float:
+    started = time.perf_counter()
+    for _ in sf.blocks(str(path), blocksize=480000, dtype="float64", always_2d=True):
+        pass
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scene", default="scenes/forest.yaml")
+    parser.add_argument("--hour", action="store_true", help="also the 1-hour memory and check measurements")
+    args = parser.parse_args()
+    rows: list[tuple[str, str, str, str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        cache = ["--cache-dir", str(tmp / "cache")]
+        base = ["render", args.scene, "--backend", "procedural", "-q", *cache]
+        cold, cold_rss = run([*base, "-o", str(tmp / "r")])
+        manifest = json.loads((tmp / "r" / "manifest.json").read_text())
+        seconds = manifest["duration_s"]
+        rows.append(("cold render (procedural)", f"{cold:.1f} s", f"{seconds / cold:.1f}x realtime", ">= 30x"))
+        cached, cached_rss = run([*base, "-o", str(tmp / "r"), "--overwrite"])
+        manifest = json.loads((tmp / "r" / "manifest.json").read_text())
+        assert manifest["stats"]["rendered_now"] == 0, "the re-render did model work"
+        write = soundfile_write(tmp / "r", manifest)
+        rows.append(("cached re-render / soundfile writing the same files", f"{cached:.1f} s / {write:.2f} s",
+                     f"{cached / write:.1f}x", "<= 8x"))
+        rows.append(("peak RSS, 5-minute render (cold / cached)", f"{cold_rss:.0f} / {cached_rss:.0f} MB", "", ""))
+        if args.hour:
+            hour, hour_rss = run(["render", args.scene, "--backend", "procedural", "-q", *cache, "-o",
+                                  str(tmp / "h"), "--duration", "1h", "--no-stems", "--no-session"])
+            rows.append(("1-hour render: wall, peak RSS", f"{hour:.0f} s", f"{hour_rss:.0f} MB", "<= 600 MB"))
+            mix = next((tmp / "h").glob("*.wav"))
+            check, check_rss = run(["check", str(mix)])
+            read = soundfile_read(mix)
+            rows.append(("check of the 1-hour WAV / soundfile reading it", f"{check:.1f} s / {read:.1f} s",
+                         f"{check / read:.1f}x", "<= 4x"))
+            rows.append(("check of the 1-hour WAV: peak RSS", f"{check_rss:.0f} MB", "", ""))
+    table = ["| measure | figures | ratio | goal |", "|---|---|---|---|"]
+    table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    command = "python benchmarks/dsp_pace.py" + (" --hour" if args.hour else "")
+    heading = (f"## The engine's DSP against its libraries ({datetime.date.today()}, {platform.machine()}, "
+               f"{os.cpu_count()} cores, `{command}`)")
+    text = "\n".join([heading, "", *table, ""])
+    print(text)
+    with open(ROOT / "benchmarks" / "RESULTS.md", "a", encoding="utf-8") as f:
+        f.write("\n" + text)
+
+
+if __name__ == "__main__":
+    main()
