@@ -37,28 +37,40 @@ def resample(audio: np.ndarray, sr_in: int, sr_out: int, *, length: int, loop: b
 DC_CUTOFF_HZ = 5.0  # the DC-blocking high-pass: far under anything audible, above DC and slow drift
 
 
+DC_BLOCK = 1 << 18  # samples filtered at a time (float64 temporaries of one block, not of the whole layer)
+
+
 def remove_dc(audio: np.ndarray, sample_rate: int, *, loop: bool) -> np.ndarray:
     """``(channels, samples)`` with its DC offset and sub-audio drift removed: a 2nd-order Butterworth high-pass at
-    :data:`DC_CUTOFF_HZ`, run forwards and backwards (zero phase, so nothing audible moves in time).
+    :data:`DC_CUTOFF_HZ`, run once forwards, block by block, with its state carried between blocks.
 
-    A looping layer is filtered circularly (padded with its own other end), so
-    the loop point stays seamless; other audio is padded by reflection.
+    A causal filter shifts phase only at the bottom of hearing (21 degrees and 3 ms at 20 Hz, 4 degrees at 100 Hz)
+    and streams: it costs one pass, with temporaries of one block, where a forward-backward (zero-phase) filter
+    costs two passes over the whole layer and, for a loop, over copies of it. A looping layer starts from the
+    state the filter reaches over its own last second, so the loop point stays seamless; other audio starts from
+    the steady state of its first sample (no start-up transient).
     """
-    from scipy.signal import butter, sosfiltfilt
+    from scipy.signal import butter, sosfilt, sosfilt_zi
 
     n = audio.shape[-1]
     if n < 16:
         return audio - audio.mean(axis=-1, keepdims=True)
-    x = audio.astype(np.float64) - audio.mean(axis=-1, keepdims=True)
+    mean = audio.mean(axis=-1, keepdims=True, dtype=np.float64)
     sos = butter(2, DC_CUTOFF_HZ, btype="highpass", fs=sample_rate, output="sos")
-    pad = min(n - 1, sample_rate // 2)
+    channels = audio.shape[0]
     if loop:
-        reps = -(-pad // n)
-        tiled = np.concatenate([x] * (2 * reps + 1), axis=-1)
-        out = sosfiltfilt(sos, tiled, axis=-1, padtype=None)[..., reps * n : reps * n + n]
+        prime = audio[:, n - min(n, sample_rate) :].astype(np.float64) - mean
+        zi = np.zeros((sos.shape[0], channels, 2))
+        _, zi = sosfilt(sos, prime, axis=-1, zi=zi)
     else:
-        out = sosfiltfilt(sos, x, axis=-1, padtype="even", padlen=pad)
-    return out.astype(np.float32)
+        first = audio[:, :1].astype(np.float64) - mean
+        zi = sosfilt_zi(sos)[:, None, :] * first[None, :, :]
+    out = np.empty(audio.shape, dtype=np.float32)
+    for start in range(0, n, DC_BLOCK):
+        block = audio[:, start : start + DC_BLOCK].astype(np.float64) - mean
+        filtered, zi = sosfilt(sos, block, axis=-1, zi=zi)
+        out[:, start : start + DC_BLOCK] = filtered
+    return out
 
 
 def pan_gains(pan: float) -> tuple[float, float]:

@@ -57,8 +57,11 @@ DISTANCE_FLOOR_DB, CLICK_FLOOR_DB = 0.25, 2.0  # least spread of a component: sm
 
 
 def _mono(audio: np.ndarray) -> np.ndarray:
-    audio = np.asarray(audio, dtype=np.float64)
-    return audio if audio.ndim == 1 else audio.mean(axis=0)
+    """Float64 mono: a 1-D signal or a one-channel array converted once, several channels averaged."""
+    audio = np.asarray(audio)
+    if audio.ndim == 2 and audio.shape[0] == 1:
+        audio = audio[0]
+    return audio.astype(np.float64) if audio.ndim == 1 else audio.mean(axis=0, dtype=np.float64)
 
 
 BLOCK_BOUNDARIES = 8192  # boundaries computed at a time: an hour's track needs no hour-long temporaries
@@ -129,7 +132,8 @@ def click_db(segment: np.ndarray, sample_rate: int) -> float:
     before = x[:centre]
     if len(before) <= 2 * LPC_ORDER or len(x) < centre + half + 1:
         return 0.0
-    r = np.correlate(before, before, "full")[len(before) - 1 : len(before) + LPC_ORDER] + 1e-9
+    m = len(before)  # the autocorrelation at the LPC_ORDER + 1 lags the predictor needs (not all 2m - 1)
+    r = np.array([before[: m - k] @ before[k:] for k in range(LPC_ORDER + 1)]) + 1e-9
     r[0] *= 1.0001  # a touch of regularization for near-tonal signals
     try:
         coeffs = solve_toeplitz(r[:-1], r[1:])

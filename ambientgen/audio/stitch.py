@@ -67,26 +67,55 @@ def seam_gains(power_out: float, power_in: float) -> tuple[float, float]:
     return step / 2, -step / 2
 
 
+def envelope_spans(n: int, *, head: int, tail: int, gain_in_db: float, gain_out_db: float, ramp: int
+                   ) -> list[tuple[int, int]]:
+    """The sample ranges of an ``n``-sample piece where :func:`level_envelope` is not exactly 1 (its head and tail
+    regions; merged where they meet). Everywhere else the curve is 0 dB, so nothing needs computing there."""
+    spans = []
+    if gain_in_db:
+        spans.append((0, min(n, head + ramp)))
+    if gain_out_db:
+        spans.append((max(0, n - tail - ramp), n))
+    if len(spans) == 2 and spans[1][0] <= spans[0][1]:
+        spans = [(0, n)]
+    return [(a, b) for a, b in spans if b > a]
+
+
 def level_envelope(n: int, *, head: int, tail: int, gain_in_db: float, gain_out_db: float, ramp: int,
                    offset: int = 0, count: int | None = None) -> np.ndarray:
     """A piece's linear gain curve over its samples ``[offset, offset + count)`` (default: all ``n``).
 
     The piece fades in over its first ``head`` samples at ``gain_in_db`` and out
     over its last ``tail`` samples at ``gain_out_db``; between, each gain ramps
-    (linearly in dB) to 0 dB over ``ramp`` samples.
+    (linearly in dB) to 0 dB over ``ramp`` samples. Computed only where it is not 1 (:func:`envelope_spans`).
     """
     count = n - offset if count is None else count
-    t = np.arange(offset, offset + count, dtype=np.float64)
-    db = np.zeros(count)
-    if gain_in_db and ramp:
-        db += gain_in_db * np.clip(1 - (t - head) / ramp, 0.0, 1.0)
-    elif gain_in_db:
-        db += gain_in_db * (t < head)
-    if gain_out_db and ramp:
-        db += gain_out_db * np.clip(1 - ((n - tail) - t) / ramp, 0.0, 1.0)
-    elif gain_out_db:
-        db += gain_out_db * (t >= n - tail)
-    return (10 ** (db / 20)).astype(np.float32)
+    out = np.ones(count, dtype=np.float32)
+    for a, b in envelope_spans(n, head=head, tail=tail, gain_in_db=gain_in_db, gain_out_db=gain_out_db, ramp=ramp):
+        lo, hi = max(a, offset), min(b, offset + count)
+        if lo >= hi:
+            continue
+        t = np.arange(lo, hi, dtype=np.float64)
+        db = np.zeros(hi - lo)
+        if gain_in_db and ramp:
+            db += gain_in_db * np.clip(1 - (t - head) / ramp, 0.0, 1.0)
+        elif gain_in_db:
+            db += gain_in_db * (t < head)
+        if gain_out_db and ramp:
+            db += gain_out_db * np.clip(1 - ((n - tail) - t) / ramp, 0.0, 1.0)
+        elif gain_out_db:
+            db += gain_out_db * (t >= n - tail)
+        out[lo - offset : hi - offset] = 10 ** (db / 20)
+    return out
+
+
+def apply_level_envelope(piece: np.ndarray, *, head: int, tail: int, gain_in_db: float, gain_out_db: float,
+                         ramp: int) -> None:
+    """``piece *= level_envelope(...)`` in place, touching only the samples where the curve is not 1."""
+    n = piece.shape[-1]
+    for a, b in envelope_spans(n, head=head, tail=tail, gain_in_db=gain_in_db, gain_out_db=gain_out_db, ramp=ramp):
+        piece[..., a:b] *= level_envelope(n, head=head, tail=tail, gain_in_db=gain_in_db, gain_out_db=gain_out_db,
+                                          ramp=ramp, offset=a, count=b - a)
 
 
 def return_ramp(solo: int, sample_rate: int) -> int:
@@ -121,8 +150,8 @@ def stitch_chunks(chunks: list[np.ndarray], *, overlap: int, sample_rate: int | 
     for k, chunk in enumerate(chunks):
         piece = chunk.astype(np.float32, copy=True)
         if gains[k][1] or gains[k + 1][0]:
-            piece *= level_envelope(length, head=overlap, tail=overlap, gain_in_db=gains[k][1],
-                                    gain_out_db=gains[k + 1][0], ramp=ramp)
+            apply_level_envelope(piece, head=overlap, tail=overlap, gain_in_db=gains[k][1],
+                                 gain_out_db=gains[k + 1][0], ramp=ramp)
         pieces.append(piece)
     rhos = [correlation(pieces[k - 1][..., -overlap:], pieces[k][..., :overlap]) if overlap else 0.0
             for k in range(1, len(pieces))]
@@ -157,11 +186,11 @@ def close_loop(audio: np.ndarray, *, length: int, overlap: int, sample_rate: int
             g_out, g_in = seam_gains(power(tail), power(out[..., :overlap]))
             ramp = return_ramp(length - overlap, sample_rate)
             # the continuation (after the end) fades out at g_out, so the loop's end ramps up to it ...
-            out[..., length - ramp :] *= level_envelope(ramp, head=0, tail=0, gain_in_db=0.0,
-                                                        gain_out_db=g_out, ramp=ramp)
+            apply_level_envelope(out[..., length - ramp :], head=0, tail=0, gain_in_db=0.0, gain_out_db=g_out,
+                                 ramp=ramp)
             tail *= np.float32(10 ** (g_out / 20))
             # ... and the start fades in at g_in and returns to its own level
-            out *= level_envelope(length, head=overlap, tail=0, gain_in_db=g_in, gain_out_db=0.0, ramp=ramp)
+            apply_level_envelope(out, head=overlap, tail=0, gain_in_db=g_in, gain_out_db=0.0, ramp=ramp)
         norm = fade_norm(fade_in, fade_out, correlation(tail, out[..., :overlap]))
         out[..., :overlap] = (out[..., :overlap] * fade_in + tail * fade_out) / norm
     return out

@@ -20,7 +20,15 @@ import numpy as np
 from .arrange import Arrangement, EventTime
 from .bands import band_power, log_bin_edges
 from .placement import db_to_gain, pan_gains
-from .stitch import correlation, equal_power_fades, fade_norm, level_envelope, return_ramp, seam_gains
+from .stitch import (
+    correlation,
+    envelope_spans,
+    equal_power_fades,
+    fade_norm,
+    level_envelope,
+    return_ramp,
+    seam_gains,
+)
 
 POWER_FRAME = 1024  # frame of the tile power track the level-matched joins read
 
@@ -257,7 +265,8 @@ class PoolStream:
                 continue
             src = self.tiles[tile][:, s0 + lo : s0 + hi]
             length, head, tail, g_in, g_out, ramp, rho_in, rho_out = self.pieces[piece]
-            if g_in or g_out:
+            if (g_in or g_out) and any(a < hi - p0 and b > lo - p0 for a, b in envelope_spans(
+                    length, head=head, tail=tail, gain_in_db=g_in, gain_out_db=g_out, ramp=ramp)):
                 src = src * level_envelope(length, head=head, tail=tail, gain_in_db=g_in, gain_out_db=g_out,
                                            ramp=ramp, offset=lo - p0, count=hi - lo)
             if kind == 0:

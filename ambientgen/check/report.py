@@ -41,7 +41,7 @@ from ..audio.seams import (
     percentile_rank,
     wrap_length,
 )
-from ..audio.true_peak import CLIP_LEVEL, oversampled_abs_peaks
+from ..audio.true_peak import CLIP_LEVEL, true_peak_above
 from ..errors import AmbientgenError, UsageError
 from ..progress import ProgressEvent, ProgressFn
 from .splices import DETECT_CONTRAST, DETECT_GAP_S, DETECT_MAX, DETECT_SIDE_S, pick_seams
@@ -167,13 +167,35 @@ class _Pass:
         self.edge = edge  # samples kept from the start and the end: the loop point
         self.head = np.zeros(0)
         self.end = np.zeros(0)
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="check")
 
     def add(self, block: np.ndarray) -> None:  # block: (channels, samples)
+        """One block of the file: the analyses that read the mono mix (repetition, clicks, seam clicks) run in a
+        second thread while this one meters, peaks and frames it (numpy and scipy release the GIL in their loops);
+        each analysis still sees every block in order, so the report equals a single-threaded pass."""
+        mono = block.mean(axis=0)
+        side = self._pool.submit(self._add_mono_side, mono, self.n)
+        try:
+            self._add_main(block, mono)
+        finally:
+            side.result()
+        self.n += block.shape[1]
+
+    def _add_mono_side(self, mono: np.ndarray, at: int) -> None:
+        self.repeat_track.add(mono)
+        self.repetition.add(self.repeat_track.drain())
+        self.clicks.add(mono)
+        self.segments.add(mono, at)
+
+    def _add_main(self, block: np.ndarray, mono: np.ndarray) -> None:
         self.meter.add(block)
-        self.peak = max(self.peak, float(np.max(np.abs(block))) if block.size else 0.0)
-        self.true_peak = max(self.true_peak, float(oversampled_abs_peaks(block).max()) if block.size else 0.0)
-        hot = np.flatnonzero(np.max(np.abs(block), axis=0) >= CLIP_LEVEL)
-        self.clipped += int(np.sum(np.abs(block) >= CLIP_LEVEL))
+        level = np.abs(block)
+        self.peak = max(self.peak, float(level.max()) if block.size else 0.0)
+        self.true_peak = true_peak_above(block, self.true_peak)  # only stretches that could raise it
+        hot = np.flatnonzero(level.max(axis=0) >= CLIP_LEVEL)
+        self.clipped += int(np.count_nonzero(level >= CLIP_LEVEL))
         if len(hot) and len(self.clip_runs) < MAX_CLIP_RUNS:
             breaks = np.flatnonzero(np.diff(hot) > round(0.01 * self.sr))  # runs: clipped samples 10 ms apart
             for a, b in zip(np.concatenate([[0], breaks + 1]), np.concatenate([breaks, [len(hot) - 1]])):
@@ -183,14 +205,8 @@ class _Pass:
                 elif len(self.clip_runs) < MAX_CLIP_RUNS:
                     self.clip_runs.append([start, end])
         self.sums += block.sum(axis=1)
-        mono = block.mean(axis=0)
         self.track.add(mono)
         self.curves.add(self.track.drain())
-        self.repeat_track.add(mono)
-        self.repetition.add(self.repeat_track.drain())
-        self.clicks.add(mono)
-        self.segments.add(mono, self.n)
-        self.n += block.shape[1]
         x = np.concatenate([self._level_tail, mono])
         k = len(x) // self.hop
         if k:
@@ -200,6 +216,9 @@ class _Pass:
         if len(self.head) < self.edge:
             self.head = np.concatenate([self.head, mono[: self.edge - len(self.head)]])
         self.end = np.concatenate([self.end, mono])[-self.edge :] if self.edge else self.end
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
 
 
 def _gaps(frame_db: np.ndarray, hop_s: float) -> list[list[float]]:
@@ -324,10 +343,14 @@ def check_file(path: str | Path, *, preset: str | Preset = "ebu-r128", seams_s: 
     edge = wrap_length(expected, sr)
     gathered = _Pass(sr, channels, positions=listed + normal, edge=edge)
     total_s = max(1, round(expected / sr))
-    for b in sf.blocks(str(path), blocksize=block, dtype="float64", always_2d=True):
-        gathered.add(b.T)
-        if on_progress:
-            on_progress(ProgressEvent("check", None, min(total_s, round(gathered.n / sr)), total_s, "s of audio"))
+    try:
+        for b in sf.blocks(str(path), blocksize=block, dtype="float64", always_2d=True):
+            gathered.add(b.T)
+            if on_progress:
+                on_progress(ProgressEvent("check", None, min(total_s, round(gathered.n / sr)), total_s,
+                                          "s of audio"))
+    finally:
+        gathered.close()
     if gathered.n == 0:
         raise AmbientgenError(f"{path}: the file holds no audio")
     n = gathered.n

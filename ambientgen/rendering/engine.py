@@ -59,13 +59,13 @@ def _seam_report(stream: np.ndarray, sr: int, seams_s: list[float], *, loop: boo
 
 
 def render_layer(layer: LayerPlan, backend: Backend, *, duration_s: float, loop: bool,
-                 on_progress: ProgressFn | None = None) -> LayerResult:
+                 on_progress: ProgressFn | None = None, report: bool = True) -> LayerResult:
     """Render one layer into ``(channels, samples)`` of exactly ``duration_s``, seamless and (with ``loop``) looping.
 
     ``latent`` continuity (backends whose spec declares ``latent_stream``: AudioLDM2) denoises
     one long latent; otherwise chunks are rendered and joined with level-matched
     crossfades. ``latent`` asked of a backend without latents falls back to
-    crossfades (the manifest records the method used).
+    crossfades (the manifest records the method used). ``report=False`` leaves the seam report to the caller.
     """
     sr = backend.sample_rate
     length = round(duration_s * sr)
@@ -90,8 +90,8 @@ def render_layer(layer: LayerPlan, backend: Backend, *, duration_s: float, loop:
         stream, seams, calls = _render_chunks(layer, backend, duration_s=duration_s, loop=loop,
                                               on_progress=on_progress)
         method = "crossfade"
-    report = _seam_report(stream, sr, seams, loop=loop, method=method)
-    return LayerResult(layer, stream, sr, seams, calls, method, report)
+    report_ = _seam_report(stream, sr, seams, loop=loop, method=method) if report else []
+    return LayerResult(layer, stream, sr, seams, calls, method, report_)
 
 
 def _uses_latent(layer: LayerPlan, backend: Backend) -> bool:
@@ -133,16 +133,21 @@ def _render_chunks(layer: LayerPlan, backend: Backend, *, duration_s: float, loo
 
 
 def render_stream_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
-                        on_progress: ProgressFn | None = None) -> LayerOutput:
-    """A layer rendered whole (consecutive chunks or one latent), placed in stereo and held in memory."""
-    res = render_layer(layer, backend, duration_s=scene.duration, loop=scene.loop, on_progress=on_progress)
+                        on_progress: ProgressFn | None = None, reports: SeamReports | None = None) -> LayerOutput:
+    """A layer rendered whole (consecutive chunks or one latent), placed in stereo and held in memory.
+
+    With ``reports``, its seam report is computed there (in the background) instead of before placement."""
+    res = render_layer(layer, backend, duration_s=scene.duration, loop=scene.loop, on_progress=on_progress,
+                       report=reports is None)
     total = round(scene.duration * scene.sample_rate)
     audio = to_output_rate(res.audio, res.sample_rate, scene.sample_rate, scene.duration, loop=scene.loop)
     stereo = place(audio, gain_db=layer.gain_db, pan=layer.pan, width=layer.width, seed=layer.seeds[0],
                    loop=scene.loop)
     stream = ArrayStream(layer.name, stereo, layer_animation(scene, layer, total))
-    return LayerOutput(layer, stream, res.seams_s, res.model_calls, res.method, res.seam_report,
-                       {"kind": "stream"})
+    out = LayerOutput(layer, stream, res.seams_s, res.model_calls, res.method, res.seam_report, {"kind": "stream"})
+    if reports is not None:
+        reports.submit(out, res, loop=scene.loop)
+    return out
 
 
 def _render_tiles(layer: LayerPlan, backend: Backend, *, on_progress: ProgressFn | None
@@ -170,7 +175,7 @@ def _render_tiles(layer: LayerPlan, backend: Backend, *, on_progress: ProgressFn
 
 
 def render_pool_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
-                      on_progress: ProgressFn | None = None) -> LayerOutput:
+                      on_progress: ProgressFn | None = None, reports: SeamReports | None = None) -> LayerOutput:
     """A bed layer from a pool of tiles, arranged over the whole duration (see :mod:`ambientgen.audio.arrange`)."""
     sr = scene.sample_rate
     total = round(scene.duration * sr)
@@ -200,13 +205,43 @@ def render_pool_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
 
 
 def render_event_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
-                       on_progress: ProgressFn | None = None) -> LayerOutput:
+                       on_progress: ProgressFn | None = None, reports: SeamReports | None = None) -> LayerOutput:
     """An event layer: a few rendered variations, trimmed to their event, scheduled at random times."""
     sr = scene.sample_rate
     clips = _render_layer_chunks(layer, backend, on_progress)
     variations = [trim_event(to_output_rate(c, backend.sample_rate, sr, layer.chunk_s, loop=False), sr)
                   for c in clips]
     return event_layer(scene, layer, variations, model_calls=len(clips))
+
+
+class SeamReports:
+    """Stream layers' seam reports, computed in one background thread while the next layer renders.
+
+    The seam measure is numpy and scipy work that releases the GIL in its heavy loops, so on two or more cores
+    it costs little wall time beside rendering; each report is exactly what a direct call gives, and
+    :meth:`wait` fills them in before the layers are used.
+    """
+
+    def __init__(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seam-report")
+        self._pending: list[tuple[LayerOutput, Any]] = []
+
+    def submit(self, out: LayerOutput, res: LayerResult, *, loop: bool) -> None:
+        self._pending.append((out, self._pool.submit(_seam_report, res.audio, res.sample_rate, res.seams_s,
+                                                     loop=loop, method=res.method)))
+
+    def wait(self) -> None:
+        try:
+            for out, future in self._pending:
+                out.seam_report = future.result()
+        finally:
+            self._pool.shutdown(wait=True)
+
+    def cancel(self) -> None:
+        """Drop what is not started (the render failed or was interrupted) and let the running report end."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def render_layers(scene: Scene, plan: Plan, backend: Backend, *, on_progress: ProgressFn | None = None,
@@ -218,12 +253,25 @@ def render_layers(scene: Scene, plan: Plan, backend: Backend, *, on_progress: Pr
     opened here when not given); ``warn`` receives what they have to say (material
     too short for the recurrence rule, a clipped file).
     """
-    from .recordings.layers import open_layer_sources, render_recording_bed, render_recording_events
+    from .recordings.layers import open_layer_sources
 
     render = {"stream": render_stream_layer, "pool": render_pool_layer, "events": render_event_layer}
     if recordings is None and any(layer.source for layer in plan.layers):
         recordings = open_layer_sources(scene, on_progress=on_progress)
     outputs = []
+    reports = SeamReports()
+    try:
+        _render_each(scene, plan, backend, render, recordings, outputs, reports, on_progress, warn)
+    except BaseException:
+        reports.cancel()
+        raise
+    reports.wait()
+    return outputs
+
+
+def _render_each(scene, plan, backend, render, recordings, outputs, reports, on_progress, warn) -> None:
+    from .recordings.layers import render_recording_bed, render_recording_events
+
     for index, layer in enumerate(plan.layers):
         if layer.source is not None:
             files = recordings[layer.name]
@@ -239,8 +287,7 @@ def render_layers(scene: Scene, plan: Plan, backend: Backend, *, on_progress: Pr
             outputs.append(out)
             continue
         before = backend.stats.model_calls
-        out = render[layer.kind](scene, layer, backend, on_progress=on_progress)
+        out = render[layer.kind](scene, layer, backend, on_progress=on_progress, reports=reports)
         out.rendered = backend.stats.model_calls - before
         out.details["source_channels"] = backend.channels
         outputs.append(out)
-    return outputs

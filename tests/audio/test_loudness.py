@@ -6,7 +6,6 @@ import pytest
 import soundfile as sf
 
 from ambientgen.audio.loudness import LoudnessMeter, k_weighting_sos, measure
-
 from tests.conftest import DATA
 
 RECORDINGS = ["rain_redeclipse", "river_stk", "waterfall_stk", "birds_stk", "cafe_stk", "cicadas_redeclipse"]

@@ -5,7 +5,6 @@ import pytest
 from scipy.signal import welch
 
 from ambientgen.audio.placement import db_to_gain, pan_gains, place, resample
-
 from tests.conftest import noise
 
 
@@ -81,3 +80,24 @@ def test_width_is_circular_for_loops():
     y = place(x, gain_db=0, pan=0, width=1.0, seed=1, loop=True)
     step = np.abs(np.diff(y[0])).max()
     assert abs(float(y[0, 0] - y[0, -1])) <= 1.5 * step
+
+
+def test_remove_dc_streams_in_blocks_and_keeps_a_loop_seamless():
+    from ambientgen.audio.placement import DC_BLOCK, remove_dc
+
+    sr = 8000
+    n = 3 * DC_BLOCK + 123
+    t = np.arange(n) / sr
+    f_tone, f_drift = round(220 * n / sr) * sr / n, 2 * sr / n  # whole cycles over the loop: the input loops
+    tone = 0.2 * np.sin(2 * np.pi * f_tone * t)
+    x = (0.3 + tone + 0.05 * np.sin(2 * np.pi * f_drift * t))[None, :].astype(np.float32)
+    y = remove_dc(x, sr, loop=True)
+    assert y.dtype == np.float32 and y.shape == x.shape
+    assert abs(float(y.mean())) < 1e-3  # the offset and the 0.5 Hz drift are gone ...
+    assert np.max(np.abs(y[0, sr:] - tone[sr:])) < 0.01  # ... the 220 Hz tone stays (a few degrees of phase at most)
+    # the loop point: the step from the last sample to the first is an ordinary step of the tone
+    wrap = abs(float(y[0, 0] - y[0, -1]))
+    assert wrap < 1.5 * np.max(np.abs(np.diff(y[0, :2000])))
+    # without loop: no start-up transient from the first sample's offset
+    z = remove_dc(x, sr, loop=False)
+    assert np.max(np.abs(z[0, :200] - tone[:200])) < 0.05

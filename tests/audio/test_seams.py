@@ -8,7 +8,6 @@ import soundfile as sf
 
 from ambientgen.audio.seams import Curves, Ranker, percentile_rank, seam_report
 from ambientgen.audio.stitch import equal_power_fades, stitch_chunks
-
 from tests.conftest import DATA
 
 STEADY = ["river_stk", "waterfall_stk", "cicadas_redeclipse", "rain_redeclipse"]  # stationary textures

@@ -12,7 +12,6 @@ from ambientgen.audio.stitch import (
     seam_gains,
     stitch_chunks,
 )
-
 from tests.conftest import noise
 
 

@@ -5,7 +5,6 @@ import pytest
 
 from ambientgen.audio.loudness import measure
 from ambientgen.audio.true_peak import limiter_gain, true_peak_dbtp
-
 from tests.conftest import master, noise
 
 
@@ -77,3 +76,23 @@ def test_blockwise_true_peak_equals_one_shot():
     one_shot = np.abs(resample_poly(x.astype(np.float64), 4, 1, axis=-1)).reshape(2, -1, 4).max(axis=2).max(axis=0)
     for block in (1000, 4096, 1 << 18):
         np.testing.assert_allclose(oversampled_abs_peaks(x, block=block), one_shot, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("kind", ["noise", "square", "quarter-rate sine", "quiet then loud"])
+def test_true_peak_above_equals_oversampling_everything(kind):
+    """Skipping stretches that cannot reach the running value never changes the result (same value, to the bit)."""
+    from ambientgen.audio.true_peak import oversampled_abs_peaks, true_peak_above
+
+    rng = np.random.default_rng(4)
+    x = {"noise": rng.standard_normal((2, 120_000)) * 0.1,
+         "square": np.sign(rng.standard_normal((1, 40_000))) * 0.5,
+         "quarter-rate sine": np.sin(np.arange(80_000) * np.pi / 2 + 0.7)[None] * 0.9,
+         "quiet then loud": np.concatenate([rng.standard_normal(60_000) * 0.01, rng.standard_normal(60_000) * 0.3])[None]
+         }[kind]
+    whole = float(oversampled_abs_peaks(x).max())
+    assert true_peak_above(x) == whole
+    running = 0.0
+    for start in range(0, x.shape[1], 7_000):  # streamed in blocks, the running value as the floor
+        running = true_peak_above(x[:, start : start + 7_000], running)
+    assert running == whole
+    assert true_peak_above(x, 2 * whole) == 2 * whole  # nothing reaches a higher floor

@@ -9,7 +9,6 @@ import torch
 from ambientgen.backends.audioldm2 import AudioLDM2Backend, generate_language_model, resolve_device
 from ambientgen.backends.base import ChunkRequest, chunk_seed
 from ambientgen.errors import BackendError
-
 from tests.conftest import TEST_STEPS
 
 

@@ -13,7 +13,6 @@ from typer.testing import CliRunner
 from ambientgen.backends import choose_backend
 from ambientgen.cli import commands as cli
 from ambientgen.scene.schema import scene_from_dict
-
 from tests.conftest import ROOT, SCENES
 
 runner = CliRunner()

@@ -15,7 +15,6 @@ from ambientgen.backends.base import ChunkRequest
 from ambientgen.backends.procedural import SOURCES, ProceduralBackend, match_source
 from ambientgen.cli import commands as cli
 from ambientgen.errors import AmbientgenError
-
 from tests.conftest import DATA, SCENES, small_scene
 
 SR = 22050
@@ -320,7 +319,6 @@ def test_every_bundled_scene_mix_sounds_like_its_scene(name, tmp_path):
     scenes are heard first as themselves, with no vehicle, music or "Explosion" in their top 3 (a campfire's third
     class may be "Fireworks": YAMNet's next neighbour of crackling)."""
     from ambientgen.scene.files import load_scene
-
     from tests.yamnet import FAMILIES, top_classes
 
     scene = load_scene(SCENES / f"{name}.yaml").model_copy(update={"duration": 60.0, "seed": 1})

@@ -12,7 +12,6 @@ import torch
 from ambientgen.backends.base import ChunkRequest, chunk_seed
 from ambientgen.backends.stable_audio3 import StableAudio3Backend
 from ambientgen.errors import BackendError
-
 from tests.conftest import TEST_STEPS
 
 

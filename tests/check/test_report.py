@@ -10,7 +10,6 @@ from typer.testing import CliRunner
 from ambientgen.audio.stitch import close_loop
 from ambientgen.check.report import check_file
 from ambientgen.cli import commands as cli
-
 from tests.conftest import DATA, master
 
 CLEAN = ["rain_redeclipse", "river_stk", "waterfall_stk", "birds_stk", "cafe_stk", "cicadas_redeclipse"]

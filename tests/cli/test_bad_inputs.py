@@ -16,7 +16,6 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 from ambientgen.cli import commands as cli
-
 from tests.conftest import DATA, SCENES, noise
 
 runner = CliRunner()

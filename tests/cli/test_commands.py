@@ -12,7 +12,6 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 from ambientgen.cli import commands as cli
-
 from tests.conftest import SCENES, TEST_STEPS
 
 runner = CliRunner()

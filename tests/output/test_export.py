@@ -9,9 +9,7 @@ import soundfile as sf
 
 import ambientgen.output.export as export
 from ambientgen.errors import AmbientgenError, ExportError
-from tests.conftest import render_manifest
-
-from tests.conftest import small_scene
+from tests.conftest import render_manifest, small_scene
 
 
 @pytest.mark.slow

@@ -12,9 +12,7 @@ from ambientgen.backends.procedural import ProceduralBackend
 from ambientgen.errors import UsageError
 from ambientgen.output.formats import cue_chunks, parse_formats, read_riff_chunks, smpl_chunk
 from ambientgen.output.reaper import parse_reaper_session
-from tests.conftest import render_manifest
-
-from tests.conftest import small_scene
+from tests.conftest import render_manifest, small_scene
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pyloudnorm as pyln
@@ -22,7 +21,6 @@ from ambientgen.audio.streams import (
 )
 from ambientgen.audio.true_peak import limiter_gain, oversampled_abs_peaks, true_peak_dbtp
 from ambientgen.output.master import TRUE_PEAK_BOUND, assemble, true_peak_search
-
 from tests.conftest import DATA  # noqa: E402
 
 SR = 48000

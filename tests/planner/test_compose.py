@@ -7,7 +7,6 @@ from ambientgen.cli import commands as cli
 from ambientgen.errors import AmbientgenError
 from ambientgen.planner.compose import MAX_LAYERS, PlanTarget, ontology, plan
 from ambientgen.scene.files import load_scene
-
 from tests.conftest import SCENES
 
 runner = CliRunner()

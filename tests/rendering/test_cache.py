@@ -18,9 +18,7 @@ from ambientgen.cli import commands as cli
 from ambientgen.rendering.cache import CachedBackend, RenderCache, request_key
 from ambientgen.scene.files import dump_scene
 from ambientgen.scene.schema import scene_from_dict
-from tests.conftest import render_manifest
-
-from tests.conftest import ROOT, TEST_STEPS
+from tests.conftest import ROOT, TEST_STEPS, render_manifest
 
 runner = CliRunner()
 
@@ -109,7 +107,6 @@ def test_a_pool_layer_renders_nothing_again_when_only_the_duration_changes(tmp_p
 @pytest.mark.slow
 def test_latent_streams_are_cached(tiny_checkpoint, tmp_path):
     from ambientgen.backends.audioldm2 import AudioLDM2Backend
-
     from tests.conftest import small_scene
 
     def backend():

@@ -7,9 +7,7 @@ from ambientgen.audio.streams import Mix
 from ambientgen.output.master import assemble
 from ambientgen.rendering.chunk_plan import chunk_count, make_plan
 from ambientgen.rendering.engine import render_layer, render_layers
-from tests.conftest import render_manifest
-
-from tests.conftest import small_scene
+from tests.conftest import render_manifest, small_scene
 
 
 @pytest.mark.parametrize(
@@ -182,3 +180,19 @@ def test_latent_pool_tiles_chain_two_windows(tiny_backend, tmp_path):
         assert layer["kind"] == "pool" and layer["continuity"] == "latent" and layer["model_calls"] == 4
         assert layer["pool"]["tiles"] == 2 and layer["pool"]["tile_s"] == pytest.approx(2 * 5.12 - 1.0)
     assert manifest["frames"] == 30 * 48000
+
+
+def test_seam_reports_in_the_background_equal_direct_ones():
+    from ambientgen.backends import load_backend
+    from ambientgen.rendering.engine import SeamReports, render_stream_layer
+
+    scene = small_scene(duration=40, model={"backend": "procedural"})
+    backend = load_backend(scene.model)
+    plan = make_plan(scene, max_chunk_s=backend.max_duration_s)
+    layer = plan.layers[0]
+    direct = render_stream_layer(scene, layer, backend)
+    reports = SeamReports()
+    later = render_stream_layer(scene, layer, backend, reports=reports)
+    assert later.seam_report == []  # filled in by wait()
+    reports.wait()
+    assert direct.seam_report and later.seam_report == direct.seam_report

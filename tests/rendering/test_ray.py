@@ -7,7 +7,6 @@ from typer.testing import CliRunner
 
 from ambientgen.cli import commands as cli
 from ambientgen.scene.files import dump_scene
-
 from tests.conftest import small_scene
 
 ray = pytest.importorskip("ray")

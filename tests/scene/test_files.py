@@ -6,7 +6,6 @@ import pytest
 
 from ambientgen.errors import SceneError
 from ambientgen.scene.files import dump_scene, load_scene
-
 from tests.conftest import SCENES
 
 

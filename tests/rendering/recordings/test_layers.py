@@ -22,7 +22,6 @@ from ambientgen.rendering.recordings.loop import loop_scene
 from ambientgen.rendering.recordings.sources import bed_problem, expand_source, find_events, open_source, read_stretch
 from ambientgen.scene.files import load_scene
 from ambientgen.scene.schema import scene_from_dict
-
 from tests.conftest import DATA, noise
 
 runner = CliRunner()
