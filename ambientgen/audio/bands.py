@@ -47,6 +47,7 @@ def band_db(frames: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 TRACK_HOP_S = 0.025  # the band track: one frame every 25 ms
 TRACK_BANDS = 32
+FRAMES_AT_ONCE = 512  # frames windowed and transformed together (512 x 2048 float64: 8 MB)
 
 
 class BandTrack:
@@ -74,7 +75,8 @@ class BandTrack:
         frames = (len(x) - self.n_fft) // self.hop + 1 if len(x) >= self.n_fft else 0
         if frames > 0:
             view = sliding_window_view(x, self.n_fft)[:: self.hop][:frames]  # the frames, without copying them
-            self._frames.append(band_db(view, self.edges).astype(np.float32))
+            for f in range(0, frames, FRAMES_AT_ONCE):  # temporaries of a few MB, however long the signal
+                self._frames.append(band_db(view[f : f + FRAMES_AT_ONCE], self.edges).astype(np.float32))
             self._tail = x[frames * self.hop :]
         else:
             self._tail = x

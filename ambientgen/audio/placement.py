@@ -21,6 +21,8 @@ def resample(audio: np.ndarray, sr_in: int, sr_out: int, *, length: int, loop: b
     if audio.ndim != 2:
         raise ValueError(f"resample expects (channels, samples), got shape {audio.shape}")
     n = audio.shape[-1]
+    if sr_in == sr_out and n >= length:  # nothing to resample: the first ``length`` samples, without a padded copy
+        return np.ascontiguousarray(audio[:, :length], dtype=np.float32)
     pad = min(n, max(64, math.ceil(sr_in * 0.05))) if loop else 0
     src = np.concatenate([audio[:, n - pad :], audio, audio[:, :pad]], axis=1) if pad else audio
     if sr_in == sr_out:
