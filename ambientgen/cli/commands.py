@@ -41,6 +41,8 @@ def _root(version: Annotated[bool, typer.Option("--version", callback=_version, 
                                                 help="print the version and exit")] = False) -> None:
     """Long, seamless, loopable ambient soundscapes from a scene file."""
 
+EXIT_CHECK_FAILED = 3  # render and loop: every file was written, but the render's own check failed
+
 # library fields -> the options that set them, so errors name what the user typed
 FLAG_FOR_FIELD = {
     "duration": "--duration", "seed": "--seed", "target_lufs": "--lufs", "model.steps": "--steps",
@@ -274,7 +276,9 @@ def render(
                          on_progress=on_progress, on_message=say)
         except RenderInterrupted as exc:
             raise _fail(exc.message, 130) from None
-    print_summary(result)
+    print_summary(result, command="render")
+    if result.report is not None and not result.report.passed:
+        raise typer.Exit(EXIT_CHECK_FAILED)
 
 
 @app.command()
@@ -308,12 +312,16 @@ def loop(
                          cache=False, overwrite=overwrite, on_progress=on_progress, on_message=say)
         except SceneError as exc:  # the one layer's field is the command's argument
             raise AmbientgenError("; ".join(p.removeprefix("layers[0].source: ") for p in exc.problems)) from None
-    print_summary(result)
     pool = result.manifest["layers"][0].get("pool")
+    details = []
     if pool:
         recur = pool["min_source_recurrence_s"]
-        out.print(f"  {pool['material_s']:.1f} s of recording in {pool['excerpts']} excerpts; a stretch of it recurs "
-                  f"after {'never' if recur is None else f'{recur:g} s'} at the soonest (rule {pool['recurrence_rule_s']:g} s)")
+        details.append(f"  {pool['material_s']:.1f} s of recording in {pool['excerpts']} excerpts; a stretch of it "
+                       f"recurs after {'never' if recur is None else f'{recur:g} s'} at the soonest "
+                       f"(rule {pool['recurrence_rule_s']:g} s)")
+    print_summary(result, command="loop", details=details)
+    if result.report is not None and not result.report.passed:
+        raise typer.Exit(EXIT_CHECK_FAILED)
 
 
 @app.command()

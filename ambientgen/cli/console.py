@@ -141,7 +141,32 @@ def print_report(report) -> None:
             out.print(f"[red]FAIL[/red] {reason}")
 
 
-def print_summary(result) -> None:
+# what to try when a render's own check fails, by words in the failure (``ambientgen.check.report.verdict``)
+HINTS = {
+    "render": [("recurs at", "repeats: raise --variety (more material) or render a shorter --duration"),
+               ("click", "try another --seed"), ("level jump", "try another --seed"),
+               ("the loop point", "try another --seed"), ("silent gap", "a layer has silent stretches: check its "
+                                                                        "prompt or source, or raise its gain"),
+               ("true peak", "lower --lufs"), ("clipped", "lower --lufs"), ("loudness", "lower --lufs")],
+    "loop": [("recurs at", "repeats: give a longer recording or several (a folder), or a shorter --duration"),
+             ("click", "try another --seed"), ("level jump", "try another --seed"),
+             ("the loop point", "try another --seed"), ("silent gap", "the recording has silent stretches: trim them "
+                                                                      "or give another"),
+             ("true peak", "lower --lufs"), ("clipped", "lower --lufs"), ("loudness", "lower --lufs")],
+}
+
+
+def check_hint(failures: list[str], command: str, name: str = "NAME") -> str:
+    """What to try for the first failure a hint is known for (else: where to read more)."""
+    for failure in failures:
+        for words, hint in HINTS[command]:
+            if words in failure:
+                return hint
+    return f"see {name}.check.json and {name}.check.png for where"
+
+
+def print_summary(result, *, command: str = "render", details: list[str] = ()) -> None:
+    """What a render wrote, then ``details``, and last the verdict of its own check (with what to try)."""
     manifest, stats = result.manifest, result.manifest["stats"]
     out.print(
         f"wrote {len(result.files)} files to {result.output}/ in {result.seconds:.1f} s: "
@@ -169,8 +194,11 @@ def print_summary(result) -> None:
                                                    if cache["corrupt"] else "") + evicted)
     for path in result.files:
         out.print(f"  {path.relative_to(result.output).as_posix()}")
+    for line in details:
+        out.print(line)
     if result.report is not None:
         if result.report.passed:
             out.print(f"[green]check: PASS[/green] ({result.report.preset})")
         else:
-            out.print(f"[yellow]check: FAIL[/yellow] ({result.report.preset}): {'; '.join(result.report.failures)}")
+            out.print(f"[yellow]check: FAIL[/yellow] ({result.report.preset}): {'; '.join(result.report.failures)}"
+                      f" — {check_hint(result.report.failures, command, manifest['name'])}", soft_wrap=True)

@@ -188,3 +188,56 @@ def test_version():
 
     result = run("--version")
     assert result.exit_code == 0 and result.output.strip() == f"ambientgen {ambientgen.__version__}"
+
+
+class _Clicky:
+    """A test-only backend whose chunks fall silent for half a second: renders whose own check fails."""
+
+    @staticmethod
+    def spec():
+        import numpy as np
+
+        from ambientgen.backends import BackendSpec
+        from ambientgen.backends.base import Backend, NoSettings
+
+        class Clicky(Backend):
+            def render(self, requests, *, on_progress=None):
+                out = []
+                for req in requests:
+                    n = round(req.duration_s * self.sample_rate)
+                    x = 0.02 * np.random.default_rng(req.seed).standard_normal((1, n))
+                    x[0, n // 2 : n // 2 + self.sample_rate // 2] = 0.0  # a silent gap
+                    out.append(x.astype(np.float32))
+                    self.stats.count(req.layer, 1)
+                return out
+
+        spec = BackendSpec(name="test-clicky", summary="test-only clicks", sample_rate=16000, channels=1,
+                           max_window_s=10.0, settings=NoSettings, factory=lambda s, d: Clicky(), offline=True)
+        Clicky.spec = spec
+        return spec
+
+
+def test_a_render_whose_own_check_fails_exits_3_and_says_what_to_try(tmp_path):
+    from ambientgen.backends import register, unregister
+
+    spec = register(_Clicky.spec())
+    try:
+        scene = tmp_path / "s.yaml"
+        scene.write_text("name: clicky\nduration: 30\nmodel: {backend: test-clicky}\n"
+                         "layers:\n  - name: hiss\n    prompt: hiss\n")
+        result = runner.invoke(cli.app, ["render", str(scene), "-o", str(tmp_path / "out"), "-q", "--no-cache"])
+    finally:
+        unregister(spec.name)
+    assert result.exit_code == cli.EXIT_CHECK_FAILED == 3, result.output
+    assert (tmp_path / "out" / "clicky.wav").is_file()  # written all the same
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.startswith("check: FAIL") and "silent gap" in last and "try another --seed" in last  # the click
+
+
+def test_check_hints_follow_the_first_known_failure():
+    from ambientgen.cli.console import check_hint
+
+    assert "longer recording" in check_hint(["a 6.3 s stretch at 1.0 s recurs at 7.3 s"], "loop")
+    assert "--variety" in check_hint(["a 6.3 s stretch at 1.0 s recurs at 7.3 s"], "render")
+    assert check_hint(["4 click(s), first at 4.994 s"], "render") == "try another --seed"
+    assert check_hint(["something new"], "render", "forest") == "see forest.check.json and forest.check.png for where"
