@@ -200,13 +200,16 @@ def scenes() -> None:
 @app.command()
 def validate(
     scene: Annotated[Path, typer.Argument(help="scene file (YAML)")],
+    backend: Annotated[Optional[str], typer.Option(
+        help="check against this backend instead of the scene's (as render --backend): auto, audioldm2, "
+             "stable-audio-3, procedural, or a plug-in")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps (what auto chooses for)")] = "auto",
 ) -> None:
     """Check a scene file against the backend it would render with, and list every problem; no model is loaded."""
     from ..rendering.prepare import validate_scene
 
-    with _errors(frozenset({"device"})):
-        found = validate_scene(scene, device=device)
+    with _errors(frozenset({"device"} | ({"model.backend"} if backend else set()))):
+        found = validate_scene(scene, device=device, backend=backend)
     for warning in found.warnings:
         err.print(f"[yellow]warning:[/yellow] {warning}")
     sc = found.scene

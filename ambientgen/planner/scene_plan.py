@@ -107,8 +107,11 @@ class ScenePlan:
                 entry["role"] = "events"
                 entry["events"] = {"per_minute": round(layer.per_minute or 1.0, 3)}
             layers.append(entry)
+        model = {"negative_prompt": ontology().negative_prompt}
+        if self.backend:  # what it was planned for renders it: validate and render judge it for that backend
+            model["backend"] = self.backend
         data = {"name": name or _slug(self.description), "description": self.description, "duration": duration,
-                "seed": seed, "model": {"negative_prompt": ontology().negative_prompt}, "layers": layers}
+                "seed": seed, "model": model, "layers": layers}
         return scene_from_dict(data)
 
 

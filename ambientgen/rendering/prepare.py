@@ -34,9 +34,10 @@ def default_message(level: str, text: str) -> None:
 
 
 def is_description(argument: str) -> bool:
-    """A render argument is a description unless it looks like a path (an existing file, .yaml/.yml, a slash)."""
+    """A render argument is a description unless it looks like a path (an existing file, .yaml/.yml, a slash); an
+    empty one is an empty description (answered as such, not as a missing file)."""
     text = argument.strip()
-    return not (Path(text).exists() or text.lower().endswith((".yaml", ".yml")) or "/" in text or "\\" in text)
+    return not text or not (Path(text).exists() or text.lower().endswith((".yaml", ".yml")) or "/" in text or "\\" in text)
 
 
 def plan_target(*, backend: str | Backend | None = None, checkpoint: str | None = None, device: str = "auto"):
@@ -77,7 +78,7 @@ def plan_description(description: str, *, backend: str | Backend | None = None, 
     Raises
     ------
     AmbientgenError
-        The sentence names nothing known, or nothing in it can be rendered by that backend.
+        The sentence is empty, names nothing known, or nothing in it can be rendered by that backend.
     """
     from ..planner.compose import plan
 
@@ -95,20 +96,24 @@ class Validation:
     warnings: list[str]
 
 
-def validate_scene(scene: Scene | str | Path, *, device: str = "auto") -> Validation:
+def validate_scene(scene: Scene | str | Path, *, device: str = "auto", backend: str | None = None) -> Validation:
     """Check a scene against the backend it would render with, loading no model (``ambientgen validate``).
+
+    ``backend`` overrides the scene's ``model.backend``, as ``render --backend`` does.
 
     Raises
     ------
     SceneError
         The scene file is invalid, or the backend it names cannot render one of its layers.
+    UsageError
+        ``backend`` or ``device`` is not one there is.
     """
     from ..planner.compose import one_event_beds
 
     check_device(device)
     from .recordings.layers import open_layer_sources
 
-    sc = scene if isinstance(scene, Scene) else load_scene(scene)
+    sc = with_overrides(scene if isinstance(scene, Scene) else load_scene(scene), backend=backend)
     unmuted(sc)  # every layer muted: the error a render would give
     recordings = open_layer_sources(sc)
     warnings = [w for found in recordings.values() for w in found.warnings]

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
+import ambientgen
 from ambientgen.cli import commands as cli
 from ambientgen.errors import AmbientgenError
 from ambientgen.planner.compose import MAX_LAYERS, PlanTarget, ontology, plan
@@ -211,6 +212,8 @@ def test_cli_render_takes_a_description(tmp_path):
 
 @pytest.mark.parametrize("args, code, message", [
     (["plan", ""], 1, "description: empty"),
+    (["render", ""], 1, "description: empty"),  # not a path error
+    (["render", "   "], 1, "description: empty"),
     (["plan", "zzzz"], 1, "no sound or place I know"),
     (["plan", "rain", "--duration", "0"], 2, "--duration: must be greater than 0 seconds"),
     (["render", "blorp glorp"], 1, "no sound or place I know in 'blorp glorp'"),
@@ -479,3 +482,24 @@ def test_a_description_planned_for_stable_audio_3_gets_its_prompt_style():
     assert [layer.prompt for layer in layers] == ["crackling fire, field recording", "light rain, field recording"]
     assert plan_description("a crackling fire", backend="procedural").layers[0].prompt == \
         "field recording of a crackling fire"
+
+
+def test_a_plan_records_its_backend_and_validate_judges_it_for_that_backend(tmp_path):
+    """`plan --backend X -o f.yaml` writes model.backend: X, so validate and render judge the file for X."""
+    out = tmp_path / "x.yaml"
+    result = runner.invoke(cli.app, ["plan", "rain and distant thunder", "--backend", "procedural", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    from ambientgen.scene.files import load_scene
+
+    assert load_scene(out).model.backend == "procedural"
+    checked = runner.invoke(cli.app, ["validate", str(out)])
+    assert checked.exit_code == 0 and "backend procedural" in checked.stdout
+
+
+def test_validate_takes_backend_like_render(tmp_path):
+    scene = tmp_path / "s.yaml"
+    scene.write_text("name: s\nduration: 30\nlayers:\n  - name: rain\n    prompt: rain\n")
+    found = ambientgen.validate_scene(scene, backend="procedural")
+    assert found.choice.backend == "procedural" and found.renders["rain"].startswith("procedural")
+    bad = runner.invoke(cli.app, ["validate", str(scene), "--backend", "magic"])
+    assert bad.exit_code == 2 and bad.stderr.startswith("error: --backend: must be one of")
