@@ -142,26 +142,21 @@ def print_report(report) -> None:
 
 
 # what to try when a render's own check fails, by words in the failure (``ambientgen.check.report.verdict``)
-HINTS = {
-    "render": [("recurs at", "repeats: raise --variety (more material) or render a shorter --duration"),
-               ("click", "try another --seed"), ("level jump", "try another --seed"),
-               ("the loop point", "try another --seed"), ("silent gap", "a layer has silent stretches: check its "
-                                                                        "prompt or source, or raise its gain"),
-               ("true peak", "lower --lufs"), ("clipped", "lower --lufs"), ("loudness", "lower --lufs")],
-    "loop": [("recurs at", "repeats: give a longer recording or several (a folder), or a shorter --duration"),
-             ("click", "try another --seed"), ("level jump", "try another --seed"),
-             ("the loop point", "try another --seed"), ("silent gap", "the recording has silent stretches: trim them "
-                                                                      "or give another"),
-             ("true peak", "lower --lufs"), ("clipped", "lower --lufs"), ("loudness", "lower --lufs")],
-}
+REPEAT_HINT = {"render": "repeats: raise --variety (more material) or render a shorter --duration",
+               "loop": "repeats: give a longer recording or several (a folder), or a shorter --duration"}
+SILENCE_HINT = {"render": "a layer has silent stretches: check its prompt or source, or raise its gain",
+                "loop": "the recording has silent stretches: trim them or give another"}
+HINTS = [("recurs at", REPEAT_HINT), ("click", "try another --seed"), ("level jump", "try another --seed"),
+         ("the loop point", "try another --seed"), ("silent gap", SILENCE_HINT), ("true peak", "lower --lufs"),
+         ("clipped", "lower --lufs"), ("loudness", "lower --lufs")]
 
 
 def check_hint(failures: list[str], command: str, name: str = "NAME") -> str:
     """What to try for the first failure a hint is known for (else: where to read more)."""
     for failure in failures:
-        for words, hint in HINTS[command]:
+        for words, hint in HINTS:
             if words in failure:
-                return hint
+                return hint[command] if isinstance(hint, dict) else hint
     return f"see {name}.check.json and {name}.check.png for where"
 
 
