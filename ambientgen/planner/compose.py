@@ -258,7 +258,9 @@ def _layer(src: Source, mods: list[str], words: str, backend: str | None = None)
     adj = [m for m in mods if m in DISTANCE or m in INTENSITY]
     gain = src.gain + sum(DISTANCE.get(m, 0.0) for m in adj) + sum(INTENSITY.get(m, 0.0) for m in adj)
     own = src.prompts.get(backend) if backend else None
-    prompt = (own or src.prompt).replace("{adj}", "".join(m + " " for m in adj))
+    template = own or src.prompt
+    said = [m for m in adj if not re.search(rf"\b{re.escape(m)}\b", template)]  # never "rolling rolling thunder"
+    prompt = template.replace("{adj}", "".join(m + " " for m in said))
     prompt = re.sub(r"\b(a|an) (\w)", lambda m: ("an " if m.group(2) in "aeiou" else "a ") + m.group(2), prompt)
     rate = None
     if src.role == "events":

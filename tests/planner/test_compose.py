@@ -503,3 +503,13 @@ def test_validate_takes_backend_like_render(tmp_path):
     assert found.choice.backend == "procedural" and found.renders["rain"].startswith("procedural")
     bad = runner.invoke(cli.app, ["validate", str(scene), "--backend", "magic"])
     assert bad.exit_code == 2 and bad.stderr.startswith("error: --backend: must be one of")
+
+
+@pytest.mark.parametrize("text, prompt", [
+    ("rolling thunder", "field recording of rolling thunder"),
+    ("distant rolling thunder", "field recording of distant rolling thunder"),
+    ("gentle rain on leaves and rolling thunder", "field recording of rolling thunder"),
+])
+def test_a_modifier_the_prompt_already_says_is_not_doubled(text, prompt):
+    thunder = next(layer for layer in plan(text).layers if layer.name == "thunder")
+    assert thunder.prompt == prompt
