@@ -15,6 +15,7 @@ delivery preset.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -167,8 +168,6 @@ class _Pass:
         self.edge = edge  # samples kept from the start and the end: the loop point
         self.head = np.zeros(0)
         self.end = np.zeros(0)
-        from concurrent.futures import ThreadPoolExecutor
-
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="check")
 
     def add(self, block: np.ndarray) -> None:  # block: (channels, samples)
