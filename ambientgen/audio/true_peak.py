@@ -14,6 +14,7 @@ from scipy.signal import resample_poly
 
 CLIP_LEVEL = 0.999  # a sample at or over this is at full scale (clipped), in a render, a check or a recording
 OVERSAMPLE = 4  # BS.1770-4 Annex 2: true peak on 4x oversampled audio
+CONTEXT = 64  # input samples read either side of a stretch: past the filter's reach (10, its half length / 4)
 
 
 def _oversampled(audio: np.ndarray, start: int, stop: int, context: int) -> np.ndarray:
@@ -25,7 +26,7 @@ def _oversampled(audio: np.ndarray, start: int, stop: int, context: int) -> np.n
     return up[:, (start - lo) * OVERSAMPLE : (stop - lo) * OVERSAMPLE]
 
 
-def oversampled_abs_peaks(audio: np.ndarray, *, block: int = 1 << 18, context: int = 64) -> np.ndarray:
+def oversampled_abs_peaks(audio: np.ndarray, *, block: int = 1 << 18, context: int = CONTEXT) -> np.ndarray:
     """Per original sample, the largest |value| of the 4x oversampled signal around it (all channels).
 
     Computed block by block (each block padded with ``context`` neighbouring
@@ -53,7 +54,6 @@ def _interpolator_gain() -> float:
 
 
 INTERPOLATOR_GAIN = _interpolator_gain()
-REACH = 10  # input samples either side that one oversampled value depends on (the filter's half length / 4)
 
 
 def true_peak_above(audio: np.ndarray, floor: float = 0.0, *, sub: int = 2048) -> float:
@@ -81,7 +81,7 @@ def true_peak_above(audio: np.ndarray, floor: float = 0.0, *, sub: int = 2048) -
     for k in np.argsort(-near, kind="stable"):
         if near[k] * INTERPOLATOR_GAIN <= best:
             break
-        up = _oversampled(audio, k * sub, min(n, (k + 1) * sub), 4 * REACH)
+        up = _oversampled(audio, k * sub, min(n, (k + 1) * sub), CONTEXT)
         best = max(best, float(np.float32(max(float(up.max()), -float(up.min())))))
     return best
 
