@@ -55,6 +55,7 @@ class Preset:
     tolerance_lu: float
     true_peak_max_dbtp: float
     loop: bool = True
+    fades: tuple[float, float] = (0.0, 0.0)  # shares of the file at its start and end that may fade from/to silence
 
 
 PRESETS = {
@@ -62,7 +63,8 @@ PRESETS = {
     "atsc-a85": Preset("atsc-a85", -24.0, 2.0, -2.0),
     "streaming": Preset("streaming", -14.0, 1.0, -1.0),
     "podcast": Preset("podcast", -16.0, 1.0, -1.0),
-    "sleep": Preset("sleep", -27.0, 2.0, -1.0),
+    # render --preset sleep: faded in (at most 2 %) and out (at most 10 %), so no loop
+    "sleep": Preset("sleep", -27.0, 2.0, -1.0, loop=False, fades=(0.02, 0.10)),
     "game-loop": Preset("game-loop", None, 0.0, -1.0),
     "quality": Preset("quality", None, 0.0, 0.0, loop=False),  # clipping, gaps, DC and repetition only
 }
@@ -97,6 +99,8 @@ class Report:
     container: str = ""  # libsndfile's major format: WAV, FLAC, OGG, MP3 ...
     clipping_s: list[list[float]] = field(default_factory=list)  # [start, end] of clipped runs (first 100)
     clicks_s: list[float] = field(default_factory=list)  # times of clicks anywhere in the file (first 100)
+    level_jumps: list[dict[str, float]] = field(default_factory=list)  # sudden 1 s level changes (see level_jumps)
+    level_jumps_judged: bool = False  # True with a manifest: the jumps listed are the unplanned ones, and fail
 
     @property
     def passed(self) -> bool:
@@ -220,11 +224,15 @@ class _Pass:
         self._pool.shutdown(wait=True)
 
 
-def _gaps(frame_db: np.ndarray, hop_s: float) -> list[list[float]]:
-    """Stretches of at least GAP_MIN_S under GAP_DBFS and 40 dB under the median level."""
+def _gaps(frame_db: np.ndarray, hop_s: float, *, planned=None) -> list[list[float]]:
+    """Stretches of at least GAP_MIN_S under GAP_DBFS and 40 dB under the median level (with a plan,
+    ``planned(t)`` in dB: 40 dB under the median level the plan means there)."""
     if not len(frame_db):
         return []
-    quiet = (frame_db < GAP_DBFS) & (frame_db < np.median(frame_db) - 40)
+    relative = frame_db
+    if planned is not None:
+        relative = frame_db - planned(np.arange(len(frame_db)) * hop_s).astype(np.float32)
+    quiet = (frame_db < GAP_DBFS) & (relative < np.median(relative) - 40)
     gaps, start = [], None
     for i, q in enumerate(np.append(quiet, False)):
         if q and start is None:
@@ -281,20 +289,85 @@ def _second_pass(path: Path, positions: list[int], side: int, block: int, sample
         {q: v[1] for q, v in found.items() if v[1] is not None}
 
 
-def intended_quiet(manifest: dict[str, Any]) -> list[tuple[float, float]]:
-    """Stretches (s) where a render's manifest says silence is intended: its fade-in and fade-out (a sleep timer)."""
+@dataclass
+class Intended:
+    """What a render's manifest says is meant to be heard: its seams, event onsets, the stretches where silence is
+    intended (fades, every layer off in the timeline), the stretches where the level is meant to change (events
+    sounding, timeline transitions, fades) and the mix's planned level over time."""
+
+    seams_s: list[float]
+    events_s: list[float]
+    quiet: list[tuple[float, float]]
+    changes: list[tuple[float, float]]
+    lanes: dict[str, dict[str, list]] = field(default_factory=dict)
+    layer_power: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def planned(self):
+        """:meth:`planned_db` where the timeline changes some layer's level, else None."""
+        return self.planned_db if any("level" in v for v in self.lanes.values()) else None
+
+    def planned_db(self, t_s: np.ndarray) -> np.ndarray | None:
+        """The mix's planned level (dB, relative to its mean) at ``t_s``: each layer's nominal power times its
+        timeline gain squared; None without a timeline that changes levels."""
+        from ..audio.timeline import level_gain
+
+        levelled = {k: v["level"] for k, v in self.lanes.items() if "level" in v}
+        if not levelled:
+            return None
+        total = np.zeros(len(t_s))
+        for name, power in self.layer_power.items():
+            if name in levelled:
+                g2 = level_gain(levelled[name], t_s) ** 2
+                total += power * g2 / max(float(g2.mean()), 1e-12)  # the stem's power was measured with the curve
+            else:
+                total += power
+        db = 10 * np.log10(total + 1e-20)
+        return db - 10 * np.log10(max(float(total.mean()), 1e-20))
+
+
+def intended(manifest: dict[str, Any]) -> Intended:
+    """What ``manifest`` (a render's, as a dict) intends (see :class:`Intended`)."""
+    from ..audio.timeline import silent_spans
+
     end = manifest["duration_s"]
-    return [(0.0, manifest.get("fade_in_s") or 0.0), (end - (manifest.get("fade_out_s") or 0.0), end)]
+    fade_in, fade_out = manifest.get("fade_in_s") or 0.0, manifest.get("fade_out_s") or 0.0
+    seams, events = manifest_times(manifest)
+    quiet = [(0.0, fade_in), (end - fade_out, end)]
+    changes = [(0.0, fade_in + LEVEL_S), (end - fade_out - LEVEL_S, end)]
+    for layer in manifest["layers"]:
+        lengths = layer.get("variation_s") or []
+        for e in layer.get("events") or ():
+            length = lengths[e["variation"]] if e.get("variation", 0) < len(lengths) else 10.0
+            changes.append((e["start_s"], e["start_s"] + length))
+    timeline = manifest.get("timeline") or {}
+    lanes = timeline.get("lanes") or {}
+    for m in timeline.get("moments") or ():
+        changes.append((m["at_s"], m["at_s"] + m["over_s"]))
+    names = [layer.get("name", "") for layer in manifest["layers"]]
+    if names and all("level" in lanes.get(n, {}) for n in names):  # silent where every layer is off at once
+        spans = [silent_spans(lanes[n]["level"]) for n in names]
+        for a, b in spans[0]:
+            for other in spans[1:]:
+                a, b = max([a] + [x for x, y in other if x < b and y > a][:1]), \
+                    min([b] + [y for x, y in other if x < b and y > a][:1])
+            if b > a:
+                quiet.append((a, b))
+    power = {layer.get("name", ""): 10 ** ((layer.get("integrated_lufs") or -70.0) / 10)
+             for layer in manifest["layers"]}
+    for f in manifest.get("files", ()):
+        if f.get("kind") == "stem" and f.get("layer") in power and f.get("integrated_lufs") is not None:
+            power[f["layer"]] = 10 ** (f["integrated_lufs"] / 10)
+    return Intended(seams, events, [q for q in quiet if q[1] > q[0]], changes, lanes, power)
 
 
-def _read_manifest(manifest: str | Path | dict[str, Any]):
-    """(seams, event onsets, intended quiet stretches) of a manifest given as a path or a dict; a one-line error if
-    it is not one."""
+def _read_manifest(manifest: str | Path | dict[str, Any]) -> Intended:
+    """What a manifest given as a path or a dict intends; a one-line error if it is not one."""
     import json
 
     try:
         data = manifest if isinstance(manifest, dict) else json.loads(Path(manifest).read_text(encoding="utf-8"))
-        return (*manifest_times(data), intended_quiet(data))
+        return intended(data)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise AmbientgenError(f"manifest: {manifest} is not an AmbientGen manifest ({type(exc).__name__})") from None
 
@@ -302,6 +375,41 @@ def _read_manifest(manifest: str | Path | dict[str, Any]):
 def _outside(gaps: list[list[float]], quiet: list[tuple[float, float]]) -> list[list[float]]:
     """The gaps not inside an intended quiet stretch (a fade's silence is no gap)."""
     return [g for g in gaps if not any(b > a and a - 0.01 <= g[0] and g[1] <= b + 0.01 for a, b in quiet)]
+
+
+JUMP_DB = 10.0  # a change of the 1 s level this sudden, that nothing planned explains, is a level jump
+
+
+def level_jumps(frame_db: np.ndarray, hop_s: float, *, planned=None) -> list[dict[str, float]]:
+    """Sudden changes of level: where the mean power of the second after a moment differs from the second before by
+    :data:`JUMP_DB` or more, once the plan's own level (``planned(t)``, dB) is taken out; the largest per 2 s."""
+    w = max(1, round(LEVEL_S / hop_s))
+    if len(frame_db) < 2 * w + 1:
+        return []
+    power = 10 ** (frame_db.astype(np.float64) / 10)
+    if planned is not None:
+        t = np.arange(len(frame_db)) * hop_s
+        power = power / 10 ** (planned(t) / 10)
+    c = np.concatenate([[0.0], np.cumsum(power)])
+    k = np.arange(w, len(frame_db) - w + 1)
+    before = (c[k] - c[k - w]) / w
+    after = (c[k + w] - c[k]) / w
+    step = 10 * np.log10((after + 1e-12) / (before + 1e-12))
+    big = np.flatnonzero(np.abs(step) >= JUMP_DB)
+    out: list[dict[str, float]] = []
+    for i in big:
+        at = round(float(k[i] * hop_s), 3)
+        if out and at - out[-1]["time_s"] < 2 * LEVEL_S:
+            if abs(step[i]) > abs(out[-1]["step_db"]):
+                out[-1] = {"time_s": at, "step_db": round(float(step[i]), 1)}
+            continue
+        out.append({"time_s": at, "step_db": round(float(step[i]), 1)})
+    return out
+
+
+def _unplanned(jumps: list[dict[str, float]], changes: list[tuple[float, float]]) -> list[dict[str, float]]:
+    """The jumps no planned change (an event sounding, a transition, a fade) explains (within LEVEL_S)."""
+    return [j for j in jumps if not any(a - LEVEL_S <= j["time_s"] <= b + LEVEL_S for a, b in changes)]
 
 
 def check_file(path: str | Path, *, preset: str | Preset = "ebu-r128", seams_s: list[float] | None = None,
@@ -317,11 +425,10 @@ def check_file(path: str | Path, *, preset: str | Preset = "ebu-r128", seams_s: 
     ``unexplained_splices_s``. ``on_progress`` receives ``check`` events in
     seconds of audio read.
     """
-    quiet: list[tuple[float, float]] = []
-    if manifest is not None:
-        listed, events, quiet = _read_manifest(manifest)
-        seams_s = listed if seams_s is None else seams_s
-        events_s = list(events_s) + events
+    plan = _read_manifest(manifest) if manifest is not None else None
+    if plan is not None:
+        seams_s = plan.seams_s if seams_s is None else seams_s
+        events_s = list(events_s) + plan.events_s
     path = Path(path)
     if isinstance(preset, str) and preset not in PRESETS:
         raise UsageError("preset", f"must be one of {', '.join(PRESETS)}, got {preset!r}")
@@ -359,6 +466,9 @@ def check_file(path: str | Path, *, preset: str | Preset = "ebu-r128", seams_s: 
     frame_db = np.concatenate(gathered.levels) if gathered.levels else np.zeros(0)
     p = PRESETS[preset] if isinstance(preset, str) else preset
     splices = pick_seams(stream.candidates, hop_s)
+    quiet = plan.quiet if plan else []
+    if p.fades != (0.0, 0.0):  # the preset's own fades: silence there is intended
+        quiet = quiet + [(0.0, p.fades[0] * n / sr), (n / sr * (1 - p.fades[1]), n / sr)]
     segments, values, levels = gathered.segments.found, stream.values, stream.levels
     if detected:
         positions = [round(t * sr) for t in splices]
@@ -402,13 +512,20 @@ def check_file(path: str | Path, *, preset: str | Preset = "ebu-r128", seams_s: 
         loudness_range_lu=round(gathered.meter.loudness_range_lu, 2),
         sample_peak_dbfs=round(gain_to_db(gathered.peak), 2), true_peak_dbtp=round(gain_to_db(gathered.true_peak), 2),
         clipped_samples=gathered.clipped, dc_offset=[round(float(v), 6) for v in gathered.sums / n],
-        gaps_s=_outside(_gaps(frame_db, hop_s), quiet), loop=loop, seams=seams,
+        gaps_s=_outside(_gaps(frame_db, hop_s, planned=plan and plan.planned), quiet),
+        loop=loop, seams=seams,
         repetition=gathered.repetition.result(),
         short_term_lufs=[round(float(v), 2) for v in gathered.meter.short_term_lufs()[::10]],
         unexplained_splices_s=unexplained,
         clipping_s=[[round(a / sr, 3), round(b / sr, 3)] for a, b in gathered.clip_runs],
         clicks_s=[round(t / sr, 4) for t in gathered.clicks.times],
     )
+    jumps = level_jumps(frame_db, hop_s, planned=plan and plan.planned)
+    if plan is not None:  # judged against the plan: only jumps nothing planned explains
+        report.level_jumps = _unplanned(jumps, plan.changes + [(a, b) for a, b in plan.quiet])
+        report.level_jumps_judged = True
+    else:
+        report.level_jumps = jumps
     report.seams_source = "detected" if detected else "manifest"
     report.container = info.format
     report.failures = verdict(report, p)
@@ -434,6 +551,10 @@ def verdict(r: Report, p: Preset) -> list[str]:
         out.append(f"DC offset {max(r.dc_offset, key=abs):+.3f}")
     if r.gaps_s:
         out.append(f"{len(r.gaps_s)} silent gap(s), first at {r.gaps_s[0][0]:.2f} s")
+    if r.level_jumps_judged and r.level_jumps:
+        j = r.level_jumps[0]
+        out.append(f"{len(r.level_jumps)} sudden level change(s) the plan does not explain, first {j['step_db']:+.1f} dB "
+                   f"at {j['time_s']:.1f} s")
     if r.repetition:
         rep = r.repetition
         out.append(f"a {rep['length_s']:.1f} s stretch at {rep['first_s']:.1f} s recurs at {rep['again_s']:.1f} s")

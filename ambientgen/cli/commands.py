@@ -98,7 +98,7 @@ def plan(
                 write_atomic(output, planned.scene_text(sc).encode("utf-8"))
             except OSError as exc:
                 raise AmbientgenError(f"output: cannot write {output} ({exc.strerror})") from None
-    print_plan(planned, sc.name)
+    print_plan(planned, sc.name, sc.duration)
     if output is not None:
         out.print(f"wrote {output}: render it with  ambientgen render {output}")
 
@@ -189,8 +189,10 @@ def render(
     checkpoint: Annotated[Optional[str], typer.Option(help="hub id or local folder of an AudioLDM2 or Stable Audio 3 checkpoint")] = None,
     steps: Annotated[Optional[int], typer.Option(help="denoising steps per chunk")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps")] = "auto",
-    fmt: Annotated[str, typer.Option("--format", help="mix formats, comma-separated: wav, flac, ogg, opus, mp3, m4a")
-                   ] = "wav",
+    fmt: Annotated[Optional[str], typer.Option(
+        "--format", help="mix formats, comma-separated: wav (default), flac, ogg, opus, mp3, m4a")] = None,
+    preset: Annotated[Optional[str], typer.Option(help="sleep: 8 h, one MP3, fade in, wind down, long fade out (options "
+                                                       "given win)")] = None,
     bit_depth: Annotated[str, typer.Option("--bit-depth", help="WAV/FLAC sample format: 16, 24 or 32f")] = "24",
     no_stems: Annotated[bool, typer.Option("--no-stems", help="do not write per-layer stems")] = False,
     no_session: Annotated[bool, typer.Option("--no-session", help="do not write the REAPER session")] = False,
@@ -228,12 +230,13 @@ def render(
 
         if is_description(scene):  # planned for the backend that will render it, and the plan shown
             planned = plan_description(scene, backend=backend, checkpoint=checkpoint, device=device)
-            print_plan(planned, planned.scene().name)
+            print_plan(planned, planned.scene().name, duration or "10m")
             scene = planned
         try:
             result = run(scene, output, duration=duration, seed=seed, backend=backend, checkpoint=checkpoint,
                          steps=steps, lufs=lufs, variety=variety, fade_in=fade_in, fade_out=fade_out, device=device,
-                         formats=fmt, bit_depth=bit_depth, stems=not no_stems, session=not no_session,
+                         formats=fmt, bit_depth=bit_depth, stems=False if no_stems else None,
+                         session=False if no_session else None, preset=preset,
                          report=not no_report, cache=False if no_cache else (cache_dir or True), overwrite=overwrite,
                          executor=executor, ray_address=ray_address, workers=workers, worker_threads=worker_threads,
                          on_progress=on_progress, on_message=say)
@@ -254,8 +257,10 @@ def loop(
     lufs: Annotated[Optional[float], typer.Option(help="integrated loudness target (LUFS, default -23)")] = None,
     width: Annotated[float, typer.Option(help="stereo width 0..1 (a mono recording is widened; 0.5 keeps a stereo "
                                               "one's image)")] = 0.5,
-    fmt: Annotated[str, typer.Option("--format", help="mix formats, comma-separated: wav, flac, ogg, opus, mp3, m4a")
-                   ] = "wav",
+    fmt: Annotated[Optional[str], typer.Option(
+        "--format", help="mix formats, comma-separated: wav (default), flac, ogg, opus, mp3, m4a")] = None,
+    preset: Annotated[Optional[str], typer.Option(help="sleep: 8 h, one MP3, fade in, wind down, long fade out (options "
+                                                       "given win)")] = None,
     bit_depth: Annotated[str, typer.Option("--bit-depth", help="WAV/FLAC sample format: 16, 24 or 32f")] = "24",
     no_stems: Annotated[bool, typer.Option("--no-stems", help="do not write the stem")] = False,
     no_report: Annotated[bool, typer.Option("--no-report", help="do not write the check report and picture")] = False,

@@ -26,8 +26,9 @@ def say(level: str, text: str) -> None:
     err.print(f"{colour}{text}")
 
 
-def print_plan(planned, name: str) -> None:
-    """The plan table (``plan`` and ``render "DESCRIPTION"``): notes on stderr, the table on stdout."""
+def print_plan(planned, name: str, duration: float | str = "10m") -> None:
+    """The plan table (``plan`` and ``render "DESCRIPTION"``): notes on stderr, the table on stdout, and the timeline
+    read from the sentence (its moments at ``duration``) when it has one."""
     from rich import box
     from rich.table import Table
 
@@ -50,6 +51,28 @@ def print_plan(planned, name: str) -> None:
     for row in rows:
         table.add_row(*(row[column] for column in columns))
     print_table(table)
+    moments = planned.moments(duration)
+    if moments:
+        print_table(timeline_table(moments, title="timeline (read from your words)"))
+
+
+def clock(seconds: float) -> str:
+    """``1:05:00``, ``12:30``: a time on the track."""
+    s = round(seconds)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+def timeline_table(moments: list[dict], *, title: str):
+    """A table of timeline moments (:func:`ambientgen.scene.timeline.describe` rows)."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("at", "over", "what happens", "sets"):
+        table.add_column(column, overflow="fold")
+    for m in moments:
+        table.add_row(clock(m["at_s"]), clock(m["over_s"]) if m["over_s"] else "", m["note"], m["sets"])
+    return table
 
 
 class progress_bars:

@@ -204,7 +204,17 @@ def export_render(plan: Plan, layers: list[LayerOutput], backend: Backend, out_d
 def _not_loopable_why(scene) -> str:
     if not scene.loop:
         return "the scene sets loop: false"
-    return "a fade-in or fade-out (sleep timer) makes the track start or end in silence"
+    if scene.fade_in or scene.fade_out:
+        return "a fade-in or fade-out (sleep timer) makes the track start or end in silence"
+    return "the timeline ends elsewhere than it starts (" + "; ".join(scene.timeline_changes()) + ")"
+
+
+def _timeline_entry(scene) -> dict[str, Any] | None:
+    """What the manifest says of the timeline: its moments (in seconds) and each layer's breakpoints."""
+    if not scene.timeline:
+        return None
+    return {"moments": scene.moments(), "lanes": scene.lanes(),
+            "closes": not scene.timeline_changes()}
 
 
 def build_manifest(plan: Plan, layers: list[LayerOutput], report: MasterReport, backend: Backend,
@@ -238,6 +248,7 @@ def build_manifest(plan: Plan, layers: list[LayerOutput], report: MasterReport, 
             "rendered_now": res.model_calls if res.rendered is None else res.rendered,
             "naive_model_calls": plan.consecutive_chunks(lp) if lp.source is None else 0,
             "animate": lp.animate.model_dump() if lp.animate else None,
+            "timeline": lp.timeline,
             "stem": stem_paths.get(lp.name),
         }
         entry.update({k: v for k, v in res.details.items() if k != "kind"})
@@ -256,6 +267,7 @@ def build_manifest(plan: Plan, layers: list[LayerOutput], report: MasterReport, 
         "loop_start_frame": 0 if loopable else None,
         "loop_end_frame": n if loopable else None,
         "loop_note": None if loopable else _not_loopable_why(scene),
+        "timeline": _timeline_entry(scene),
         "fade_in_s": scene.fade_in,
         "fade_out_s": scene.fade_out,
         "target_lufs": scene.target_lufs,

@@ -44,6 +44,7 @@ import re
 
 from ..errors import AmbientgenError
 from ..scene.schema import Scene
+from .change import GLOBAL, Reading, Step, read_changes, timeline_for
 from .ontology import Source, ontology, singular
 from .phrases import (
     DISTANCE,
@@ -56,6 +57,7 @@ from .phrases import (
     fragments,
     is_modifier,
     match,
+    tokens,
 )
 from .scene_plan import PlannedLayer, PlanTarget, ScenePlan
 
@@ -84,6 +86,9 @@ def plan(description: str, *, backend: PlanTarget | None = None) -> ScenePlan:
         raise AmbientgenError("description: empty; describe the sounds you want, e.g. 'rain on a tin roof with "
                               "distant thunder and crickets'")
     onto = ontology()
+    reading = read_changes(text)
+    if reading.steps or reading.toward:
+        text = _with_aftermath(reading, onto)
     style = backend.name if backend is not None else None
     warnings: list[str] = []
     named: list[PlannedLayer] = []
@@ -201,7 +206,58 @@ def plan(description: str, *, backend: PlanTarget | None = None) -> ScenePlan:
     for layer in layers:
         if template and not layer.own_prompt:
             layer.prompt = styled_prompt(layer.prompt, template)
-    return ScenePlan(text, layers, warnings, time_of_day, backend.name if backend else None, left_out)
+    moments = _timeline(reading, layers, onto, warnings) if reading.steps or reading.toward else []
+    return ScenePlan(" ".join(description.split()), layers, warnings, time_of_day, backend.name if backend else None,
+                     left_out, moments)
+
+
+def _with_aftermath(reading: Reading, onto) -> str:
+    """The sentence the planner reads: without its change words, plus what is left when a sound with an aftermath
+    stops ("the rain stops": dripping water comes in as it does)."""
+    text = reading.text
+    present = {name for _, _, _, name in match(tokens(text), onto)}
+    added: list[tuple[int, str]] = []
+    for i, step in enumerate(reading.steps):
+        if step.kind not in ("stop", "recede"):
+            continue
+        for _, _, kind, name in match(tokens(step.subject), onto):
+            after = AFTERMATH.get(name) if kind == "source" or name == "storm" else None
+            if after == "drips" and after not in present:
+                present.add(after)
+                added.append((i, after))
+    for k, (i, after) in enumerate(added):
+        reading.steps.insert(i + 1 + k, Step("enter", "come in", after, True))
+        text += ", " + onto.sources[after].words[0]
+    return text
+
+
+def _timeline(reading: Reading, layers: list[PlannedLayer], onto, warnings: list[str]) -> list[dict]:
+    """The steps of change applied to the planned layers (whose names are final) as timeline moments."""
+    previous: list[str] = []
+    for step in reading.steps:
+        named = []
+        for _, _, kind, name in match(tokens(step.subject), onto):
+            for layer in layers:
+                hit = layer.source == name if kind == "source" else \
+                    layer.implied_by == name or layer.source in onto.environments[name].implies
+                if hit or (kind == "source" and name in layer.merged):
+                    named.append(layer.name)
+        if not named and step.kind in GLOBAL:
+            named = [layer.name for layer in layers]
+        elif not named:  # "rages", "then passes": what the previous change was about, else the whole scene
+            named = previous or [layer.name for layer in layers]
+            if step.subject and not set(tokens(step.subject)) <= STOPWORDS | {"it", "they", "and", "that"}:
+                warnings.append(f"'{step.subject} {step.words}': no planned layer is '{step.subject}'; the change "
+                                f"applies to {', '.join(named)}")
+        step.layers = list(dict.fromkeys(named))
+        previous = step.layers
+    toward = []
+    if reading.toward:
+        tod = TIME_OF_DAY.get(reading.toward)
+        toward = [layer.name for layer in layers if layer.implied_by == tod]
+    moments, more = timeline_for(reading.steps, {la.name: la.role for la in layers}, toward_layers=toward)
+    warnings += more
+    return moments
 
 
 def _qualify(layer: PlannedLayer, words: list[str]) -> None:

@@ -66,6 +66,15 @@ class ScenePlan:
     time_of_day: str | None
     backend: str | None = None  # the backend it was planned for
     left_out: list[str] = field(default_factory=list)  # what was asked for and will not render, and why
+    timeline: list[dict[str, Any]] = field(default_factory=list)  # moments read from the sentence (shares of time)
+
+    def moments(self, duration: float | str = "10m") -> list[dict[str, Any]]:
+        """The timeline as table rows (start and transition in seconds of ``duration``, note, what it sets)."""
+        from ..scene.schema import parse_duration
+        from ..scene.timeline import describe
+
+        seconds = parse_duration(duration)
+        return describe(self.scene(duration=seconds).timeline, duration=seconds) if self.timeline else []
 
     def rows(self) -> list[dict[str, str]]:
         """The plan table (what ``ambientgen plan`` and ``render "DESCRIPTION"`` print): one row per layer."""
@@ -112,6 +121,8 @@ class ScenePlan:
             model["backend"] = self.backend
         data = {"name": name or _slug(self.description), "description": self.description, "duration": duration,
                 "seed": seed, "model": model, "layers": layers}
+        if self.timeline:
+            data["timeline"] = self.timeline
         return scene_from_dict(data)
 
 

@@ -10,7 +10,7 @@ from (scene seed, layer, chunk index), so they do not depend on batching.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..backends.base import chunk_seed
 from ..scene.schema import Animate, Events, Scene
@@ -35,6 +35,14 @@ class LayerPlan:
     animate: Animate | None = None
     seed_offset: int = 0
     source: tuple[str, ...] | None = None  # a recording layer's files (played by the recording backend)
+    timeline: dict | None = field(default=None, compare=False)  # the layer's lanes (ambientgen.scene.timeline)
+    duration_s: float | None = None  # seconds the layer sounds, where its timeline leaves it out for a while
+
+    def spans(self, total: int, sample_rate: int) -> list[tuple[int, int]]:
+        """The ``[a, b)`` sample stretches of the track where this layer sounds (all of it without a timeline)."""
+        from ..audio.timeline import audible_spans
+
+        return audible_spans((self.timeline or {}).get("level"), total, sample_rate)
 
 
 @dataclass(frozen=True)
@@ -89,9 +97,17 @@ def make_plan(scene: Scene, *, max_chunk_s: float, window: tuple[float, float] |
     overlap_s = scene.model.overlap_s if window is None or "overlap_s" in given else window[1]
     overlap_s = min(overlap_s, chunk_s / 2)
     event_s = min(scene.model.chunk_s, chunk_s)
+    lanes = scene.lanes() if scene.timeline else {}
+    total = scene_frames(scene)
     layers = []
     for layer in scene.layers:
-        n = chunk_count(duration_s=scene.duration, chunk_s=chunk_s, overlap_s=overlap_s, loop=scene.loop)
+        seconds = None
+        if layer.role != "events" and "level" in lanes.get(layer.name, {}):
+            from ..audio.timeline import audible_spans
+
+            heard = sum(b - a for a, b in audible_spans(lanes[layer.name]["level"], total, scene.sample_rate))
+            seconds = None if heard == total else max(heard / scene.sample_rate, chunk_s)
+        n = chunk_count(duration_s=seconds or scene.duration, chunk_s=chunk_s, overlap_s=overlap_s, loop=scene.loop)
         variety = layer.variety or scene.model.variety
         if layer.role == "events":
             kind, n = "events", layer.events.variations
@@ -108,5 +124,6 @@ def make_plan(scene: Scene, *, max_chunk_s: float, window: tuple[float, float] |
                                 chunk_s=size, overlap_s=min(overlap_s, size / 2), gain_db=layer.gain_db, pan=layer.pan,
                                 width=layer.width, continuity=layer.continuity or scene.model.continuity, kind=kind,
                                 events=layer.events, animate=layer.animate, seed_offset=layer.seed_offset,
-                                source=tuple(layer.source) if layer.source is not None else None))
+                                source=tuple(layer.source) if layer.source is not None else None,
+                                timeline=lanes.get(layer.name), duration_s=seconds))
     return Plan(scene=scene, layers=tuple(layers))

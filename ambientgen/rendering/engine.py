@@ -266,6 +266,7 @@ def render_layers(scene: Scene, plan: Plan, backend: Backend, *, on_progress: Pr
         reports.cancel()
         raise
     reports.wait()
+    _seam_reports_on_scene_clock(outputs, scene.sample_rate)
     return outputs
 
 
@@ -273,21 +274,56 @@ def _render_each(scene, plan, backend, render, recordings, outputs, reports, on_
     from .recordings.layers import render_recording_bed, render_recording_events
 
     for index, layer in enumerate(plan.layers):
+        own = _own_scene(scene, layer)  # a layer absent for a while renders its audible time only
         if layer.source is not None:
             files = recordings[layer.name]
             if layer.kind == "events":
-                out, notes = render_recording_events(scene, layer, files, index=index,
+                out, notes = render_recording_events(own, layer, files, index=index,
                                                                on_progress=on_progress)
             else:
-                out, notes = render_recording_bed(scene, layer, files, on_progress=on_progress)
+                out, notes = render_recording_bed(own, layer, files, on_progress=on_progress)
             for note in notes:
                 (warn or (lambda text: None))(note)
             out.rendered = 0
             out.details["source_channels"] = max(f.channels for f in files.files)
-            outputs.append(out)
-            continue
-        before = backend.stats.model_calls
-        out = render[layer.kind](scene, layer, backend, on_progress=on_progress, reports=reports)
-        out.rendered = backend.stats.model_calls - before
-        out.details["source_channels"] = backend.channels
+        else:
+            before = backend.stats.model_calls
+            out = render[layer.kind](own, layer, backend, on_progress=on_progress, reports=reports)
+            out.rendered = backend.stats.model_calls - before
+            out.details["source_channels"] = backend.channels
+        if layer.timeline:
+            _follow_timeline(scene, own, layer, out)
         outputs.append(out)
+
+
+def _own_scene(scene: Scene, layer: LayerPlan) -> Scene:
+    """The scene a layer renders in: the scene itself, or (absent for a while) one lasting its audible time."""
+    if layer.duration_s is None:
+        return scene
+    return scene.model_copy(update={"duration": layer.duration_s, "timeline": []})
+
+
+def _follow_timeline(scene: Scene, own: Scene, layer: LayerPlan, out: LayerOutput) -> None:
+    """Wrap a rendered layer in its :class:`~ambientgen.audio.timeline.TimelineStream`; its seams (rendered on the
+    layer's own clock) are moved to the times they play at."""
+    from ..audio.timeline import TimelineStream
+
+    sr = scene.sample_rate
+    total = round(scene.duration * sr)
+    stream = TimelineStream(layer.name, out.stream, round(own.duration * sr), own.loop, total, scene.loop, sr,
+                            layer.timeline, layer.width, layer.spans(total, sr))
+    out.stream = stream
+    if own is scene:
+        return
+    out.seams_s = [round(stream.scene_time(round(t * sr)) / sr, 6) if t > 0 else t for t in out.seams_s]
+    out.details["own_clock_s"] = round(own.duration, 3)
+
+
+def _seam_reports_on_scene_clock(outputs: list[LayerOutput], sample_rate: int) -> None:
+    """Seam reports of layers rendered on their own clock (absent for a while), moved to when they play."""
+    for out in outputs:
+        if "own_clock_s" in out.details:
+            for entry in out.seam_report:
+                if entry.get("time_s"):
+                    entry["time_s"] = round(out.stream.scene_time(round(entry["time_s"] * sample_rate)) / sample_rate,
+                                            6)

@@ -61,10 +61,17 @@ def event_layer(scene: Scene, layer: LayerPlan, variations: list[np.ndarray], *,
     sr = scene.sample_rate
     total = round(scene.duration * sr)
     lo, hi = layer.events.wait_range_s()
-    events, met = schedule_events(total=total, sample_rate=sr, min_wait_s=lo, max_wait_s=hi,
-                                  variations=len(variations), loop=scene.loop, rng=layer_rng(scene, layer, "events"),
-                                  pan=layer.pan, pan_jitter=layer.events.pan_jitter,
-                                  gain_jitter_db=layer.events.gain_jitter_db)
+    lanes = layer.timeline or {}
+    most = max((v for _, v in lanes["density"]), default=1.0) if "density" in lanes else 1.0
+    events, met = schedule_events(total=total, sample_rate=sr, min_wait_s=lo / max(most, 1e-3),
+                                  max_wait_s=hi / max(most, 1e-3), variations=len(variations), loop=scene.loop,
+                                  rng=layer_rng(scene, layer, "events"), pan=layer.pan,
+                                  pan_jitter=layer.events.pan_jitter, gain_jitter_db=layer.events.gain_jitter_db)
+    if "density" in lanes or "level" in lanes:  # made at the highest density, thinned to the timeline's
+        from ..audio.timeline import thin_events
+
+        events = thin_events(events, lanes.get("density"), lanes.get("level"), sr, layer_rng(scene, layer, "density"),
+                             most) if most > 0 else []
     stream = EventStream(layer.name, variations, events, layer.gain_db, total, scene.loop,
                          layer_animation(scene, layer, total))
     info = {"kind": "events", **(details or {}), "wait_s": [lo, hi], "waits_met": met,

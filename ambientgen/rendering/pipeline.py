@@ -132,8 +132,9 @@ def render(scene: Scene | str | Path, output: str | Path = "out", *,
            duration: float | str | None = None, seed: int | None = None, backend: str | Backend | None = None,
            checkpoint: str | None = None, steps: int | None = None, lufs: float | None = None,
            variety: int | None = None, fade_in: float | str | None = None, fade_out: float | str | None = None,
-           device: str = "auto", formats: str | list[str] = "wav", bit_depth: str = "24", stems: bool = True,
-           session: bool = True, report: bool = True, cache: Any = True, overwrite: bool = False,
+           device: str = "auto", formats: str | list[str] | None = None, bit_depth: str = "24",
+           stems: bool | None = None, session: bool | None = None, report: bool = True, cache: Any = True,
+           overwrite: bool = False, preset: str | None = None,
            executor: str = "local", ray_address: str | None = None, workers: int | None = None,
            worker_threads: int | None = None, on_progress: ProgressFn | None = None,
            on_message: MessageFn | None = None) -> RenderResult:
@@ -156,16 +157,21 @@ def render(scene: Scene | str | Path, output: str | Path = "out", *,
     device : str
         ``auto`` (CUDA, then MPS, then CPU), ``cpu``, ``cuda`` or ``mps``.
     formats : str or list of str
-        Mix formats: ``wav``, ``flac``, ``ogg``, ``opus``, ``mp3``, ``m4a`` (comma-separated or a list).
+        Mix formats: ``wav``, ``flac``, ``ogg``, ``opus``, ``mp3``, ``m4a`` (comma-separated or a list); default
+        ``wav`` (the preset's with ``preset``).
     bit_depth : str
         WAV/FLAC sample format: ``16``, ``24`` or ``32f``.
     stems, session, report : bool
-        Write per-layer stems, the REAPER session (needs stems), the check report (JSON and PNG).
+        Write per-layer stems, the REAPER session (needs stems), the check report (JSON and PNG). Stems and
+        session default to True (to the preset's with ``preset``).
     cache : bool, str, Path or RenderCache
         The render cache: ``True`` (``$AMBIENTGEN_CACHE`` or ``~/.cache/ambientgen``), a folder, an open
         :class:`~ambientgen.rendering.cache.RenderCache` (its ``stats`` count hits and misses), or ``False``.
     overwrite : bool
         Replace the files of an earlier render in ``output``.
+    preset : str, optional
+        ``sleep``: 8 hours, one MP3, no stems or session, a gentle fade-in, a wind-down and a long fade
+        (:mod:`ambientgen.rendering.presets`); options given explicitly win.
     executor : str
         ``local`` or ``ray`` (model work spread over Ray workers; byte-identical results).
     ray_address, workers, worker_threads
@@ -201,11 +207,24 @@ def render(scene: Scene | str | Path, output: str | Path = "out", *,
         (on_message or default_message)(level, text)
 
     loaded = backend if isinstance(backend, Backend) else None
+    from .presets import apply_recipe, recipe
+
+    rec = recipe(preset)
+    if rec is not None:
+        duration = rec.duration if duration is None else duration
+        lufs = rec.lufs if lufs is None else lufs
+    formats = formats if formats is not None else (rec.formats if rec else "wav")
+    stems = stems if stems is not None else (rec.stems if rec else True)
+    session = session if session is not None else (rec.session if rec else True)
     # 1. scene
     sc, planned = resolve_scene(scene, say=say, device=device, loaded=loaded, duration=duration, seed=seed, lufs=lufs,
                                 fade_in=fade_in,
                                 fade_out=fade_out, backend=None if loaded else backend, checkpoint=checkpoint,
                                 steps=steps, variety=variety)
+    if rec is not None:
+        sc, notes = apply_recipe(sc, rec, fade_in_given=fade_in is not None, fade_out_given=fade_out is not None)
+        for note in notes:
+            say("info", note)
     sc, muted = unmuted(sc)
     for layer in muted:
         say("info", f"layer '{layer.name}' is muted (mute: true): left out of this render")
@@ -233,7 +252,7 @@ def render(scene: Scene | str | Path, output: str | Path = "out", *,
         for name in skipped:
             say("warning", f"layer '{name}' left out: the {be.name} backend has no generator for its prompt")
         if skipped:
-            sc = sc.model_copy(update={"layers": [la for la in sc.layers if la.name not in skipped]})
+            sc = sc.keep_layers([la.name for la in sc.layers if la.name not in skipped])
         # 4. plan
         from .chunk_plan import make_plan
 

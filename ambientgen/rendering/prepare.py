@@ -204,4 +204,4 @@ def unmuted(sc: Scene):
         return sc, []
     if len(muted) == len(sc.layers):
         raise SceneError("layers: every layer is muted (mute: true); unmute one to render")
-    return sc.model_copy(update={"layers": [layer for layer in sc.layers if not layer.mute]}), muted
+    return sc.keep_layers([layer.name for layer in sc.layers if not layer.mute]), muted

@@ -8,49 +8,17 @@ unknown keys are rejected with a suggestion of the nearest valid key.
 from __future__ import annotations
 
 import difflib
-import math
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import SceneError
+from .durations import _duration_or_zero, parse_duration
+from .timeline import Moment, closes, describe, lanes, timeline_problems
 
-MAX_DURATION_S = 24 * 3600.0
 DEFAULT_VARIETY = 36  # chunks rendered for a bed layer's pool
 SAMPLE_RATES = (16000, 22050, 32000, 44100, 48000, 88200, 96000)
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
-
-_DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
-_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|h|m|s)")
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from a number or a human string: ``90``, ``"90s"``, ``"10m"``, ``"1h30m"``, ``"1:30:00"``."""
-    if isinstance(value, bool):
-        raise ValueError(f"must be seconds or a string like '10m' or '1h30m', got {value!r}")
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    elif isinstance(value, str):
-        text = value.strip().lower()
-        if re.fullmatch(r"\d+(\.\d+)?", text):
-            seconds = float(text)
-        elif re.fullmatch(r"(\d+:)?\d{1,2}:\d{1,2}(\.\d+)?", text):
-            seconds = 0.0
-            for part in text.split(":"):
-                seconds = seconds * 60 + float(part)
-        elif text and _DURATION_RE.sub("", text).strip() == "":
-            seconds = sum(float(n) * _DURATION_UNITS[u] for n, u in _DURATION_RE.findall(text))
-        else:
-            raise ValueError(f"cannot read {value!r} as a duration (use seconds or forms like 90s, 10m, 1h30m, 1:30:00)")
-    else:
-        raise ValueError(f"must be seconds or a string like '10m' or '1h30m', got {value!r}")
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise ValueError(f"must be greater than 0 seconds, got {value!r}")
-    if seconds > MAX_DURATION_S:
-        raise ValueError(f"must be at most 24h ({MAX_DURATION_S:.0f} s), got {value!r}")
-    return seconds
-
 
 Duration = Annotated[float, Field(description="seconds, or a string such as '10m' or '1h30m'")]
 
@@ -122,14 +90,6 @@ class ModelSettings(_Strict):
         settings = get_spec(backend).settings
         return settings.model_validate({k: v for k, v in (self.model_extra or {}).items()
                                         if k in settings.model_fields})
-
-
-def _duration_or_zero(value: Any) -> float:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0:
-        return 0.0
-    if isinstance(value, str) and value.strip() in ("0", "0s", "0m", "0h", "0.0"):
-        return 0.0
-    return parse_duration(value)
 
 
 class Events(_Strict):
@@ -243,6 +203,7 @@ class Scene(_Strict):
     fade_out: float = 0.0
     model: ModelSettings = Field(default_factory=ModelSettings)
     layers: list[Layer] = Field(min_length=1, max_length=16)
+    timeline: list[Moment] = Field(default_factory=list, max_length=200)
 
     @field_validator("duration", mode="before")
     @classmethod
@@ -275,6 +236,11 @@ class Scene(_Strict):
                 f"a looping scene must last at least twice model.overlap_s ({2 * self.model.overlap_s:g} s), "
                 f"got duration {self.duration:g} s"
             )
+        problems = timeline_problems(self.timeline, duration=self.duration,
+                                     layers={la.name: la.role for la in self.layers},
+                                     widths={la.name: la.width for la in self.layers})
+        if problems:
+            raise ValueError(_MANY + "\n".join(problems))
         return self
 
     @property
@@ -284,12 +250,41 @@ class Scene(_Strict):
 
     @property
     def loopable(self) -> bool:
-        """Whether the delivered track loops: ``loop`` and no fade (a fade-in or sleep-timer fade-out breaks it)."""
-        return self.loop and not (self.fade_in or self.fade_out)
+        """Whether the delivered track loops: ``loop``, no fade (a fade-in or sleep-timer fade-out breaks it) and a
+        timeline that ends where it began."""
+        return self.loop and not (self.fade_in or self.fade_out) and not self.timeline_changes()
+
+    def lanes(self) -> dict[str, dict[str, list]]:
+        """The timeline as breakpoints per layer and property (:func:`ambientgen.scene.timeline.lanes`)."""
+        return lanes(self.timeline, duration=self.duration, layers={la.name: la.width for la in self.layers})
+
+    def moments(self) -> list[dict[str, Any]]:
+        """The timeline's moments in time order, in seconds, with what each sets (``plan``'s table, the manifest)."""
+        return describe(self.timeline, duration=self.duration)
+
+    def timeline_changes(self) -> list[str]:
+        """What the timeline ends with differently from how it starts (``"rain level -10 -> 0"``); empty when it
+        closes."""
+        return closes(self.lanes()) if self.timeline else []
+
+    def keep_layers(self, names: list[str] | set[str]) -> Scene:
+        """This scene with only the named layers (and the timeline's settings for them; moments left with nothing
+        to set go)."""
+        keep = set(names)
+        moments = []
+        for m in self.timeline:
+            sets = {k: v for k, v in m.set.items() if k in keep}
+            if sets:
+                moments.append(m.model_copy(update={"set": sets}))
+        return self.model_copy(update={"layers": [la for la in self.layers if la.name in keep],
+                                       "timeline": moments})
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data that :func:`scene_from_dict` reads back to an equal scene."""
         return self.model_dump(mode="json")
+
+
+_MANY = "several problems:\n"  # a cross-check that found several, one line each (split by scene_from_dict)
 
 
 def _loc(loc: tuple[Any, ...]) -> str:
@@ -303,13 +298,19 @@ def _loc(loc: tuple[Any, ...]) -> str:
 
 
 def _model_for(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    model: type[BaseModel] | None = Scene
+    from .timeline import Change
+
+    model: Any = Scene
     for part in loc[:-1]:
         if isinstance(part, int) or model is None:
             continue
-        nested = {Scene: {"model": ModelSettings, "layers": Layer}, Layer: {"events": Events, "animate": Animate}}
+        if model == "changes":  # timeline[i].set.<layer>: the key is a layer name, its value a Change
+            model = Change
+            continue
+        nested = {Scene: {"model": ModelSettings, "layers": Layer, "timeline": Moment},
+                  Layer: {"events": Events, "animate": Animate}, Moment: {"set": "changes"}}
         model = nested.get(model, {}).get(part)
-    return model
+    return model if model != "changes" else None
 
 
 def _unknown_model_key(where: str, key: str, common: list[str]) -> str:
@@ -380,5 +381,8 @@ def scene_from_dict(data: Any, *, source: str | None = None) -> Scene:
     try:
         return Scene.model_validate(data)
     except ValidationError as exc:
-        problems = [_describe(e) for e in exc.errors(include_url=False)]
+        problems = []
+        for e in exc.errors(include_url=False):
+            text = e["msg"].removeprefix("Value error, ")
+            problems += text.removeprefix(_MANY).split("\n") if text.startswith(_MANY) else [_describe(e)]
         raise SceneError(problems, source=source) from None

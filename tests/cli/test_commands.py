@@ -164,10 +164,10 @@ def test_cli_defaults_equal_library_defaults():
 
     params = inspect.signature(cli.render).parameters
     lib = inspect.signature(render).parameters
-    assert params["fmt"].default == lib["formats"].default
+    assert params["fmt"].default == lib["formats"].default  # None: wav, or the preset's
     assert params["output"].default == cli.Path(lib["output"].default)
     for flag, field in (("no_stems", "stems"), ("no_session", "session"), ("no_report", "report")):
-        assert (not params[flag].default) == lib[field].default
+        assert (not params[flag].default) == (lib[field].default is not False)  # None: the default (or the preset's)
     for same in ("device", "bit_depth", "executor", "overwrite"):
         assert params[same].default == lib[same].default
     from ambientgen.backends.audioldm2 import AudioLDM2Backend

@@ -70,7 +70,7 @@ def test_bundled_scenes_load_from_anywhere(tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)
     assert set(bundled_scenes()) == {"campfire", "forest", "ocean-at-night", "rain-on-tin-roof", "summer-night",
-                                     "thunderstorm"}
+                                     "thunderstorm", "storm-passes", "dusk-to-night"}
     assert load_scene("scenes/forest.yaml").name == "forest" and load_scene("forest.yaml").name == "forest"
     with pytest.raises(SceneError, match=r"no such scene file \(did you mean scenes/forest\.yaml\?\)"):
         load_scene("scenes/forrest.yaml")

@@ -39,17 +39,25 @@ def wind(rng: np.random.Generator, n: int, sr: int, *, strength: str = "gentle",
         return finish(low + 0.8 * high + 0.2 * rumble, sr)
     level = np.clip(0.3 + gust + 0.8 * unit(roll), 0.05, None)
     body = unit(filt(colored_noise(rng, n, 2.0), sr, low=100, high=600) * level)
-    rustle = np.clip(unit(filt(rng.standard_normal(n).astype(np.float32), sr, low=2, high=30)), 0, None)
+    # the leaves' rustle: a 2-10 Hz flutter, never quite silent (a softplus over a floor): leaves that burst out of
+    # silence within a few ms read as clicks (and were found as such: 15 a minute when this was clipped at 0, 2-30 Hz)
+    flutter_ = unit(filt(rng.standard_normal(n).astype(np.float32), sr, low=2, high=10))
+    rustle = 0.15 + np.log1p(np.exp(2 * flutter_)) / 2
     leaves = filt(colored_noise(rng, n, 0.5), sr, low=1500, high=9000) * rustle * level
     out = body + 0.15 * unit(leaves)
     if howl:
         pitch = rng.uniform(300, 600) * (0.8 + 0.5 * gust)
         source = colored_noise(rng, n, 0.0)
         whistle = np.zeros(n, dtype=np.float32)
-        block = 2048
-        for i in range(0, n, block):  # the resonance follows the gust, block by block
-            seg = resonator(source[max(0, i - 4096) : i + block], sr, float(pitch[i]), 25.0)
-            whistle[i : i + block] = seg[-min(block, n - i) :]
+        block, xf = 2048, 512
+        fade = (0.5 - 0.5 * np.cos(np.linspace(0, np.pi, xf))).astype(np.float32)
+        for i in range(0, n, block):  # the resonance follows the gust, block by block, each crossfaded into the next
+            end = min(n, i + block + xf)
+            seg = resonator(source[max(0, i - 4096) : end], sr, float(pitch[i]), 25.0)[-(end - i) :]
+            if i:
+                k = min(xf, end - i)
+                seg[:k] = whistle[i : i + k] * fade[::-1][:k] + seg[:k] * fade[:k]
+            whistle[i:end] = seg
         out += 0.15 * unit(whistle) * gust
     return finish(out, sr)
 
