@@ -156,11 +156,14 @@ class TimelineStream:
         fn = level_gain if prop == "level" else lane_values
         return _control(lane, start, n, self.sample_rate, fn)
 
-    def add_to(self, out: np.ndarray, start: int) -> None:
+    def add_to(self, out: np.ndarray, start: int, *, level: bool = True) -> None:
+        """Add ``[start, start + n)``; ``level=False`` leaves out the level curve (but not the absent stretches)."""
         n = out.shape[1]
         gain = self._curve("level", start, n)
         if gain is not None and not gain.any():
             return  # absent here: nothing rendered
+        if not level and gain is not None:
+            gain = None
         bright = self._curve("brightness", start - WARM, n + WARM) if "brightness" in self.lanes else None
         if bright is not None and bright.min() >= 1.0:
             bright = None
@@ -181,3 +184,34 @@ class TimelineStream:
         if gain is not None:
             x *= gain
         out += x
+
+
+@dataclass
+class Unlevelled:
+    """A :class:`TimelineStream` without its level curve: what a REAPER track plays under the same curve as a
+    volume envelope (so a mixer can reshape it there)."""
+
+    stream: TimelineStream
+
+    @property
+    def name(self) -> str:
+        return self.stream.name
+
+    def add_to(self, out: np.ndarray, start: int) -> None:
+        self.stream.add_to(out, start, level=False)
+
+
+def envelope_points(lane: list[list], *, step_s: float = 1.0) -> list[tuple[float, float]]:
+    """A level lane as (seconds, linear gain) points that linear interpolation follows to within 0.1 dB: every
+    breakpoint, and a point every ``step_s`` along each glide (a DAW's volume envelope)."""
+    points: list[tuple[float, float]] = []
+    for (t0, v0), (t1, v1) in zip(lane, lane[1:]):
+        times = [t0]
+        if v0 != v1 and t1 > t0:
+            k = max(1, int(np.ceil((t1 - t0) / step_s)))
+            times = list(np.linspace(t0, t1, k + 1)[:-1])
+        for t in times:
+            points.append((float(t), float(level_gain(lane, np.array([t]))[0])))
+    t_end = lane[-1][0]
+    points.append((float(t_end), float(level_gain(lane, np.array([t_end]))[0])))
+    return points

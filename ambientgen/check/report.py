@@ -377,12 +377,15 @@ def _outside(gaps: list[list[float]], quiet: list[tuple[float, float]]) -> list[
     return [g for g in gaps if not any(b > a and a - 0.01 <= g[0] and g[1] <= b + 0.01 for a, b in quiet)]
 
 
-JUMP_DB = 10.0  # a change of the 1 s level this sudden, that nothing planned explains, is a level jump
+JUMP_DB = 10.0  # a change of the 1 s level this sudden, that nothing planned explains, is a level jump ...
+JUMP_OVER_ORDINARY_DB = 4.0  # ... when it is also this much larger than the material's own (its 99th percentile:
+# birdsong's bursts step 7 dB, a steady storm's 3 dB)
 
 
 def level_jumps(frame_db: np.ndarray, hop_s: float, *, planned=None) -> list[dict[str, float]]:
     """Sudden changes of level: where the mean power of the second after a moment differs from the second before by
-    :data:`JUMP_DB` or more, once the plan's own level (``planned(t)``, dB) is taken out; the largest per 2 s."""
+    :data:`JUMP_DB` or more, and by :data:`JUMP_OVER_ORDINARY_DB` more than the material's ordinary steps, once the
+    plan's own level (``planned(t)``, dB) is taken out; the largest per 2 s."""
     w = max(1, round(LEVEL_S / hop_s))
     if len(frame_db) < 2 * w + 1:
         return []
@@ -395,7 +398,8 @@ def level_jumps(frame_db: np.ndarray, hop_s: float, *, planned=None) -> list[dic
     before = (c[k] - c[k - w]) / w
     after = (c[k + w] - c[k]) / w
     step = 10 * np.log10((after + 1e-12) / (before + 1e-12))
-    big = np.flatnonzero(np.abs(step) >= JUMP_DB)
+    ordinary = float(np.percentile(np.abs(step), 99.0))
+    big = np.flatnonzero(np.abs(step) >= max(JUMP_DB, ordinary + JUMP_OVER_ORDINARY_DB))
     out: list[dict[str, float]] = []
     for i in big:
         at = round(float(k[i] * hop_s), 3)

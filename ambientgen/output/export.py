@@ -20,7 +20,16 @@ import soundfile as sf
 from .._version import __version__
 from ..errors import AmbientgenError, ExportError
 from ..progress import ProgressEvent
-from .files import MANIFEST, atomic_outputs, mix_name, previous_render_files, session_name, sha256_file, stem_name
+from .files import (
+    MANIFEST,
+    atomic_outputs,
+    mix_name,
+    previous_render_files,
+    session_name,
+    session_stem_name,
+    sha256_file,
+    stem_name,
+)
 from .formats import Format, add_vorbis_loop, add_wav_loop, parse_formats, subtype
 
 if TYPE_CHECKING:
@@ -151,21 +160,33 @@ def export_render(plan: Plan, layers: list[LayerOutput], backend: Backend, out_d
         mix_paths = [(f, mix_name(scene.name, f.name), outputs.path(mix_name(scene.name, f.name))) for f in formats]
         stem_paths = {layer.plan.name: stem_name(layer.plan.name) for layer in layers} if stems else {}
         stem_partials = {name: outputs.path(rel) for name, rel in stem_paths.items()}
+        # the session plays a layer whose level the timeline changes from its stem without that curve, under the
+        # curve as a volume envelope (a mixer reshapes it there)
+        enveloped = {layer.plan.name: layer for layer in layers
+                     if stems and session and "level" in (layer.plan.timeline or {})}
+        session_paths = {name: session_stem_name(name) for name in enveloped}
+        session_partials = {name: outputs.path(rel) for name, rel in session_paths.items()}
         sinks: list[_SoundFileSink] = []
         stem_sinks: list[_SoundFileSink] = []
+        more: list[tuple[Any, _SoundFileSink]] = []
         try:
             for f, _, partial in mix_paths:
                 sinks.append(_sink(partial, f, sr, bit_depth))
             for p in stem_partials.values():
                 stem_sinks.append(_SoundFileSink(p, sr, container=STEM_FORMAT[0], subtype=STEM_FORMAT[1]))
+            for name, layer in enveloped.items():
+                from ..audio.timeline import Unlevelled
+
+                more.append((Unlevelled(layer.stream), _SoundFileSink(session_partials[name], sr, container="FLAC",
+                                                                      subtype="PCM_24")))
             try:
                 report = assemble(mix, sample_rate=sr, target_lufs=scene.target_lufs,
                                   ceiling_dbtp=scene.true_peak_dbtp, sinks=sinks, stem_sinks=stem_sinks,
-                                  layer_names=list(stem_paths), on_progress=progress)
+                                  layer_names=list(stem_paths), on_progress=progress, more_stems=more)
             except ValueError as exc:
                 raise AmbientgenError(f"cannot master the mix: {exc}") from None
         finally:
-            for sink in sinks + stem_sinks:
+            for sink in sinks + stem_sinks + [m[1] for m in more]:
                 sink.close()
         assemble_s = time.perf_counter() - started
         cues = _cue_points(layers, sr)
@@ -187,9 +208,13 @@ def export_render(plan: Plan, layers: list[LayerOutput], backend: Backend, out_d
             entry = _file_entry(out_dir, out_dir / rel, partial, "stem", name)
             entry["integrated_lufs"] = round(report.layer_lufs.get(name, float("nan")), 3)
             files.append(entry)
+        for name, rel in session_paths.items():
+            files.append(_file_entry(out_dir, out_dir / rel, session_partials[name], "session-stem", name))
         if stems and session:
             rel = session_name(scene.name)
-            write_reaper_session(outputs.path(rel), plan, stem_paths, sample_rate=sr, frames=total)
+            write_reaper_session(outputs.path(rel), plan, {**stem_paths, **session_paths}, sample_rate=sr,
+                                 frames=total, envelopes={name: layer.plan.timeline["level"]
+                                                          for name, layer in enveloped.items()})
             files.append({"path": rel, "kind": "session", "format": "reaper",
                           "sha256": sha256_file(outputs.pending[-1][0])})
         manifest = build_manifest(plan, layers, report, backend, files, stem_paths, render_s=render_s,
@@ -278,7 +303,10 @@ def build_manifest(plan: Plan, layers: list[LayerOutput], report: MasterReport, 
         "sample_peak_dbfs": round(report.sample_peak_dbfs, 3),
         "master_gain_db": round(report.gain_db, 3),
         "limiter_reduction_db": round(report.limiter_reduction_db, 3),
-        "stems_note": "stems carry each layer's gain, pan and the master gain; they sum to the mix before the limiter",
+        "stems_note": "stems carry each layer's gain, pan, timeline and the master gain; they sum to the mix before the "
+                      "limiter" + ("; session/ holds the layers whose level the timeline changes without that curve, "
+                                   "which the REAPER session applies as volume envelopes" if any(
+                                       f["kind"] == "session-stem" for f in files) else ""),
         "layers": entries,
         "stats": {
             "model_calls": sum(res.model_calls for res in layers),

@@ -32,6 +32,12 @@ def stem_name(layer: str) -> str:
     return f"stems/{layer}.wav"
 
 
+def session_stem_name(layer: str) -> str:
+    """A layer's stem before its timeline's level changes, which the REAPER session plays under a volume envelope:
+    ``session/LAYER.flac``."""
+    return f"session/{layer}.flac"
+
+
 def session_name(scene_name: str) -> str:
     """The REAPER session: ``NAME.RPP``."""
     return f"{scene_name}.RPP"
@@ -43,13 +49,15 @@ def report_names(scene_name: str) -> tuple[str, str]:
 
 
 def output_names(scene_name: str, formats: Sequence[str], layers: Sequence[str], *, stems: bool, session: bool,
-                 report: bool) -> list[str]:
-    """Every file a render writes into its output folder (paths relative to it)."""
+                 report: bool, enveloped: Sequence[str] = ()) -> list[str]:
+    """Every file a render writes into its output folder (paths relative to it); ``enveloped``: the layers whose
+    level the timeline changes (the session plays them from their own file under an envelope)."""
     names = [mix_name(scene_name, f) for f in formats] + [MANIFEST]
     if stems:
         names += [stem_name(layer) for layer in layers]
         if session:
             names.append(session_name(scene_name))
+            names += [session_stem_name(layer) for layer in enveloped]
     if report:
         names += list(report_names(scene_name))
     return names

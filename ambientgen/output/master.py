@@ -33,7 +33,7 @@ import numpy as np
 
 from ..audio.loudness import LoudnessMeter
 from ..audio.placement import db_to_gain, gain_to_db
-from ..audio.streams import Mix
+from ..audio.streams import Mix, render_block
 from ..audio.true_peak import OVERSAMPLE, limiter_gain, oversampled_abs_peaks
 
 BLOCK = 1 << 18  # samples per block (5.5 s at 48 kHz; a stereo float32 block is 2 MB)
@@ -197,12 +197,14 @@ def true_peak_search(block_peaks: np.ndarray, get_block: Callable[[int], np.ndar
 
 def assemble(mix: Mix, *, sample_rate: int, target_lufs: float, ceiling_dbtp: float, sinks: Sequence[Sink] = (),
              stem_sinks: Sequence[Sink] = (), layer_names: Sequence[str] = (), block: int = BLOCK,
+             more_stems: Sequence[tuple[Any, Sink]] = (),
              on_progress: Callable[[str, int, int], None] | None = None, limiter_margin_db: float = 0.1
              ) -> MasterReport:
     """Master ``mix`` to ``target_lufs`` under ``ceiling_dbtp`` and stream it into ``sinks`` (and stems).
 
     Stems receive each layer times the master gain (before the limiter, with the
-    master fades), clipped to +-1. Returns the measured figures.
+    master fades), clipped to +-1; so do ``more_stems``, (layer stream, sink) pairs of other views of layers (a
+    layer without its timeline's level curve, for the REAPER session). Returns the measured figures.
     """
     import time
 
@@ -302,6 +304,12 @@ def assemble(mix: Mix, *, sample_rate: int, target_lufs: float, ceiling_dbtp: fl
             calls = [(sink, out) for sink in sinks] + ([(out_meter.add, out)] if out_meter is not None else [])
             for sink, b in zip(stem_sinks, bufs or ()):
                 b *= gain
+                np.clip(b, -1.0, 1.0, out=b)
+                calls.append((sink, b))
+            for stream, sink in more_stems:
+                b = render_block(stream, s, n, total=total, loop=mix.loop)
+                env = mix.envelope(s, n)
+                b *= np.float32(gain) if env is None else env * np.float32(gain)
                 np.clip(b, -1.0, 1.0, out=b)
                 calls.append((sink, b))
             worker.submit(calls)

@@ -4,6 +4,10 @@ Stems are printed (each carries its layer's gain, pan and width and the master
 gain), as is usual for stem deliveries: summed at unity they are the mix before
 the limiter. So every track sits at unity gain and centre pan, and opening the
 session plays the mix; the scene's gains and pans are recorded in the manifest.
+
+A layer whose level a timeline changes plays from its stem *without* that curve (``session/LAYER.flac``) under a
+track volume envelope carrying it (a point at each moment and every second along each glide), so the session
+still plays the mix and a mixer can reshape the timeline by moving points.
 """
 
 from __future__ import annotations
@@ -21,8 +25,20 @@ def _guid(*parts: str) -> str:
     return "{" + str(uuid.uuid5(uuid.NAMESPACE_URL, "ambientgen:" + ":".join(parts))).upper() + "}"
 
 
-def reaper_session(plan: Plan, stem_paths: dict[str, str], *, sample_rate: int, frames: int) -> str:
-    """The text of a REAPER project playing the stems from 0, looped over the whole length."""
+def _envelope(name: str, scene: str, lane: list[list]) -> list[str]:
+    """A track volume envelope (``VOLENV2``: amplitude, 1 = 0 dB) following a timeline level lane."""
+    from ..audio.timeline import envelope_points
+
+    lines = ["    <VOLENV2", f"      EGUID {_guid(scene, name, 'volume')}", "      ACT 1 -1", "      VIS 1 1 1",
+             "      LANEHEIGHT 0 0", "      ARM 0", "      DEFSHAPE 0 -1 -1"]
+    lines += [f"      PT {t:.6f} {g:.8f} 0" for t, g in envelope_points(lane)]
+    return lines + ["    >"]
+
+
+def reaper_session(plan: Plan, stem_paths: dict[str, str], *, sample_rate: int, frames: int,
+                   envelopes: dict[str, list[list]] | None = None) -> str:
+    """The text of a REAPER project playing the stems from 0, looped over the whole length; a layer in
+    ``envelopes`` (its timeline level lane) gets a track volume envelope (its file is then its stem without it)."""
     length = frames / sample_rate
     lines = [
         '<REAPER_PROJECT 0.1 "6.0/ambientgen" 0',
@@ -38,13 +54,14 @@ def reaper_session(plan: Plan, stem_paths: dict[str, str], *, sample_rate: int, 
             f"  <TRACK {_guid(plan.scene.name, layer.name)}",
             f'    NAME "{layer.name}"',
             "    VOLPAN 1 0 -1 -1 1",
+            *(_envelope(layer.name, plan.scene.name, envelopes[layer.name]) if layer.name in (envelopes or {}) else ()),
             "    <ITEM",
             "      POSITION 0",
             f"      LENGTH {length:.9f}",
             f"      LOOP {1 if plan.loop else 0}",
             f'      NAME "{Path(rel).name}"',
             f"      IGUID {_guid(plan.scene.name, layer.name, 'item')}",
-            "      <SOURCE WAVE",
+            f"      <SOURCE {'FLAC' if rel.endswith('.flac') else 'WAVE'}",
             f'        FILE "{rel}"',
             "      >",
             "    >",
@@ -55,8 +72,9 @@ def reaper_session(plan: Plan, stem_paths: dict[str, str], *, sample_rate: int, 
 
 
 def write_reaper_session(path: Path, plan: Plan, stem_paths: dict[str, str], *, sample_rate: int,
-                         frames: int) -> None:
-    path.write_text(reaper_session(plan, stem_paths, sample_rate=sample_rate, frames=frames), encoding="utf-8")
+                         frames: int, envelopes: dict[str, list[list]] | None = None) -> None:
+    path.write_text(reaper_session(plan, stem_paths, sample_rate=sample_rate, frames=frames, envelopes=envelopes),
+                    encoding="utf-8")
 
 
 def parse_reaper_session(text: str) -> dict:
@@ -72,5 +90,6 @@ def parse_reaper_session(text: str) -> dict:
             "pan": float(volpan.group(2)),
             "length_s": float(re.search(r"LENGTH (\S+)", block).group(1)),
             "loop": re.search(r"^\s*LOOP (\d)", block, re.M).group(1) == "1",
+            "envelope": [(float(t), float(g)) for t, g in re.findall(r"^\s*PT (\S+) (\S+)", block, re.M)],
         })
     return {"sample_rate": int(rate.group(1)) if rate else None, "tracks": tracks}

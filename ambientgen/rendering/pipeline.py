@@ -299,10 +299,13 @@ def _preflight(sc: Scene, output: Path, *, device, executor, cache, workers, wor
     _check_options(device=device, executor=executor, cache=cache, workers=workers, worker_threads=worker_threads)
     fmts = parse_formats(formats, sample_rate=sc.sample_rate, bit_depth=bit_depth)
     layers = [layer.name for layer in sc.layers]
-    names = output_names(sc.name, [f.name for f in fmts], layers, stems=stems, session=session, report=report)
+    enveloped = [name for name, lanes in (sc.lanes() if sc.timeline else {}).items() if "level" in lanes]
+    names = output_names(sc.name, [f.name for f in fmts], layers, stems=stems, session=session, report=report,
+                         enveloped=enveloped)
     check_outputs(output, names, overwrite=overwrite,
                   needed_bytes=estimate_bytes(frames=scene_frames(sc), formats=fmts, bit_depth=bit_depth,
-                                              stems=len(layers) if stems else 0, sample_rate=sc.sample_rate))
+                                              stems=(len(layers) + (len(enveloped) if session else 0)) if stems else 0,
+                                              sample_rate=sc.sample_rate))
     return fmts
 
 
