@@ -7,7 +7,7 @@ ones (level in dB, from -60 dB where a side is off). :class:`TimelineStream` wra
 - **absent stretches are not rendered**: the inner layer is rendered for the layer's audible time only and
   played on its own clock, which stands still while the layer is off (so no model time is spent on silence, and
   the layer resumes where it left off, without a seam);
-- **level**: a gain curve, at a 10 ms control rate, linearly interpolated;
+- **level**: a gain curve, at a 10 ms control rate (:data:`CONTROL_S`), linearly interpolated;
 - **brightness**: ``lp + b (x - lp)`` with ``lp`` a one-pole low-pass at :data:`BRIGHT_HZ`: a gentle high shelf
   (``b = 0.5`` is -6 dB above it, ``b = 0`` the low-pass), run with :data:`WARM` samples of context so any block
   equals the whole-track filter;
@@ -23,7 +23,7 @@ import numpy as np
 OFF_DB = -60.0  # where a glide into or out of "off" starts or ends
 BRIGHT_HZ = 500.0
 WARM = 4096  # samples of context before a block for the brightness filter (its state decays to 1e-50 in them)
-STEP = 480  # control rate of the curves (10 ms at 48 kHz)
+CONTROL_S = 0.01  # control rate of the curves: a value every 10 ms, linearly interpolated
 
 
 def lane_values(lane: list[list], t_s: np.ndarray, *, off: float | None = None) -> np.ndarray:
@@ -71,9 +71,10 @@ def audible_spans(lane: list[list] | None, total: int, sample_rate: int) -> list
 
 
 def _control(lane: list[list], start: int, n: int, sample_rate: int, fn) -> np.ndarray:
-    """``fn(lane, seconds)`` at knots every :data:`STEP` samples over ``[start, start + n)``, linearly interpolated."""
-    k0 = start - start % STEP
-    knots = k0 + STEP * np.arange((start + n - k0) // STEP + 2)
+    """``fn(lane, seconds)`` at knots every :data:`CONTROL_S` over ``[start, start + n)``, linearly interpolated."""
+    step = max(1, round(CONTROL_S * sample_rate))
+    k0 = start - start % step
+    knots = k0 + step * np.arange((start + n - k0) // step + 2)
     values = fn(lane, knots / sample_rate)
     return np.interp(np.arange(start, start + n), knots, values).astype(np.float32)
 
@@ -201,17 +202,33 @@ class Unlevelled:
         self.stream.add_to(out, start, level=False)
 
 
-def envelope_points(lane: list[list], *, step_s: float = 1.0) -> list[tuple[float, float]]:
-    """A level lane as (seconds, linear gain) points that linear interpolation follows to within 0.1 dB: every
-    breakpoint, and a point every ``step_s`` along each glide (a DAW's volume envelope)."""
+def envelope_points(lane: list[list], *, step_s: float = 1.0, tolerance_db: float = 0.05
+                    ) -> list[tuple[float, float]]:
+    """A level lane as (seconds, linear gain) points that linear interpolation follows to within ``tolerance_db``
+    (where the layer is louder than -60 dB): every breakpoint, and along each glide as few points as that allows,
+    at most ``step_s`` (or a 64th of the glide) apart (a DAW's volume envelope)."""
     points: list[tuple[float, float]] = []
     for (t0, v0), (t1, v1) in zip(lane, lane[1:]):
-        times = [t0]
-        if v0 != v1 and t1 > t0:
-            k = max(1, int(np.ceil((t1 - t0) / step_s)))
-            times = list(np.linspace(t0, t1, k + 1)[:-1])
-        for t in times:
-            points.append((float(t), float(level_gain(lane, np.array([t]))[0])))
+        points.append((float(t0), float(level_gain(lane, np.array([t0]))[0])))
+        if v0 == v1 or t1 <= t0:
+            continue
+        fine = np.linspace(t0, t1, max(2, min(200_000, int(np.ceil((t1 - t0) / 0.01)))) + 1)
+        gains = level_gain(lane, fine)
+        per_step = max(1, int(round(max(step_s, (t1 - t0) / 64) / (fine[1] - fine[0]))))
+        i = 0
+        while i < len(fine) - 1:
+            j = min(len(fine) - 1, i + per_step)
+            while j > i + 1:  # the longest segment from i that a straight line follows closely enough
+                line = np.interp(fine[i : j + 1], [fine[i], fine[j]], [gains[i], gains[j]])
+                true = gains[i : j + 1]
+                loud = true > 1e-3
+                if not loud.any() or np.abs(20 * np.log10(np.maximum(line[loud], 1e-9) / true[loud])).max() \
+                        <= tolerance_db:
+                    break
+                j = i + (j - i) // 2
+            if j < len(fine) - 1:
+                points.append((float(fine[j]), float(gains[j])))
+            i = j
     t_end = lane[-1][0]
     points.append((float(t_end), float(level_gain(lane, np.array([t_end]))[0])))
     return points

@@ -378,14 +378,15 @@ def _outside(gaps: list[list[float]], quiet: list[tuple[float, float]]) -> list[
 
 
 JUMP_DB = 10.0  # a change of the 1 s level this sudden, that nothing planned explains, is a level jump ...
-JUMP_OVER_ORDINARY_DB = 4.0  # ... when it is also this much larger than the material's own (its 99th percentile:
-# birdsong's bursts step 7 dB, a steady storm's 3 dB)
+JUMP_OVER_ORDINARY = 3.5  # ... when it is also this many times the material's ordinary step (the 90th percentile of
+# the steps outside planned changes: birdsong 3.9 dB, a campfire 2.5, a steady storm 1.7)
 
 
-def level_jumps(frame_db: np.ndarray, hop_s: float, *, planned=None) -> list[dict[str, float]]:
+def level_jumps(frame_db: np.ndarray, hop_s: float, *, planned=None,
+                changes: list[tuple[float, float]] = ()) -> list[dict[str, float]]:
     """Sudden changes of level: where the mean power of the second after a moment differs from the second before by
-    :data:`JUMP_DB` or more, and by :data:`JUMP_OVER_ORDINARY_DB` more than the material's ordinary steps, once the
-    plan's own level (``planned(t)``, dB) is taken out; the largest per 2 s."""
+    :data:`JUMP_DB` or more, and by :data:`JUMP_OVER_ORDINARY` times the material's ordinary step (measured outside
+    the planned ``changes``), once the plan's own level (``planned(t)``, dB) is taken out; the largest per 2 s."""
     w = max(1, round(LEVEL_S / hop_s))
     if len(frame_db) < 2 * w + 1:
         return []
@@ -398,8 +399,12 @@ def level_jumps(frame_db: np.ndarray, hop_s: float, *, planned=None) -> list[dic
     before = (c[k] - c[k - w]) / w
     after = (c[k + w] - c[k]) / w
     step = 10 * np.log10((after + 1e-12) / (before + 1e-12))
-    ordinary = float(np.percentile(np.abs(step), 99.0))
-    big = np.flatnonzero(np.abs(step) >= max(JUMP_DB, ordinary + JUMP_OVER_ORDINARY_DB))
+    at = k * hop_s
+    calm = np.ones(len(step), dtype=bool)
+    for a, b in changes:
+        calm &= ~((at >= a - LEVEL_S) & (at <= b + LEVEL_S))
+    ordinary = float(np.percentile(np.abs(step[calm] if calm.sum() >= 10 else step), 90.0))
+    big = np.flatnonzero(np.abs(step) >= max(JUMP_DB, JUMP_OVER_ORDINARY * ordinary))
     out: list[dict[str, float]] = []
     for i in big:
         at = round(float(k[i] * hop_s), 3)
@@ -524,7 +529,8 @@ def check_file(path: str | Path, *, preset: str | Preset = "ebu-r128", seams_s: 
         clipping_s=[[round(a / sr, 3), round(b / sr, 3)] for a, b in gathered.clip_runs],
         clicks_s=[round(t / sr, 4) for t in gathered.clicks.times],
     )
-    jumps = level_jumps(frame_db, hop_s, planned=plan and plan.planned)
+    jumps = level_jumps(frame_db, hop_s, planned=plan and plan.planned,
+                        changes=plan.changes + plan.quiet if plan else ())
     if plan is not None:  # judged against the plan: only jumps nothing planned explains
         report.level_jumps = _unplanned(jumps, plan.changes + [(a, b) for a, b in plan.quiet])
         report.level_jumps_judged = True
