@@ -218,3 +218,60 @@ def test_pan_and_width_heard_in_the_page_are_what_export_writes(studio):
     written = stem(studio, "wind")
     assert np.abs(heard * scale - written).max() < 2e-4 * np.abs(written).max() + 2e-6
     assert studio["errors"] == []
+
+
+def test_a_render_without_a_timeline_shows_no_lanes(studio):
+    assert studio["page"].locator("#lanes-section").is_hidden()
+
+
+@pytest.mark.parametrize("t", [0.0, 3.0, 5.0, 6.5, 8.0, 9.0, 11.0])
+def test_the_pages_lane_curve_is_the_engines(studio, t):
+    from ambientgen.audio.timeline import OFF_DB, lane_values, level_gain
+
+    lane = [[0.0, None], [2.0, None], [6.0, 0.0], [8.0, 0.0], [10.0, -12.0], [12.0, -12.0]]
+    page_db = studio["page"].evaluate(f"window.studio.laneDb({lane!r}.map(p => [p[0], p[1]]), {t})"
+                                      .replace("None", "null"))
+    if level_gain(lane, np.array([t]))[0] == 0:
+        assert page_db is None
+    else:
+        assert page_db == pytest.approx(lane_values(lane, np.array([t]), off=OFF_DB)[0], abs=1e-9)
+
+
+def test_an_evolving_render_shows_a_lane_per_layer_with_its_moments(studio, tmp_path):
+    scene = {**SCENE, "name": "evolving", "duration": 16,
+             "timeline": [{"at": 0, "set": {"stream": {"level": "off"}}},
+                          {"at": "40%", "over": "20%", "note": "the stream comes in",
+                           "set": {"stream": {"level": 0}, "wind": {"level": -10}}}]}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AMBIENTGEN_CACHE", str(tmp_path / "cache"))
+        scene_file = tmp_path / "evolving.yaml"
+        scene_file.write_text(yaml.safe_dump(scene))
+        session = open_session(str(scene_file), output=str(tmp_path / "out"))
+        session.thread.join()
+        assert session.job.state == "done", session.job.error
+        port = _free_port()
+        server = uvicorn.Server(uvicorn.Config(create_app(session, allowed_hosts={f"127.0.0.1:{port}"}),
+                                               host="127.0.0.1", port=port, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            time.sleep(0.05)
+        page = studio["page"].context.browser.new_page(viewport={"width": 1280, "height": 1100})
+        try:
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.wait_for_selector("body[data-ready=yes]", timeout=60000)
+            assert page.locator("#lanes-section").is_visible()
+            assert "0:06 the stream comes in" in page.inner_text("#moments")
+            # the stream's lane is empty (absent) over its first 40 % and drawn after: sample its pixels
+            stats = page.evaluate("""() => { const c = document.querySelector('#lanes'), x = c.getContext('2d');
+                const row = c.height / 3, y = Math.round(1 * row + row * 0.8);
+                const at = f => x.getImageData(Math.round(f * c.width), y, 1, 1).data[1];
+                return [at(0.2), at(0.9)]; }""")
+            assert stats[0] < 40 < stats[1], stats
+            assert errors == []
+        finally:
+            page.close()
+            server.should_exit = True
+            thread.join(timeout=10)

@@ -444,7 +444,48 @@ function drawTimeline() {
     $("#clock").textContent = `${mmss(t)} / ${mmss(dur)}`;
   }
 }
-function tick() { if (S.playing) drawTimeline(); requestAnimationFrame(tick); }
+// a layer's level lane ([[t, dB or null], ...]) at time t: held between equal points, a raised-cosine glide between
+// different ones (null is off: -60 dB inside a glide, nothing where held), as ambientgen.audio.timeline computes it
+function laneDb(lane, t) {
+  if (!lane || !lane.length) return 0;
+  let i = 0;
+  while (i < lane.length - 2 && lane[i + 1][0] <= t) i++;
+  const [t0, v0] = lane[i], [t1, v1] = lane[Math.min(i + 1, lane.length - 1)];
+  if (v0 === null && v1 === null) return null;
+  const a = v0 === null ? -60 : v0, b = v1 === null ? -60 : v1;
+  const x = t1 > t0 ? Math.min(1, Math.max(0, (t - t0) / (t1 - t0))) : 1;
+  return a + (b - a) * (0.5 - 0.5 * Math.cos(Math.PI * x));
+}
+function drawLanes() {
+  const m = S.manifest, tl = m?.timeline, section = $("#lanes-section");
+  section.hidden = !tl;
+  if (!tl) return;
+  const c = $("#lanes"), ctx = c.getContext("2d"), names = (m.layers || []).map(l => l.name);
+  c.height = Math.max(60, names.length * 34) * devicePixelRatio;
+  c.width = c.clientWidth * devicePixelRatio; const W = c.width, H = c.height, dur = durationS();
+  const row = H / Math.max(1, names.length);
+  ctx.clearRect(0, 0, W, H);
+  names.forEach((name, i) => {
+    const lane = (tl.lanes[name] || {}).level, top = i * row + 4, h = row - 8;
+    ctx.fillStyle = "#8ea39b"; ctx.font = `${10 * devicePixelRatio}px sans-serif`; ctx.fillText(name, 4, top + 10 * devicePixelRatio);
+    ctx.strokeStyle = "#24313a"; ctx.beginPath(); ctx.moveTo(0, top + h * 0.2); ctx.lineTo(W, top + h * 0.2); ctx.stroke();
+    ctx.fillStyle = "rgba(111,195,160,0.45)";
+    for (let x = 0; x < W; x += 2) {
+      const db = laneDb(lane, x / W * dur);
+      if (db === null) continue;
+      const y = top + h * 0.2 + (Math.min(0, db) / -40) * h * 0.8 - (Math.max(0, db) / 12) * h * 0.2;
+      ctx.fillRect(x, Math.max(top, y), 2, top + h - Math.max(top, y));
+    }
+  });
+  ctx.fillStyle = "#e3b35b";
+  for (const mo of tl.moments) ctx.fillRect(mo.at_s / dur * W, 0, 2, H);
+  if (S.playing && S.ctx) {
+    const t = S.excerptAt + ((S.ctx.currentTime - S.startedAt) % S.excerptLen);
+    ctx.fillStyle = "#ffffff"; ctx.fillRect(t / dur * W, 0, 2, H);
+  }
+  $("#moments").textContent = tl.moments.filter(mo => mo.note).map(mo => `${mmss(mo.at_s)} ${mo.note}`).join(" · ");
+}
+function tick() { if (S.playing) { drawTimeline(); drawLanes(); } requestAnimationFrame(tick); }
 
 function showRender() {
   const m = S.manifest, report = S.state.report;
@@ -465,6 +506,7 @@ function showRender() {
     const li = document.createElement("li"), a = document.createElement("a");
     a.href = `/files/${p}`; a.download = p.split("/").pop(); a.textContent = p; li.appendChild(a); ul.appendChild(li);
   }
+  drawLanes();
   const at = $("#excerpt-at"), dur = durationS();
   at.max = Math.max(0, Math.floor(dur - LIMITS.excerpt_s)); at.disabled = dur <= LIMITS.whole_s;
   $("#excerpt-at-out").textContent = mmss(Number(at.value));
@@ -501,7 +543,7 @@ $("#excerpt-at").addEventListener("input", () => { $("#excerpt-at-out").textCont
 $("#excerpt-at").addEventListener("change", () => {
   S.loading = (async () => { const was = S.playing; stop(); await loadExcerpt(); if (was) await play(); })();
 });
-window.addEventListener("resize", drawTimeline);
-window.studio = { state: () => S, limits: LIMITS, showRender, placement, renderOffline, loadExcerpt, load, estimatedLufs, masterDb };
+window.addEventListener("resize", () => { drawTimeline(); drawLanes(); });
+window.studio = { state: () => S, limits: LIMITS, showRender, placement, renderOffline, loadExcerpt, load, estimatedLufs, masterDb, laneDb };
 requestAnimationFrame(tick);
 load().catch(e => showError(`could not load the studio: ${e.message}`));
