@@ -232,15 +232,20 @@ class EventTime:
 
 def schedule_events(*, total: int, sample_rate: int, min_wait_s: float, max_wait_s: float, variations: int,
                     loop: bool, rng: np.random.Generator, pan: float = 0.0, pan_jitter: float = 0.0,
-                    gain_jitter_db: float = 0.0) -> tuple[list[EventTime], bool]:
+                    gain_jitter_db: float = 0.0, lengths: list[int] | None = None) -> tuple[list[EventTime], bool]:
     """Event starts whose successive waits lie in ``[min_wait_s, max_wait_s]``; returns (events, waits met).
 
     On a loop the wait from the last event round to the first also lies in the
     range (events near the end spill over the loop point and are wrapped, never
     cut). Without a loop the first event comes after a wait from the start, and
     no event starts within ``min_wait_s`` of the end. The same variation never
-    plays twice in a row (when there are two or more).
+    plays twice in a row (when there are two or more); given the variations' ``lengths`` (samples), one is not
+    played again while it, or its last playing, is within :data:`~ambientgen.audio.repetition.REPEAT_WITHIN_S`
+    of the new start, when another variation is free (a recurrence check would hear it as a replay).
     """
+    from .repetition import REPEAT_WITHIN_S
+
+    recent = round(REPEAT_WITHIN_S * sample_rate)
     lo, hi = round(min_wait_s * sample_rate), round(max_wait_s * sample_rate)
     if loop:
         n = max(1, round(total / ((lo + hi) / 2)))
@@ -265,6 +270,15 @@ def schedule_events(*, total: int, sample_rate: int, min_wait_s: float, max_wait
     events, previous = [], -1
     for i, s in enumerate(starts):
         banned = {previous}
+        if lengths is not None:
+            heard = set()
+            for e in reversed(events):  # in time order: only the last minute or so can be near
+                if s - e.start >= recent + max(lengths):
+                    break
+                if s - (e.start + lengths[e.variation]) < recent:
+                    heard.add(e.variation)
+            if len(heard | banned) < variations:
+                banned |= heard
         if loop and i == len(starts) - 1 and i > 0:
             banned.add(events[0].variation)  # the last event is followed by the first, round the loop
         allowed = [v for v in range(variations) if v not in banned] or list(range(variations))

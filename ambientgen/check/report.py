@@ -378,15 +378,16 @@ def _outside(gaps: list[list[float]], quiet: list[tuple[float, float]]) -> list[
 
 
 JUMP_DB = 10.0  # a change of the 1 s level this sudden, that nothing planned explains, is a level jump ...
-JUMP_OVER_ORDINARY = 3.5  # ... when it is also this many times the material's ordinary step (the 90th percentile of
-# the steps outside planned changes: birdsong 3.9 dB, a campfire 2.5, a steady storm 1.7)
+JUMP_OVER_ORDINARY = 5.0  # ... when it is also this many times the material's ordinary step there (the 90th
+# percentile of the steps outside planned changes nearby: birdsong 3.9 dB, a campfire 2.5, a steady storm 1.7)
 
 
 def level_jumps(frame_db: np.ndarray, hop_s: float, *, planned=None,
                 changes: list[tuple[float, float]] = ()) -> list[dict[str, float]]:
     """Sudden changes of level: where the mean power of the second after a moment differs from the second before by
-    :data:`JUMP_DB` or more, and by :data:`JUMP_OVER_ORDINARY` times the material's ordinary step (measured outside
-    the planned ``changes``), once the plan's own level (``planned(t)``, dB) is taken out; the largest per 2 s."""
+    :data:`JUMP_DB` or more, and by :data:`JUMP_OVER_ORDINARY` times the material's ordinary step around it (measured
+    outside the planned ``changes``), once the plan's own level (``planned(t)``, dB) is taken out; the largest per
+    2 s."""
     w = max(1, round(LEVEL_S / hop_s))
     if len(frame_db) < 2 * w + 1:
         return []
@@ -403,8 +404,17 @@ def level_jumps(frame_db: np.ndarray, hop_s: float, *, planned=None,
     calm = np.ones(len(step), dtype=bool)
     for a, b in changes:
         calm &= ~((at >= a - LEVEL_S) & (at <= b + LEVEL_S))
-    ordinary = float(np.percentile(np.abs(step[calm] if calm.sum() >= 10 else step), 90.0))
-    big = np.flatnonzero(np.abs(step) >= max(JUMP_DB, JUMP_OVER_ORDINARY * ordinary))
+    # the material's ordinary step around each moment: the 90th percentile per 30 s, the largest of it within a
+    # minute either side (birdsong early in a scene does not excuse a dropout in the steady night after it)
+    block = max(1, round(30.0 / hop_s))
+    per_block = []
+    for b0 in range(0, len(step), block):
+        seg, ok = np.abs(step[b0 : b0 + block]), calm[b0 : b0 + block]
+        per_block.append(float(np.percentile(seg[ok] if ok.sum() >= 10 else seg, 90.0)))
+    per_block = np.array(per_block)
+    near = np.array([per_block[max(0, i - 2) : i + 3].max() for i in range(len(per_block))])
+    ordinary = near[np.arange(len(step)) // block]
+    big = np.flatnonzero(np.abs(step) >= np.maximum(JUMP_DB, JUMP_OVER_ORDINARY * ordinary))
     out: list[dict[str, float]] = []
     for i in big:
         at = round(float(k[i] * hop_s), 3)

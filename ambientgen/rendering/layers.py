@@ -66,7 +66,8 @@ def event_layer(scene: Scene, layer: LayerPlan, variations: list[np.ndarray], *,
     events, met = schedule_events(total=total, sample_rate=sr, min_wait_s=lo / max(most, 1e-3),
                                   max_wait_s=hi / max(most, 1e-3), variations=len(variations), loop=scene.loop,
                                   rng=layer_rng(scene, layer, "events"), pan=layer.pan,
-                                  pan_jitter=layer.events.pan_jitter, gain_jitter_db=layer.events.gain_jitter_db)
+                                  pan_jitter=layer.events.pan_jitter, gain_jitter_db=layer.events.gain_jitter_db,
+                                  lengths=[v.shape[-1] for v in variations])
     if "density" in lanes or "level" in lanes:  # made at the highest density, thinned to the timeline's
         from ..audio.timeline import thin_events
 
