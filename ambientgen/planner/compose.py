@@ -45,6 +45,7 @@ import re
 from ..errors import AmbientgenError
 from ..scene.schema import Scene
 from .change import GLOBAL, Reading, Step, read_changes, timeline_for
+from .lexicon import SOUND_WORDS, is_noun, is_plural, kind_of, known, names_a_thing
 from .ontology import Source, ontology, singular
 from .phrases import (
     DISTANCE,
@@ -73,6 +74,10 @@ EVENT_NOUNS = {"camel", "elephant", "lion", "tiger", "monkey", "goat", "sheep", 
                "coyote", "hyena", "seal", "dolphin", "animal", "truck", "bus", "motorcycle", "motorbike", "helicopter",
                "tractor", "scooter", "tram", "jet", "aircraft", "bicycle", "carriage", "cart", "horn", "bell", "door"}
 FREQUENCY_DEFAULT = 1.0  # events per minute of an unknown phrase that names an animal or a vehicle
+FILLERS = {"full", "filled", "packed", "lots", "plenty", "kind", "sort"}  # not part of what a phrase names
+WHEN_WORDS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "weekend", "weekday",
+              "christmas", "halloween", "winter", "spring", "summer", "autumn", "fall", "season", "hour", "day",
+              "today", "tonight", "afternoon", "noon"}  # when, not what: said with the place
 
 
 def plan(description: str, *, backend: PlanTarget | None = None) -> ScenePlan:
@@ -94,12 +99,14 @@ def plan(description: str, *, backend: PlanTarget | None = None) -> ScenePlan:
     named: list[PlannedLayer] = []
     implied_envs: list[tuple[str, str]] = []
     unknown: list[str] = []
+    context: list[str] = []
+    nearest: dict[str, str | None] = {}  # compound phrase -> the source its first half names
     time_of_day = None
     last_surface_target: PlannedLayer | None = None
     for joined, prep in fragments(text):
         tokens = joined.split("|")
         phrase = " ".join(tokens)
-        matches = match(tokens, onto)
+        matches = _without_compounds(match(tokens, onto), tokens, nearest)
         used = set()
         for start, end, _, _ in matches:
             used.update(range(start, end))
@@ -133,8 +140,10 @@ def plan(description: str, *, backend: PlanTarget | None = None) -> ScenePlan:
             if kind == "env" and not has_source:  # its modifiers and other words (busy, Tokyo) go to its layers
                 implied_envs.append((name, " ".join(tokens[s:e]), mods, leftovers))
         if not matches:
-            if leftovers:
+            if leftovers and any(names_a_thing(w) and w not in WHEN_WORDS for w in leftovers):
                 unknown.append((phrase, mods, leftovers))
+            elif leftovers:  # "on a foggy night": no thing named, how it is: said with the place
+                context.append(f"{prep + ' ' if prep else ''}{phrase}")
             continue
         for k, (s, e, name) in enumerate(sources):
             layer = _layer(onto.sources[name], mods, " ".join(tokens[s:e]) if not mods else
@@ -148,7 +157,10 @@ def plan(description: str, *, backend: PlanTarget | None = None) -> ScenePlan:
             named.append(layer)
             if name in SURFACE_SOURCES:
                 last_surface_target = layer
-    if not named and not implied_envs:
+    renders_text = backend is None or not backend.filters
+    readable = any(known(w) for _, _, words in unknown for w in words)  # some English, not only strange strings
+    stands_in = any(nearest.get(phrase) for phrase, _, _ in unknown)  # a compound an offline backend approximates
+    if not named and not implied_envs and not (unknown and (renders_text and readable or stands_in)):
         raise AmbientgenError(
             f"description: no sound or place I know in {description.strip()!r}; name sounds such as rain, wind, "
             "birds, a crackling fire, waves, a café or a forest (see ambientgen/data/ontology.yaml)")
@@ -178,16 +190,25 @@ def plan(description: str, *, backend: PlanTarget | None = None) -> ScenePlan:
             implied.remove(layer)
             warnings.append(f"left out '{layer.name}' (implied by {layer.implied_by}): not heard at night")
             present.discard(layer.source)
-    if time_of_day == "dawn" and not present & {"songbirds", "dawn-chorus"}:
+    places = [p for p, _, words in unknown if (k := kind_of(words)) is not None and k.name == "place"]
+    if time_of_day == "dawn" and not present & {"songbirds", "dawn-chorus"} and not places:
         extra = _layer(onto.sources["dawn-chorus"], [], "dawn", style)
         extra.implied_by = "dawn"
         implied.insert(0, extra)  # the user named the time of day: before layers a place implies
-    if time_of_day == "night" and not present & {"crickets", "cicadas", "frogs", "owls"} and \
+    if time_of_day == "night" and not present & {"crickets", "cicadas", "frogs", "owls"} and not places and \
             not present & {"traffic", "crowd-murmur", "train-interior", "spaceship-hum", "airplane-cabin"}:
         extra = _layer(onto.sources["crickets"], [], "night", style)
         extra.implied_by = "night"
         implied.insert(0, extra)
-    layers += [_unknown_layer(phrase, mods, words) for phrase, mods, words in unknown]
+    strangers = [_unknown_layer(phrase, mods, words) for phrase, mods, words in unknown]
+    for layer in strangers:
+        layer.nearest = nearest.get(layer.words)
+    for layer in strangers:  # the scene's context ("on a foggy night") goes with the place it describes
+        if context and layer.name.endswith("-ambience"):
+            layer.prompt += " " + " ".join(context)
+            layer.words += " (+ " + "; ".join(context) + ")"
+            context = []
+    layers += strangers
     left_out: list[str] = []
     if backend is not None:
         layers = _fit(layers, backend, warnings, left_out)
@@ -272,16 +293,55 @@ def _qualify(layer: PlannedLayer, words: list[str]) -> None:
 
 
 def _unknown_layer(phrase: str, mods: list[str], words: list[str]) -> PlannedLayer:
-    """A phrase the ontology does not know: its words are the prompt; distance and intensity words set the gain,
-    and a phrase that names an animal or a vehicle is a sparse event (about one a minute)."""
-    gain = -8.0 + sum(DISTANCE.get(m, 0.0) + INTENSITY.get(m, 0.0) for m in mods)
+    """A phrase the ontology does not know: its words are the prompt. What kind of sound its head noun names
+    (:func:`ambientgen.planner.lexicon.kind_of`) sets the role, level and width: a place becomes its ambience, a
+    machine a bed, a tool or a single animal's call sparse events (many animals: a chorus, a bed); distance and
+    intensity words move the level."""
+    kind = kind_of(words)
     event = any(singular(w) in EVENT_NOUNS for w in words)
+    role, gain, width = ("events", -8.0, 0.4) if event else ("bed", -8.0, 0.5)
+    if kind is not None:
+        role, gain, width = kind.role, kind.gain, kind.width
+        if kind.name == "call" and is_plural(words[-1]):  # "full of budgies": a chorus of them
+            role = "bed"
+    gain += sum(DISTANCE.get(m, 0.0) + INTENSITY.get(m, 0.0) for m in mods)
     rate = FREQUENCY_DEFAULT
     for m in mods:
         rate *= FREQUENCY.get(m, 1.0)
-    return PlannedLayer(_name_for(phrase), None, "events" if event else "bed", f"field recording of {phrase}", gain,
-                        0.0, 0.4 if event else 0.5, rate if event else None, phrase)
+    said = " ".join(m for m in mods if m in DISTANCE or m in INTENSITY)
+    bare = [t for t in phrase.split() if t not in STOPWORDS and t not in FILLERS] or phrase.split()
+    thing = " ".join(([said] if said and said not in bare else []) + bare)
+    if kind is not None and kind.name == "place":
+        return PlannedLayer(_name_for(" ".join(bare)) + "-ambience", None, "bed",
+                            f"ambient field recording of {_article(thing, words[-1])}{thing}", gain, 0.0, width, None,
+                            phrase)
+    return PlannedLayer(_name_for(" ".join(bare)), None, role, f"field recording of {_article(thing, words[-1])}{thing}",
+                        gain,
+                        0.0, width, rate if role == "events" else None, phrase)
 
+
+def _article(thing: str, head: str) -> str:
+    """"a " / "an " before a singular noun phrase, nothing before a plural or a mass noun."""
+    if is_plural(head) or head.endswith("ing"):
+        return ""
+    return "an " if thing[:1] in "aeiou" else "a "
+
+
+def _without_compounds(matches, tokens: list[str], nearest: dict[str, str | None]):
+    """Known names that are only the first half of a compound ("car wash", "clock tower", "coffee grinder", "church
+    organ", "wind chimes") are not that name: the phrase is the compound, headed by its last word, a noun that names
+    a kind of sound (:mod:`ambientgen.planner.lexicon`). ``nearest`` records the name each compound had, for a
+    backend that cannot render the compound itself."""
+    matched = {i for s, e, _, _ in matches for i in range(s, e)}
+    out = []
+    for s, e, kind, name in matches:
+        nxt = tokens[e] if e < len(tokens) else None
+        if nxt is not None and e == s + 1 and e == len(tokens) - 1 and e not in matched and nxt not in SOUND_WORDS \
+                and not is_modifier(nxt) and nxt not in STOPWORDS and is_noun(nxt) and kind_of([nxt]) is not None:
+            nearest[" ".join(tokens)] = name if kind == "source" else None  # the offline fallback
+            continue
+        out.append((s, e, kind, name))
+    return out
 
 
 def _fit(layers: list[PlannedLayer], target: PlanTarget, warnings: list[str], left_out: list[str]
@@ -296,6 +356,13 @@ def _fit(layers: list[PlannedLayer], target: PlanTarget, warnings: list[str], le
             continue
         src = onto.sources.get(layer.source) if layer.source else None
         prompt = layer.prompt.replace("{where}", "")
+        near = getattr(layer, "nearest", None)
+        if src is None and near and not target.supports(prompt) and onto.sources[near].offline != "none":
+            stand_in = _layer(onto.sources[near], [], layer.words, target.name)
+            if target.supports(stand_in.prompt.replace("{where}", "")):
+                warnings.append(f"'{layer.words}': the {target.name} backend has no generator for it; the nearest, "
+                                f"{near}, stands in (a neural backend renders '{layer.words}' itself)")
+                layer, src, prompt = stand_in, onto.sources[near], stand_in.prompt.replace("{where}", "")
         if (src is not None and src.offline == "none") or not target.supports(prompt):
             what = f"no {src.name} generator" if src else "no generator for it (not a sound the ontology knows)"
             why = f"'{layer.words}': the {target.name} backend has {what}; left out"

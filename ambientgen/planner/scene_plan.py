@@ -46,6 +46,7 @@ class PlannedLayer:
     merged: list[str] = field(default_factory=list)
     renders_with: str | None = None  # when planned against a backend: "procedural: rain intensity=heavy ..."
     own_prompt: bool = False  # the prompt is the source's own for the backend (not restyled)
+    nearest: str | None = None  # a compound's first half's source ("car wash": traffic), for offline backends
 
     def explain(self) -> dict[str, Any]:
         out = {"layer": self.name, "source": self.source or "(unknown: your words)", "from": self.words}

@@ -137,7 +137,7 @@ def test_unknown_phrases_become_layers_with_a_warning():
     p = plan("waves, gulls and a distant foghorn")
     assert [layer.source for layer in p.layers] == ["waves", "gulls", None]
     foghorn = p.layers[2]
-    assert foghorn.prompt == "field recording of a distant foghorn" and foghorn.name == "a-distant-foghorn"
+    assert foghorn.prompt == "field recording of a distant foghorn" and foghorn.name == "distant-foghorn"
     assert p.warnings == ["'a distant foghorn' is not in the sound ontology: it gets a layer of its own with your "
                           "words as the prompt"]
     typo = plan("thunder and hevy rian")  # four-letter typos are not guessed: kept, and said
@@ -513,3 +513,59 @@ def test_validate_takes_backend_like_render(tmp_path):
 def test_a_modifier_the_prompt_already_says_is_not_doubled(text, prompt):
     thunder = next(layer for layer in plan(text).layers if layer.name == "thunder")
     assert thunder.prompt == prompt
+
+
+NEURAL = PlanTarget("audioldm2")
+
+
+@pytest.mark.parametrize("description, layers", [
+    ("a lighthouse on a foggy night with a foghorn",
+     {"lighthouse-ambience": ("bed", "ambient field recording of a lighthouse on a foggy night"),
+      "foghorn": ("events", "field recording of a foghorn")}),
+    ("a bakery at dawn with ovens and a dough mixer",
+     {"bakery-ambience": ("bed", "ambient field recording of a bakery"), "ovens": ("bed", "field recording of ovens"),
+      "dough-mixer": ("bed", "field recording of a dough mixer")}),
+    ("a bowling alley on a friday night",
+     {"bowling-alley-ambience": ("bed", "ambient field recording of a bowling alley on a friday night")}),
+    ("a carpenter's workshop with saws and sanding",
+     {"carpenter-s-workshop-ambience": ("bed", "ambient field recording of a carpenter's workshop"),
+      "saws": ("events", "field recording of saws"), "sanding": ("bed", "field recording of sanding")}),
+    ("a pet shop full of budgies",
+     {"pet-shop-ambience": ("bed", "ambient field recording of a pet shop"),
+      "budgies": ("bed", "field recording of budgies")}),  # many birds: a chorus, not single calls
+])
+def test_everyday_places_plan_for_a_neural_backend_in_their_own_words(description, layers):
+    got = {la.name: (la.role, la.prompt) for la in plan(description, backend=NEURAL).layers}
+    assert got == layers
+
+
+@pytest.mark.parametrize("description, name, role", [
+    ("a car wash", "car-wash-ambience", "bed"), ("an old clock tower with pigeons", "old-clock-tower-ambience", "bed"),
+    ("a church organ", "church-organ", "bed"), ("a coffee grinder", "coffee-grinder", "bed"),
+])
+def test_compound_nouns_are_one_source_not_their_first_word(description, name, role):
+    layers = plan(description, backend=NEURAL).layers
+    assert layers[0].name == name and layers[0].role == role
+    assert not any(la.source in ("traffic", "clock-ticking", "cafe") for la in layers)
+
+
+def test_an_offline_backend_gets_the_nearest_generator_for_a_compound_with_a_note():
+    from ambientgen.rendering.prepare import plan_target
+
+    planned = plan("a car wash", backend=plan_target(backend="procedural"))
+    assert [la.source for la in planned.layers] == ["traffic"]
+    assert any("'a car wash'" in w and "the nearest, traffic, stands in" in w for w in planned.warnings)
+
+
+def test_strings_that_name_nothing_are_still_refused():
+    with pytest.raises(AmbientgenError, match="no sound or place I know"):
+        plan("asdf qwerty", backend=NEURAL)
+
+
+def test_the_lexicon_reads_parts_of_speech_and_kinds_offline():
+    from ambientgen.planner.lexicon import is_noun, is_plural, kind_of, lemma, names_a_thing
+
+    assert is_noun("tower") and not is_noun("foggy") and lemma("geese") == "goose" and is_plural("budgies")
+    assert kind_of(["foghorn"]).name == "signal" and kind_of(["dough", "mixer"]).name == "machine"
+    assert kind_of(["bowling", "alley"]).name == "place" and kind_of(["mill"]).name == "machine"
+    assert names_a_thing("sanding") and names_a_thing("foghorn") and not names_a_thing("foggy")
