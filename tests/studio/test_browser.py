@@ -7,6 +7,8 @@ the stem Export writes; Save and Export through the page's own buttons.
 
 from __future__ import annotations
 
+import contextlib
+
 import json
 import os
 import shutil
@@ -43,13 +45,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def studio(tmp_path_factory):
-    root = tmp_path_factory.mktemp("studio")
+@contextlib.contextmanager
+def served(scene: dict, root):
+    """A studio session on ``scene`` (rendered first into ``root``), served on a free local port: yields
+    (session, port)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("AMBIENTGEN_CACHE", str(root / "cache"))
-        scene_file = root / "mini.yaml"
-        scene_file.write_text(yaml.safe_dump(SCENE))
+        scene_file = root / f"{scene['name']}.yaml"
+        scene_file.write_text(yaml.safe_dump(scene))
         session = open_session(str(scene_file), output=str(root / "out"))
         session.thread.join()
         assert session.job.state == "done", session.job.error
@@ -60,6 +63,17 @@ def studio(tmp_path_factory):
         thread.start()
         while not server.started:
             time.sleep(0.05)
+        try:
+            yield session, port
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory):
+    root = tmp_path_factory.mktemp("studio")
+    with served(SCENE, root) as (session, port):
         with playwright.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM,
                                         args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"])
@@ -70,8 +84,6 @@ def studio(tmp_path_factory):
             page.wait_for_selector("body[data-ready=yes]", timeout=60000)
             yield {"page": page, "session": session, "root": root, "errors": errors}
             browser.close()
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def offline(page, seconds: float = SECONDS) -> dict:
@@ -242,20 +254,7 @@ def test_an_evolving_render_shows_a_lane_per_layer_with_its_moments(studio, tmp_
              "timeline": [{"at": 0, "set": {"stream": {"level": "off"}}},
                           {"at": "40%", "over": "20%", "note": "the stream comes in",
                            "set": {"stream": {"level": 0}, "wind": {"level": -10}}}]}
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("AMBIENTGEN_CACHE", str(tmp_path / "cache"))
-        scene_file = tmp_path / "evolving.yaml"
-        scene_file.write_text(yaml.safe_dump(scene))
-        session = open_session(str(scene_file), output=str(tmp_path / "out"))
-        session.thread.join()
-        assert session.job.state == "done", session.job.error
-        port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(create_app(session, allowed_hosts={f"127.0.0.1:{port}"}),
-                                               host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
+    with served(scene, tmp_path) as (_, port):
         page = studio["page"].context.browser.new_page(viewport={"width": 1280, "height": 1100})
         try:
             errors: list[str] = []
@@ -273,5 +272,3 @@ def test_an_evolving_render_shows_a_lane_per_layer_with_its_moments(studio, tmp_
             assert errors == []
         finally:
             page.close()
-            server.should_exit = True
-            thread.join(timeout=10)
