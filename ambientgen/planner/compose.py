@@ -160,6 +160,11 @@ def plan(description: str, *, backend: PlanTarget | None = None) -> ScenePlan:
     renders_text = backend is None or not backend.filters
     readable = any(known(w) for _, _, words in unknown for w in words)  # some English, not only strange strings
     stands_in = any(nearest.get(phrase) for phrase, _, _ in unknown)  # a compound an offline backend approximates
+    if not named and not implied_envs and unknown and readable and not renders_text and not stands_in:
+        raise AmbientgenError(
+            f"description: nothing in {description.strip()!r} can be rendered by the {backend.name} backend ("
+            + ", ".join(f"'{phrase}'" for phrase, _, _ in unknown) + " need a neural backend: --backend "
+            "stable-audio-3 or audioldm2)")
     if not named and not implied_envs and not (unknown and (renders_text and readable or stands_in)):
         raise AmbientgenError(
             f"description: no sound or place I know in {description.strip()!r}; name sounds such as rain, wind, "

@@ -569,3 +569,11 @@ def test_the_lexicon_reads_parts_of_speech_and_kinds_offline():
     assert kind_of(["foghorn"]).name == "signal" and kind_of(["dough", "mixer"]).name == "machine"
     assert kind_of(["bowling", "alley"]).name == "place" and kind_of(["mill"]).name == "machine"
     assert names_a_thing("sanding") and names_a_thing("foghorn") and not names_a_thing("foggy")
+
+
+def test_an_everyday_sentence_the_offline_backend_cannot_render_says_which_backend_can():
+    from ambientgen.rendering.prepare import plan_target
+
+    with pytest.raises(AmbientgenError, match=r"nothing in 'a bakery with ovens' can be rendered by the procedural "
+                                              r"backend \('a bakery', 'ovens' need a neural backend"):
+        plan("a bakery with ovens", backend=plan_target(backend="procedural"))
