@@ -10,6 +10,7 @@ module             what it offers
 ``arrange``        a bounded pool of tiles arranged into any length; sparse events scheduled (``arrange``,
                    ``schedule_events``)
 ``streams``        layer streams: any stretch of a layer, or of the whole ``Mix``, generated on demand
+``timeline``       a layer following its timeline: curves, absent stretches on its own clock, thinned events
 ``bands``          band energies of short frames (``BandTrack``): the one feature seams, check and picture share
 ``seams``          the seam measure: how unusual a moment is against the track itself (``seam_report``,
                    ``Ranker``)

@@ -4,7 +4,9 @@
 module         what it offers
 =============  =============================================================================================
 ``report``     ``check_file`` (loudness, peaks, clipping, gaps, clicks, repetition, seams, loop point),
-               ``Report``, the presets and ``verdict``; a render's manifest explains its seams, events and fades
+               ``Report``, the presets and ``verdict``
+``levels``     silent gaps and sudden level changes, judged against what a render's manifest intends (its
+               seams, events, fades and timeline: ``Intended``)
 ``splices``    where a file looks spliced, for files without a manifest
 ``picture``    the report as a PNG (spectrogram with seams, loudness curve, loop-point zoom)
 =============  =============================================================================================

@@ -8,6 +8,9 @@ module           what it offers
 ``phrases``      reading the sentence: phrases, whole-word matches of known names, modifier words
 ``ontology``     the sources and places the planner knows (``ambientgen/data/ontology.yaml``)
 ``scene_plan``   what a plan is (``ScenePlan``, ``PlannedLayer``, ``PlanTarget``): a table, a scene, a file
+``change``       change over time in the sentence (rolls in, fades out, as you fall asleep) as timeline moments
+``lexicon``      English beyond the ontology: nouns and lemmas (lemminflect), kinds of sound (``data/kinds.yaml``)
+``unknown``      phrases the ontology does not know: compound nouns, and the layers they become
 ===============  ===========================================================================================
 
 The public entry point is :func:`ambientgen.plan_scene`.

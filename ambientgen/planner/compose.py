@@ -45,8 +45,8 @@ import re
 from ..errors import AmbientgenError
 from ..scene.schema import Scene
 from .change import GLOBAL, Reading, Step, read_changes, timeline_for
-from .lexicon import SOUND_WORDS, is_noun, is_plural, kind_of, known, names_a_thing
-from .ontology import Source, ontology, singular
+from .lexicon import kind_of, known, names_a_thing
+from .ontology import Source, ontology
 from .phrases import (
     DISTANCE,
     FREQUENCY,
@@ -61,6 +61,7 @@ from .phrases import (
     tokens,
 )
 from .scene_plan import PlannedLayer, PlanTarget, ScenePlan
+from .unknown import WHEN_WORDS, unknown_layer, without_compounds
 
 MAX_LAYERS = 6
 SURFACE_SOURCES = {"rain", "hail", "drips"}
@@ -69,15 +70,6 @@ AFTERMATH = {"rain": "drips", "storm": "drips", "thunder": "drips", "hail": "dri
 # sources of daytime that a place implies, and what a night replaces them with
 DAYTIME_ONLY = {"songbirds", "dawn-chorus", "rooster", "crows", "woodpecker", "children-playing", "cicadas",
                 "construction", "market"}
-# words of unknown phrases that make them sparse events: animals and vehicles
-EVENT_NOUNS = {"camel", "elephant", "lion", "tiger", "monkey", "goat", "sheep", "donkey", "pig", "deer", "bear",
-               "coyote", "hyena", "seal", "dolphin", "animal", "truck", "bus", "motorcycle", "motorbike", "helicopter",
-               "tractor", "scooter", "tram", "jet", "aircraft", "bicycle", "carriage", "cart", "horn", "bell", "door"}
-FREQUENCY_DEFAULT = 1.0  # events per minute of an unknown phrase that names an animal or a vehicle
-FILLERS = {"full", "filled", "packed", "lots", "plenty", "kind", "sort"}  # not part of what a phrase names
-WHEN_WORDS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "weekend", "weekday",
-              "christmas", "halloween", "winter", "spring", "summer", "autumn", "fall", "season", "hour", "day",
-              "today", "tonight", "afternoon", "noon"}  # when, not what: said with the place
 
 
 def plan(description: str, *, backend: PlanTarget | None = None) -> ScenePlan:
@@ -106,7 +98,7 @@ def plan(description: str, *, backend: PlanTarget | None = None) -> ScenePlan:
     for joined, prep in fragments(text):
         tokens = joined.split("|")
         phrase = " ".join(tokens)
-        matches = _without_compounds(match(tokens, onto), tokens, nearest)
+        matches = without_compounds(match(tokens, onto), tokens, nearest)
         used = set()
         for start, end, _, _ in matches:
             used.update(range(start, end))
@@ -205,7 +197,7 @@ def plan(description: str, *, backend: PlanTarget | None = None) -> ScenePlan:
         extra = _layer(onto.sources["crickets"], [], "night", style)
         extra.implied_by = "night"
         implied.insert(0, extra)
-    strangers = [_unknown_layer(phrase, mods, words) for phrase, mods, words in unknown]
+    strangers = [unknown_layer(phrase, mods, words) for phrase, mods, words in unknown]
     for layer in strangers:
         layer.nearest = nearest.get(layer.words)
     for layer in strangers:  # the scene's context ("on a foggy night") goes with the place it describes
@@ -297,58 +289,6 @@ def _qualify(layer: PlannedLayer, words: list[str]) -> None:
         layer.prompt += ", " + " ".join(extra)
 
 
-def _unknown_layer(phrase: str, mods: list[str], words: list[str]) -> PlannedLayer:
-    """A phrase the ontology does not know: its words are the prompt. What kind of sound its head noun names
-    (:func:`ambientgen.planner.lexicon.kind_of`) sets the role, level and width: a place becomes its ambience, a
-    machine a bed, a tool or a single animal's call sparse events (many animals: a chorus, a bed); distance and
-    intensity words move the level."""
-    kind = kind_of(words)
-    event = any(singular(w) in EVENT_NOUNS for w in words)
-    role, gain, width = ("events", -8.0, 0.4) if event else ("bed", -8.0, 0.5)
-    if kind is not None:
-        role, gain, width = kind.role, kind.gain, kind.width
-        if kind.name == "call" and is_plural(words[-1]):  # "full of budgies": a chorus of them
-            role = "bed"
-    gain += sum(DISTANCE.get(m, 0.0) + INTENSITY.get(m, 0.0) for m in mods)
-    rate = FREQUENCY_DEFAULT
-    for m in mods:
-        rate *= FREQUENCY.get(m, 1.0)
-    said = " ".join(m for m in mods if m in DISTANCE or m in INTENSITY)
-    bare = [t for t in phrase.split() if t not in STOPWORDS and t not in FILLERS] or phrase.split()
-    thing = " ".join(([said] if said and said not in bare else []) + bare)
-    if kind is not None and kind.name == "place":
-        return PlannedLayer(_name_for(" ".join(bare)) + "-ambience", None, "bed",
-                            f"ambient field recording of {_article(thing, words[-1])}{thing}", gain, 0.0, width, None,
-                            phrase)
-    return PlannedLayer(_name_for(" ".join(bare)), None, role, f"field recording of {_article(thing, words[-1])}{thing}",
-                        gain,
-                        0.0, width, rate if role == "events" else None, phrase)
-
-
-def _article(thing: str, head: str) -> str:
-    """"a " / "an " before a singular noun phrase, nothing before a plural or a mass noun."""
-    if is_plural(head) or head.endswith("ing"):
-        return ""
-    return "an " if thing[:1] in "aeiou" else "a "
-
-
-def _without_compounds(matches, tokens: list[str], nearest: dict[str, str | None]):
-    """Known names that are only the first half of a compound ("car wash", "clock tower", "coffee grinder", "church
-    organ", "wind chimes") are not that name: the phrase is the compound, headed by its last word, a noun that names
-    a kind of sound (:mod:`ambientgen.planner.lexicon`). ``nearest`` records the name each compound had, for a
-    backend that cannot render the compound itself."""
-    matched = {i for s, e, _, _ in matches for i in range(s, e)}
-    out = []
-    for s, e, kind, name in matches:
-        nxt = tokens[e] if e < len(tokens) else None
-        if nxt is not None and e == s + 1 and e == len(tokens) - 1 and e not in matched and nxt not in SOUND_WORDS \
-                and not is_modifier(nxt) and nxt not in STOPWORDS and is_noun(nxt) and kind_of([nxt]) is not None:
-            nearest[" ".join(tokens)] = name if kind == "source" else None  # the offline fallback
-            continue
-        out.append((s, e, kind, name))
-    return out
-
-
 def _fit(layers: list[PlannedLayer], target: PlanTarget, warnings: list[str], left_out: list[str]
          ) -> list[PlannedLayer]:
     """The layers ``target`` renders, each saying what renders it; the others left out with the reason."""
@@ -416,10 +356,6 @@ def _apply_surface(layer: PlannedLayer, surface: str, phrase: str) -> None:
     layer.prompt = layer.prompt.replace("{where}", " " + surface) if "{where}" in layer.prompt else \
         f"{layer.prompt} {surface}"
     layer.words += f" {surface.split(' ', 1)[0]} {phrase}"
-
-
-def _name_for(phrase: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", phrase.lower()).strip("-")[:40] or "layer"
 
 
 def _dedupe(layers: list[PlannedLayer], warnings: list[str]) -> list[PlannedLayer]:

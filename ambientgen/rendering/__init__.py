@@ -8,6 +8,7 @@ module            what it offers
 ``pipeline``      ``render()``: scene, validation and preflight, backend, plan, model work, master and
                   export, check report, in numbered steps
 ``prepare``       step 1: the scene from a scene, file or sentence; overrides; ``validate_scene``
+``presets``       render presets: ``sleep`` as a recipe sharing ``check``'s preset
 ``preflight``     can the outputs be written, is there room, would they replace an earlier render
 ``chunk_plan``    what each layer renders (kind, chunk seeds, window geometry), before any model work
 ``engine``        the layers rendered: model work, seams, loop closure, arrangement, ready to stream

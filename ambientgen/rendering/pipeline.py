@@ -385,8 +385,9 @@ def _interrupted(store) -> str:
 
 def _check_report(output: Path, manifest: dict[str, Any], on_progress: ProgressFn | None):
     """Step 7: the mix judged against its own scene (target, ceiling, loop), written as JSON and PNG."""
+    from ..check.levels import manifest_times
     from ..check.picture import draw
-    from ..check.report import check_file, manifest_times, scene_preset
+    from ..check.report import check_file, scene_preset
 
     mix = next(f for f in manifest["files"] if f["kind"] == "mix")
     seams, _ = manifest_times(manifest)
