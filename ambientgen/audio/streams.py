@@ -350,11 +350,16 @@ class EventStream:
                 if t0 + length > 0 and t0 < self.total:
                     placed.append((t0, t0 + length, e.variation, g * left, g * right))
         self.placed = sorted(placed)
+        self._starts = np.array([p[0] for p in self.placed], dtype=np.int64)
+        self._longest = max((p[1] - p[0] for p in self.placed), default=0)
 
     def add_to(self, out: np.ndarray, start: int) -> None:
         n = out.shape[1]
         target = out if self.animation is None else np.zeros_like(out)
-        for t0, t1, var, gl, gr in self.placed:
+        # only the events that can sound in the block (sorted by start; none is longer than the longest)
+        first = int(np.searchsorted(self._starts, start - self._longest, side="left"))
+        last = int(np.searchsorted(self._starts, start + n, side="left"))
+        for t0, t1, var, gl, gr in self.placed[first:last]:
             lo, hi = max(t0, start), min(t1, start + n)
             if lo >= hi:
                 continue

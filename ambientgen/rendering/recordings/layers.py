@@ -218,12 +218,20 @@ def render_recording_bed(scene: Scene, layer: LayerPlan, sources: LayerSources, 
     from .excerpts import arrange_excerpts, source_recurrence
     from .sources import read_stretch
 
+    from .sources import is_uneven
+    from .texture import render_texture_bed
+
     sr = scene.sample_rate
     total = round(scene.duration * sr)
     regions = _regions(sources.files)
     material_s = sum((b - a) / sources.files[k].sample_rate for k, a, b in regions)
     rule_s = MIN_RECURRENCE_S
     ample = material_s >= rule_s + 2 * EXCERPT_S[1]
+    uneven = [f.path.name for f in sources.files if is_uneven(f)]
+    if not ample or uneven:  # excerpts would replay, or would carry the lulls into the loop: resynthesis
+        why = (f"uneven: {', '.join(uneven)} has long quiet stretches" if uneven else
+               f"{material_s:.1f} s of recording, under the {rule_s + 2 * EXCERPT_S[1]:g} s excerpts need")
+        return render_texture_bed(scene, layer, sources, why=why, on_progress=on_progress)
     overlap_s = layer.overlap_s if ample else min(layer.overlap_s, SCARCE_OVERLAP_S)
     overlap = round(overlap_s * sr)
     tiles, power, colours, points = [], [], [], []

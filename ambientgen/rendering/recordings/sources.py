@@ -33,7 +33,8 @@ MIN_RATE = 8000
 CLIP_RUN = 2  # repeated full-scale samples in a row (a flat top of 3) that count as clipping
 SILENT_DBFS = -70.0  # a file whose loudest 50 ms is under this is silent
 QUIET_DB = 30.0  # a bed's stretch this far under its loud parts (the 90th percentile level) is a silence
-MAX_QUIET = 0.15  # a bed may be that quiet for at most this fraction of its length
+MAX_QUIET = 0.15  # a bed quiet for more of its length than this is uneven (its bed is resynthesised)
+NO_BED_DBFS = -65.0  # an uneven recording whose floor (10th percentile level) is under this has no bed
 EVENT_RISE_DB = 6.0  # an onset: the level rises this much within 100 ms ...
 EVENT_OVER_DB = 9.0  # ... to this far over the background (the median of the 10 s around it)
 EVENT_MAX_S = 30.0
@@ -185,18 +186,30 @@ def read_stretch(src: SourceFile, start: int, stop: int) -> np.ndarray:
     return np.ascontiguousarray(audio)
 
 
+def _quiet_share(src: SourceFile) -> tuple[float, float]:
+    """The share of ``src`` (0.5 s level) :data:`QUIET_DB` or more under its loud parts (90th percentile), and its
+    floor (the 10th percentile level, dBFS)."""
+    smooth = _smoothed(src.level_db, max(1, round(0.5 / HOP_S)))
+    return float(np.mean(smooth < np.percentile(smooth, 90) - QUIET_DB)), float(np.percentile(smooth, 10))
+
+
+def is_uneven(src: SourceFile) -> bool:
+    """Whether more than :data:`MAX_QUIET` of ``src`` is quiet stretches (lulls, swells): a bed rebuilt from it
+    by texture resynthesis fills them from its floor, where excerpts would carry them into the loop."""
+    return _quiet_share(src)[0] > MAX_QUIET
+
+
 def bed_problem(src: SourceFile, *, min_s: float) -> str | None:
-    """Why ``src`` cannot be a bed, or None: shorter than ``min_s`` (two crossfades), or separate decaying events
-    with silence between (more than :data:`MAX_QUIET` of it :data:`QUIET_DB` under its loud parts)."""
+    """Why ``src`` cannot be a bed, or None: shorter than ``min_s`` (two crossfades), or separate sounds with
+    silence between (more than :data:`MAX_QUIET` of it quiet, and its floor under :data:`NO_BED_DBFS`: there
+    is no bed to continue). A recording with lulls over a floor is a bed (resynthesised from its floor)."""
     if src.duration_s < min_s:
         return (f"{src.path.name} is {src.duration_s:.2f} s long; a bed needs at least {min_s:g} s "
                 "(two crossfades of model.overlap_s)")
-    smooth = _smoothed(src.level_db, max(1, round(0.5 / HOP_S)))
-    quiet = float(np.mean(smooth < np.percentile(smooth, 90) - QUIET_DB))
-    if quiet > MAX_QUIET:
-        return (f"{src.path.name} is separate decaying events with silence between ({quiet:.0%} of it is "
-                f"{QUIET_DB:g} dB or more under its loud parts), not a continuous sound: as a bed every seam would "
-                "cut a decay; use it as role: events")
+    quiet, floor = _quiet_share(src)
+    if quiet > MAX_QUIET and floor < NO_BED_DBFS:
+        return (f"{src.path.name} is separate sounds with silence between ({quiet:.0%} of it is silence, its floor "
+                f"{floor:.0f} dBFS), with no bed to continue: use it as role: events")
     return None
 
 

@@ -1,0 +1,60 @@
+"""A bed from recordings too short or too uneven to arrange as excerpts: rebuilt by texture resynthesis.
+
+Each file (or each held stretch of it) is split into its steady bed and its
+transients (:func:`ambientgen.audio.texture.analyse`); the layer plays grains of
+the beds (:class:`~ambientgen.audio.texture.GrainBed`) with the transients
+scattered over them (:func:`~ambientgen.audio.texture.scatter_events`). Nothing
+the source played comes back whole, so a 9 s fire loops for an hour without a
+cycle; a lull is the recording's own floor, not a gap; and a loop's end flows
+into its start (the grains and events wrap).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..layers import LayerOutput, layer_animation, layer_rng
+
+if TYPE_CHECKING:
+    from ...progress import ProgressFn
+    from ...scene.schema import Scene
+    from ..chunk_plan import LayerPlan
+    from .layers import LayerSources
+
+
+def render_texture_bed(scene: Scene, layer: LayerPlan, sources: LayerSources, *, why: str,
+                       on_progress: ProgressFn | None = None) -> tuple[LayerOutput, list[str]]:
+    """The bed of a recording layer by texture resynthesis (``why``: what made the excerpts unfit, for the
+    manifest); returns the layer and its warnings."""
+    from ...audio.streams import EventStream
+    from ...audio.texture import GRAIN_S, VOICES, GrainBed, TextureStream, analyse, scatter_events
+    from ...progress import ProgressEvent
+    from .layers import _regions, _to_rate
+    from .sources import read_stretch
+
+    sr = scene.sample_rate
+    total = round(scene.duration * sr)
+    regions = _regions(sources.files)
+    models = []
+    for j, (k, a, b) in enumerate(regions):
+        f = sources.files[k]
+        models.append(analyse(_to_rate(read_stretch(f, a, b), f.sample_rate, sr), sr))
+        if on_progress:
+            on_progress(ProgressEvent("render", layer.name, j + 1, len(regions), "recordings analysed"))
+    bed = GrainBed(models, total=total, loop=scene.loop, rng=layer_rng(scene, layer, "grains"),
+                   gain_db=layer.gain_db, pan=layer.pan, width=layer.width)
+    variations, events = scatter_events(models, total=total, rng=layer_rng(scene, layer, "transients"),
+                                        pan=layer.pan, width=layer.width)
+    scattered = EventStream(layer.name, variations, events, layer.gain_db, total, scene.loop) if events else None
+    stream = TextureStream(bed, scattered, layer_animation(scene, layer, total))
+    material_s = sum((b - a) / sources.files[k].sample_rate for k, a, b in regions)
+    details = {
+        "kind": "texture",
+        "sources": [f.provenance() for f in sources.files],
+        "texture": {"why": why, "material_s": round(material_s, 3), "grains": bed.grains,
+                    "grain_s": list(GRAIN_S), "voices": VOICES,
+                    "transients": sum(len(m.events) for m in models), "events": len(events),
+                    "transient_share": round(sum(m.transient_share * m.duration_s for m in models)
+                                             / max(1e-9, sum(m.duration_s for m in models)), 3)},
+    }
+    return LayerOutput(layer, stream, [0.0] if scene.loop else [], 0, "texture", [], details), list(sources.warnings)
