@@ -45,11 +45,12 @@ FLOOR_S = 8.0  # the window of the running floor a band keeps between its transi
 FLOOR_PERCENTILE = 20
 TRANSIENT_DB = 6.0  # a band more than this over its floor holds a transient (where the frame is one)
 ONSET_DB = 2.0  # a frame is a transient where its bands' mean excess over the floor is at least this
-EVENT_MAX_S = 12.0  # a transient event (a thunder clap with its roll) is cut at most this long
+EVENT_MAX_S = 20.0  # a transient event (a thunder clap with its roll) is cut at most this long
 EVENT_DECAY = 1e-3  # an event ends where its power has fallen this far (30 dB) under its peak
 MAX_EVENTS = 160  # the strongest events kept as variations
 PITCH_SEMITONES = 0.6  # each event plays up to this much higher or lower
 GAIN_JITTER_DB = 2.0
+LOOP_GUARD_S = 1.5  # no transient starts this close to a loop point (the check's level step looks 1 s either side)
 
 
 def _frame_size(sample_rate: int) -> int:
@@ -111,8 +112,11 @@ class TextureModel:
         return np.maximum(np.append(np.diff(times), times[0] + self.duration_s - times[-1]), 0.02)
 
 
-def analyse(audio: np.ndarray, sample_rate: int) -> TextureModel:
-    """Split ``audio`` ``(channels, n)`` into its bed and its transient events (see the module's notes)."""
+def analyse(audio: np.ndarray, sample_rate: int, *, floor_s: float | None = FLOOR_S) -> TextureModel:
+    """Split ``audio`` ``(channels, n)`` into its bed and its transient events (see the module's notes).
+
+    ``floor_s``: the window of the running floor; ``None``, one floor for the whole recording (an uneven one, whose
+    swells and rolls last longer than any window: all of them are events over the floor of its lulls)."""
     from scipy.ndimage import binary_dilation, percentile_filter, uniform_filter1d
 
     audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
@@ -125,8 +129,11 @@ def analyse(audio: np.ndarray, sample_rate: int) -> TextureModel:
     sums = np.zeros((len(power), int(band.max()) + 1))
     np.add.at(sums.T, band, power.T.astype(np.float64))
     energy = uniform_filter1d(sums, size=3, axis=0, mode="wrap") + 1e-20
-    window = max(3, round(FLOOR_S * sample_rate / hop))
-    floor = percentile_filter(energy, FLOOR_PERCENTILE, size=(min(window, len(energy)), 1), mode="wrap") + 1e-20
+    if floor_s is None:
+        floor = np.percentile(energy, FLOOR_PERCENTILE, axis=0, keepdims=True) + 1e-20
+    else:
+        window = max(3, round(floor_s * sample_rate / hop))
+        floor = percentile_filter(energy, FLOOR_PERCENTILE, size=(min(window, len(energy)), 1), mode="wrap") + 1e-20
     excess_db = 10 * np.log10(energy / floor)
     loud = np.mean(np.maximum(excess_db - TRANSIENT_DB, 0.0), axis=1) >= ONSET_DB
     transient = binary_dilation(loud, iterations=2)
@@ -172,7 +179,9 @@ def _cut_events(transients: np.ndarray, loud: np.ndarray, strength: np.ndarray, 
         busy = end
         if end - s0 < hop:
             continue
-        clip = edge_fades(transients[:, s0:end].copy(), sample_rate, fade_in_s=0.003, fade_out_s=0.02)
+        capped = not len(below)  # still sounding at the cap: a longer fade, not a cut
+        clip = edge_fades(transients[:, s0:end].copy(), sample_rate, fade_in_s=0.003,
+                          fade_out_s=1.0 if capped else 0.02)
         found.append((float(np.sum(level[s0:end])), s0, clip))
     found = sorted(found, key=lambda e: -e[0])[:MAX_EVENTS]
     found.sort(key=lambda e: e[1])
@@ -193,8 +202,8 @@ def pitched(clip: np.ndarray, semitones: float) -> np.ndarray:
 PITCHES = (-1.0, -0.35, 0.35, 1.0)  # of PITCH_SEMITONES: each event's variations
 
 
-def scatter_events(models: list[TextureModel], *, total: int, rng: np.random.Generator, pan: float = 0.0,
-                   width: float = 0.5) -> tuple[list[np.ndarray], list]:
+def scatter_events(models: list[TextureModel], *, total: int, rng: np.random.Generator, loop: bool = True,
+                   pan: float = 0.0, width: float = 0.5) -> tuple[list[np.ndarray], list]:
     """The transients of ``models`` scattered over ``total`` samples: (variations, events) for an
     :class:`~ambientgen.audio.streams.EventStream` (which wraps the events over a loop's end).
 
@@ -203,8 +212,12 @@ def scatter_events(models: list[TextureModel], *, total: int, rng: np.random.Gen
     the transients at one of :data:`PITCHES`, a gain within
     :data:`GAIN_JITTER_DB` and, for a mono source, a pan spread by ``width``. A
     transient longer than a second is not played again while it sounded less
-    than :data:`~ambientgen.audio.repetition.REPEAT_WITHIN_S` ago when another
-    is free; no transient plays twice in a row when there are others.
+    than :data:`~ambientgen.audio.repetition.REPEAT_WITHIN_S` ago (another
+    plays, or the next waits for one to be free: a few long thunder rolls come
+    rarer rather than sooner); no transient plays twice in a row when there are others. On a loop
+    no event starts within :data:`LOOP_GUARD_S` of the loop point (an onset
+    there would be a level jump across it; one that began earlier plays on
+    over it, as the stream wraps it).
     """
     from .arrange import EventTime
     from .repetition import REPEAT_WITHIN_S
@@ -220,15 +233,21 @@ def scatter_events(models: list[TextureModel], *, total: int, rng: np.random.Gen
     recent = round(REPEAT_WITHIN_S * sr)
     last = np.full(len(clips), -np.inf)
     events, t, previous = [], float(rng.uniform(0, intervals.mean()) * sr), -1
-    while t < total:
+    guard = round(LOOP_GUARD_S * sr) if loop else 0
+    t = max(t, guard)
+    while t < total - guard:
         free = np.ones(len(clips), dtype=bool)
         if len(clips) > 1 and previous >= 0:
             free[previous] = False
         long = lengths > sr
         free &= ~(long & (t - last < recent + lengths))
         pool = np.flatnonzero(free)
-        if not len(pool):
-            pool = np.array([int(np.argmin(last))])
+        if not len(pool):  # every long one sounded too recently: wait for the first to be free again
+            k = int(np.argmin(last + lengths))
+            t = max(t, float(last[k] + recent + lengths[k]))
+            if t >= total - guard:
+                break
+            pool = np.array([k])
         k = int(rng.choice(pool))
         last[k], previous = t, k
         v = k * len(PITCHES) + int(rng.integers(len(PITCHES)))

@@ -270,7 +270,8 @@ def loop(
     """Turn a recording into a long seamless loop, with loop metadata, manifest and check report.
 
     Excerpts are cut where the recording is steady and arranged so that no stretch comes back soon, joined by
-    level-matched crossfades."""
+    level-matched crossfades; a recording too short or too uneven for that is resynthesised (grains of its steady
+    bed, its transients scattered over them)."""
     from ..rendering.recordings.loop import loop as run
 
     with _errors(frozenset({"duration", "target_lufs"})), progress_bars(quiet) as on_progress:
@@ -280,8 +281,13 @@ def loop(
                          cache=False, overwrite=overwrite, on_progress=on_progress, on_message=say)
         except SceneError as exc:  # the one layer's field is the command's argument
             raise AmbientgenError("; ".join(p.removeprefix("layers[0].source: ") for p in exc.problems)) from None
-    pool = result.manifest["layers"][0].get("pool")
+    layer = result.manifest["layers"][0]
+    pool, texture = layer.get("pool"), layer.get("texture")
     details = []
+    if texture:
+        details.append(f"  {texture['material_s']:.1f} s of recording resynthesised ({texture['why']}): "
+                       f"{texture['grains']} grains of its bed, {texture['events']} of its "
+                       f"{texture['transients']} transients scattered; nothing of it replays whole")
     if pool:
         recur = pool["min_source_recurrence_s"]
         details.append(f"  {pool['material_s']:.1f} s of recording in {pool['excerpts']} excerpts; a stretch of it "

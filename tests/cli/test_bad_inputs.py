@@ -86,7 +86,7 @@ CASES = [
     ("rec-low-rate", {"s.yaml": REC.format(src="l.wav"), "l.wav": "LOWRATE"}, ["render", "{tmp}/s.yaml"], 1,
      "layers[0].source: l.wav has a sample rate of 6000 Hz; recordings need at least 8000 Hz"),
     ("rec-thunder-bed", {"s.yaml": REC.format(src="storm.ogg"), "storm.ogg": "STORM"}, ["render", "{tmp}/s.yaml"], 1,
-     "layers[0].source: storm.ogg is separate decaying events with silence between"),
+     "layers[0].source: storm.ogg is separate sounds with silence between"),
     ("rec-no-events", {"s.yaml": REC.format(src="n.wav") + "    role: events\n", "n.wav": "NOISE40"},
      ["render", "{tmp}/s.yaml"], 1, "layers[0].source: n.wav has no distinct events"),
     ("loop-missing", {}, ["loop", "{tmp}/missing.wav", "-o", "{out}/new"], 1, "no such file: {tmp}/missing.wav"),

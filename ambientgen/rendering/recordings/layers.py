@@ -14,13 +14,18 @@ so that no stretch of the *source* plays again within :data:`MIN_RECURRENCE_S`
 (excerpts cut from overlapping stretches count, not only the same excerpt),
 choosing among candidates the one whose fade agrees best with the previous
 excerpt in colour and level. The joins are the pool's level-matched
-crossfades (:class:`ambientgen.audio.streams.PoolStream`). Material too short for the
-rule: excerpts shorter than the check's repetition window, a warning with the
-figure, and the manifest's ``min_source_recurrence_s`` says what was achieved.
+crossfades (:class:`ambientgen.audio.streams.PoolStream`); the manifest's
+``min_source_recurrence_s`` says what was achieved.
+
+**Too short or uneven for excerpts.** Material under the rule plus two
+excerpts, or a recording with long quiet stretches (:func:`~ambientgen.rendering.recordings.sources.is_uneven`),
+is resynthesised instead (:mod:`ambientgen.rendering.recordings.texture`):
+grains of its steady bed with its transients scattered over them, so nothing
+of it replays whole and a lull is its own floor, not a gap.
 
 **Events.** ``role: events`` with several files plays each as a variation; one
 long recording is cut at its onsets (:func:`ambientgen.rendering.recordings.sources.find_events`).
-A recording of separate decaying events (a thunderstorm) is refused as a bed.
+Separate sounds over silence (a thunder recording with no floor) are refused as a bed.
 """
 
 from __future__ import annotations
@@ -46,7 +51,6 @@ REGION_S = 60.0  # a longer recording is read as stretches this long, spread ove
 EXCERPT_S = (6.0, 16.0)  # excerpt lengths where the material is ample
 AIM = 1.0  # of ample material: the gap aimed at (more than the rule leaves room to keep it to a loop's end)
 GUARD_S = REPEAT_WITHIN_S + 5.0  # where a long excerpt would come back sooner than this, a short one plays
-SCARCE_OVERLAP_S = 1.0  # the crossfade of excerpts from scarce material
 RECUR_BIN_S = 0.25  # source stretches whose recurrence is timed
 STEADY_DB = 3.0  # a fade may start where the level rises less than this over its running median
 ONE_SHOT_MAX_S = 30.0  # a longer file in an event folder is cut at its strongest onset
@@ -232,7 +236,7 @@ def render_recording_bed(scene: Scene, layer: LayerPlan, sources: LayerSources, 
         why = (f"uneven: {', '.join(uneven)} has long quiet stretches" if uneven else
                f"{material_s:.1f} s of recording, under the {rule_s + 2 * EXCERPT_S[1]:g} s excerpts need")
         return render_texture_bed(scene, layer, sources, why=why, on_progress=on_progress)
-    overlap_s = layer.overlap_s if ample else min(layer.overlap_s, SCARCE_OVERLAP_S)
+    overlap_s = layer.overlap_s
     overlap = round(overlap_s * sr)
     tiles, power, colours, points = [], [], [], []
     for j, (k, a, b) in enumerate(regions):
@@ -249,23 +253,15 @@ def render_recording_bed(scene: Scene, layer: LayerPlan, sources: LayerSources, 
 
     # an excerpt whose span with both fades stays under the check's repetition window cannot be heard coming back
     short = max(round(1.25 * overlap), round((REPEAT_MIN_S - 2 * overlap_s - 0.5) * sr))
-    if ample:
-        hi = min(round(EXCERPT_S[1] * sr), longest)
-        lo = min(round(EXCERPT_S[0] * sr), hi // 2)
-    else:  # every excerpt shorter than the check's repetition window: no long stretch comes back whole
-        hi = min(short, longest)  # its span with both fades: 4.5 s
-        lo = max(round(1.25 * overlap), hi // 2)  # an excerpt is longer than its fade
+    hi = min(round(EXCERPT_S[1] * sr), longest)
+    lo = min(round(EXCERPT_S[0] * sr), hi // 2)
     bin = round(RECUR_BIN_S * sr)
-    # scarce material: a gap it can keep in random order (what two excerpts leave), not the longest gap a fixed
-    # alternation keeps (heard as a loop)
-    gap_s = rule_s if ample else max(1.0, material_s - 2 * (hi / sr + overlap_s))
     arrangement = arrange_excerpts(tiles=[t.shape[1] for t in tiles], cut_points=points, overlap=overlap,
                                    total=total, loop=scene.loop, rng=layer_rng(scene, layer, "arrangement"),
-                                   lengths=(lo, hi), min_gap=round(gap_s * sr), bin=bin,
+                                   lengths=(lo, hi), min_gap=round(rule_s * sr), bin=bin,
                                    join_window=round(GUARD_S * sr),
                                    join_limit=round((REPEAT_MIN_S - 1.0) * sr),
-                                   aim=round(AIM * material_s * sr) if ample else None,
-                                   short=(round(GUARD_S * sr), short) if ample else None,
+                                   aim=round(AIM * material_s * sr), short=(round(GUARD_S * sr), short),
                                    continuous_loop=True, first_points=[_quiet_points(t, pts, sr) for t, pts in
                                                                        zip(tiles, points)],
                                    seam_cost=_SeamCost(colours, power, overlap, POWER_FRAME))
@@ -276,8 +272,7 @@ def render_recording_bed(scene: Scene, layer: LayerPlan, sources: LayerSources, 
     met = recur_s is None or recur_s >= rule_s - RECUR_BIN_S
     warnings = list(sources.warnings)
     if not met:
-        how = (f"excerpts are kept under {hi / sr:.1f} s so none comes back whole" if not ample else
-               f"where one would come back within {GUARD_S:g} s a {short / sr:.1f} s excerpt plays instead")
+        how = f"where one would come back within {GUARD_S:g} s a {short / sr:.1f} s excerpt plays instead"
         warnings.append(f"layer '{layer.name}': {material_s:.1f} s of recording is too little for "
                         f"{scene.duration:g} s without repeats: a stretch of it plays again after {recur_s:g} s "
                         f"(the rule is {rule_s:g} s); {how} — a longer recording gives more variety")

@@ -27,10 +27,10 @@ def render_texture_bed(scene: Scene, layer: LayerPlan, sources: LayerSources, *,
     """The bed of a recording layer by texture resynthesis (``why``: what made the excerpts unfit, for the
     manifest); returns the layer and its warnings."""
     from ...audio.streams import EventStream
-    from ...audio.texture import GRAIN_S, VOICES, GrainBed, TextureStream, analyse, scatter_events
+    from ...audio.texture import FLOOR_S, GRAIN_S, VOICES, GrainBed, TextureStream, analyse, scatter_events
     from ...progress import ProgressEvent
     from .layers import _regions, _to_rate
-    from .sources import read_stretch
+    from .sources import is_uneven, read_stretch
 
     sr = scene.sample_rate
     total = round(scene.duration * sr)
@@ -38,13 +38,15 @@ def render_texture_bed(scene: Scene, layer: LayerPlan, sources: LayerSources, *,
     models = []
     for j, (k, a, b) in enumerate(regions):
         f = sources.files[k]
-        models.append(analyse(_to_rate(read_stretch(f, a, b), f.sample_rate, sr), sr))
+        # an uneven recording's bed is the floor of its lulls (its swells and rolls are all events)
+        models.append(analyse(_to_rate(read_stretch(f, a, b), f.sample_rate, sr), sr,
+                              floor_s=None if is_uneven(f) else FLOOR_S))
         if on_progress:
             on_progress(ProgressEvent("render", layer.name, j + 1, len(regions), "recordings analysed"))
     bed = GrainBed(models, total=total, loop=scene.loop, rng=layer_rng(scene, layer, "grains"),
                    gain_db=layer.gain_db, pan=layer.pan, width=layer.width)
     variations, events = scatter_events(models, total=total, rng=layer_rng(scene, layer, "transients"),
-                                        pan=layer.pan, width=layer.width)
+                                        loop=scene.loop, pan=layer.pan, width=layer.width)
     scattered = EventStream(layer.name, variations, events, layer.gain_db, total, scene.loop) if events else None
     stream = TextureStream(bed, scattered, layer_animation(scene, layer, total))
     material_s = sum((b - a) / sources.files[k].sample_rate for k, a, b in regions)
@@ -56,5 +58,8 @@ def render_texture_bed(scene: Scene, layer: LayerPlan, sources: LayerSources, *,
                     "transients": sum(len(m.events) for m in models), "events": len(events),
                     "transient_share": round(sum(m.transient_share * m.duration_s for m in models)
                                              / max(1e-9, sum(m.duration_s for m in models)), 3)},
+        # the scattered transients are planned events: check explains their onsets as it does an event layer's
+        "variation_s": [round(v.shape[1] / sr, 4) for v in variations],
+        "events": [e.to_dict(sr) for e in events],
     }
     return LayerOutput(layer, stream, [0.0] if scene.loop else [], 0, "texture", [], details), list(sources.warnings)

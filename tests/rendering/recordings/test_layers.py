@@ -19,7 +19,8 @@ from ambientgen.errors import SceneError
 from ambientgen.rendering.recordings.excerpts import arrange_excerpts, source_recurrence
 from ambientgen.rendering.recordings.layers import find_layer_sources, open_layer_sources, steady_points
 from ambientgen.rendering.recordings.loop import loop_scene
-from ambientgen.rendering.recordings.sources import bed_problem, expand_source, find_events, open_source, read_stretch
+from ambientgen.rendering.recordings.sources import (bed_problem, expand_source, find_events, is_uneven, open_source,
+                                                     read_stretch)
 from ambientgen.scene.files import load_scene
 from ambientgen.scene.schema import scene_from_dict
 from tests.conftest import DATA, noise
@@ -92,11 +93,21 @@ def test_more_than_two_channels_fold_to_stereo(tmp_path):
 
 # --- what a recording is -----------------------------------------------------------------------------------------
 
-def test_a_thunderstorm_is_events_not_a_bed_and_steady_recordings_are_beds():
+def test_thunder_over_silence_is_events_not_a_bed_and_steady_recordings_are_beds():
     storm = open_source(DATA / "storm_redeclipse.ogg", where="w")
-    assert "separate decaying events with silence between" in bed_problem(storm, min_s=3)
+    assert "is separate sounds with silence between (42% of it is silence, its floor -81 dBFS), with no bed to " \
+           "continue: use it as role: events" in bed_problem(storm, min_s=3)
     for name in ("rain_redeclipse", "river_stk", "waterfall_stk", "cicadas_redeclipse", "birds_stk", "cafe_stk"):
-        assert bed_problem(open_source(DATA / f"{name}.ogg", where="w"), min_s=3) is None, name
+        src = open_source(DATA / f"{name}.ogg", where="w")
+        assert bed_problem(src, min_s=3) is None and not is_uneven(src), name
+
+
+def test_thunder_over_a_floor_is_an_uneven_bed_not_refused(tmp_path):
+    """An ordinary thunder ambience (rolls over rain, lulls between): a bed, resynthesised from its floor."""
+    storm, sr = sf.read(DATA / "storm_redeclipse.ogg", dtype="float32")
+    floor = 0.002 * np.random.default_rng(0).standard_normal(len(storm)).astype(np.float32)  # -54 dBFS of hiss
+    src = open_source(_write(tmp_path / "thunder.wav", 0.8 * storm + floor, sr), where="w")
+    assert bed_problem(src, min_s=3) is None and is_uneven(src)
 
 
 def test_events_are_cut_at_their_onsets_and_end_when_they_have_decayed(tmp_path):
@@ -217,10 +228,11 @@ def test_a_recording_layer_renders_without_any_model_and_records_its_provenance(
     assert src["sha256"] == hashlib.sha256((DATA / "river_stk.ogg").read_bytes()).hexdigest()
     assert (src["sample_rate"], src["channels"]) == (48000, 1) and src["duration_s"] == pytest.approx(15.55, abs=0.01)
     assert m["frames"] == 40 * 48000
-    pool = layer["pool"]
-    assert pool["recurrence_met"] is False and pool["min_source_recurrence_s"] < 90
-    assert any("15.6 s of recording is too little for 40 s without repeats" in t for _, t in messages)
-    assert all(a["source_s"] + a["length_s"] <= 15.6 for a in layer["arrangement"])
+    # 15.6 s is too little to arrange as excerpts without replay: the bed is resynthesised, with no warning
+    texture = layer["texture"]
+    assert texture["why"] == "15.6 s of recording, under the 122 s excerpts need"
+    assert texture["material_s"] == pytest.approx(15.55, abs=0.01) and texture["grains"] >= 2 * 40 / 2.5
+    assert "pool" not in layer and not any("too little" in t for _, t in messages)
 
 
 def test_a_stereo_recording_keeps_its_two_channels(tmp_path):
@@ -252,7 +264,7 @@ def test_a_long_recording_is_read_in_stretches_not_whole(tmp_path, monkeypatch):
     result = ambientgen.render(scene, tmp_path / "o", cache=False, report=False, session=False, stems=False)
     assert len(reads) == 3 and all(b - a == 10 * 16000 for a, b in reads)  # three 10 s stretches ...
     assert sorted(a for a, _ in reads)[-1] > 60 * 16000  # ... spread over the whole file
-    assert result.manifest["layers"][0]["pool"]["material_s"] == pytest.approx(30.0)
+    assert result.manifest["layers"][0]["texture"]["material_s"] == pytest.approx(30.0)
 
 
 def test_events_from_a_folder_of_one_shots_play_each_file(tmp_path):
@@ -321,7 +333,7 @@ def test_the_loop_command_turns_a_recording_into_a_checked_loop(tmp_path):
     out = tmp_path / "o"
     result = runner.invoke(cli.app, ["loop", str(tmp_path / "fall.ogg"), "--duration", "2m", "-o", str(out), "-q"])
     assert result.exit_code == 0, result.output
-    assert "check: PASS" in result.stdout and "a stretch of it recurs after" in result.stdout
+    assert "check: PASS" in result.stdout and "14.9 s of recording resynthesised" in result.stdout
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["loop"] and manifest["frames"] == 120 * 48000
     assert sf.info(str(out / "fall.wav")).frames == 120 * 48000
