@@ -46,7 +46,10 @@ def run(path: Path, duration: str, out: Path) -> dict:
         return row
     manifest = json.loads(manifest_path.read_text())
     report = json.loads(next(out.glob("*.check.json")).read_text())
-    pool = manifest["layers"][0]["pool"]
+    layer = manifest["layers"][0]
+    texture = layer.get("texture")
+    pool = layer.get("pool") or {"material_s": texture["material_s"], "excerpts": f"texture: {texture['grains']} grains",
+                                 "min_source_recurrence_s": "never whole", "recurrence_rule_s": 90.0}
     ranks = [s["rank"] for s in report["seams"]]
     row.update({
         "frames_exact": manifest["frames"] == round(manifest["duration_s"] * manifest["sample_rate"]),

@@ -46,6 +46,7 @@ FLOOR_PERCENTILE = 20
 TRANSIENT_DB = 6.0  # a band more than this over its floor holds a transient (where the frame is one)
 ONSET_DB = 2.0  # a frame is a transient where its bands' mean excess over the floor is at least this
 EVENT_MAX_S = 20.0  # a transient event (a thunder clap with its roll) is cut at most this long
+GAP_FRAMES = 3  # frames with no transient at all (about 30 ms) between two sounds: separate events
 EVENT_DECAY = 1e-3  # an event ends where its power has fallen this far (30 dB) under its peak
 MAX_EVENTS = 160  # the strongest events kept as variations
 PITCH_SEMITONES = 0.6  # each event plays up to this much higher or lower
@@ -150,8 +151,9 @@ def analyse(audio: np.ndarray, sample_rate: int, *, floor_s: float | None = FLOO
 def _cut_events(transients: np.ndarray, loud: np.ndarray, strength: np.ndarray, hop: int, sample_rate: int
                 ) -> tuple[list[np.ndarray], list[float]]:
     """The transient signal cut into events: one starts two frames before a run of transient frames and runs
-    until its power (smoothed over a frame) has fallen :data:`EVENT_DECAY` under its peak, at most
-    :data:`EVENT_MAX_S` (the runs within it belong to it: a thunder clap's roll is one event); the
+    until its power (over 100 ms, held for 300 ms) has fallen :data:`EVENT_DECAY` under its peak, at most
+    :data:`EVENT_MAX_S` (the runs within it belong to it: a thunder clap's roll is one event), or until the next
+    run after :data:`GAP_FRAMES` without any transient (a fire's crackles are each their own); the
     :data:`MAX_EVENTS` strongest, in time order."""
     from .streams import edge_fades
 
@@ -159,6 +161,8 @@ def _cut_events(transients: np.ndarray, loud: np.ndarray, strength: np.ndarray, 
     if not len(frames):
         return [], []
     starts = frames[np.concatenate([[True], np.diff(frames) > 1])]
+    # a run that begins after GAP_FRAMES without any transient starts a new event (dense crackles stay separate)
+    apart = frames[np.concatenate([[True], np.diff(frames) > GAP_FRAMES])]
     from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
     level = uniform_filter1d(np.sum(np.square(transients), axis=0), size=hop)
@@ -176,8 +180,11 @@ def _cut_events(transients: np.ndarray, loud: np.ndarray, strength: np.ndarray, 
         still = maximum_filter1d(stretch[peak:], size=hold, origin=-(hold // 2), mode="nearest")
         below = np.flatnonzero(still < level[s0 + peak] * EVENT_DECAY)
         end = s0 + peak + (int(below[0]) if len(below) else len(stretch) - peak)
+        later = apart[apart * hop > s0 + peak]
+        if len(later) and (int(later[0]) - 2) * hop < end:  # the next sound began after this one had gone
+            end, below = max(s0 + hop, (int(later[0]) - 2) * hop), [0]
         busy = end
-        if end - s0 < hop:
+        if end - s0 < 3 * hop:  # a fragment of a frame or two: left in the transient signal, not an event
             continue
         capped = not len(below)  # still sounding at the cap: a longer fade, not a cut
         clip = edge_fades(transients[:, s0:end].copy(), sample_rate, fade_in_s=0.003,
