@@ -222,9 +222,9 @@ def scatter_events(models: list[TextureModel], *, total: int, rng: np.random.Gen
     than :data:`~ambientgen.audio.repetition.REPEAT_WITHIN_S` ago (another
     plays, or the next waits for one to be free: a few long thunder rolls come
     rarer rather than sooner); no transient plays twice in a row when there are others. On a loop
-    no event starts within :data:`LOOP_GUARD_S` of the loop point (an onset
-    there would be a level jump across it; one that began earlier plays on
-    over it, as the stream wraps it).
+    no event starts or ends within :data:`LOOP_GUARD_S` of the loop point (an
+    onset or an end there would be a level step across it; one that spans it
+    plays on over it, as the stream wraps it).
     """
     from .arrange import EventTime
     from .repetition import REPEAT_WITHIN_S
@@ -240,7 +240,8 @@ def scatter_events(models: list[TextureModel], *, total: int, rng: np.random.Gen
     recent = round(REPEAT_WITHIN_S * sr)
     last = np.full(len(clips), -np.inf)
     events, t, previous = [], float(rng.uniform(0, intervals.mean()) * sr), -1
-    guard = round(LOOP_GUARD_S * sr) if loop else 0
+    # sparse events keep clear of a loop point; dense ones do not (a hole in them would be the step)
+    guard = round(LOOP_GUARD_S * sr) if loop and intervals.mean() >= 2 * LOOP_GUARD_S else 0
     t = max(t, guard)
     while t < total - guard:
         free = np.ones(len(clips), dtype=bool)
@@ -256,6 +257,10 @@ def scatter_events(models: list[TextureModel], *, total: int, rng: np.random.Gen
                 break
             pool = np.array([k])
         k = int(rng.choice(pool))
+        end = (t + lengths[k]) % total if guard else None
+        if end is not None and (end < guard or end > total - guard):  # it would end at the loop point: later
+            t += 2 * guard
+            continue
         last[k], previous = t, k
         v = k * len(PITCHES) + int(rng.integers(len(PITCHES)))
         spread = float(rng.uniform(-1, 1)) * width if mono else 0.0

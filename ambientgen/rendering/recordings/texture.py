@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 from ..layers import LayerOutput, layer_animation, layer_rng
 
+ANALYSIS_S = 60.0  # a recording is analysed in pieces this long at most
+
 if TYPE_CHECKING:
     from ...progress import ProgressFn
     from ...scene.schema import Scene
@@ -35,14 +37,19 @@ def render_texture_bed(scene: Scene, layer: LayerPlan, sources: LayerSources, *,
     sr = scene.sample_rate
     total = round(scene.duration * sr)
     regions = _regions(sources.files)
+    # analysed in pieces of at most ANALYSIS_S (the spectrogram of a 5-minute stereo file would take a gigabyte)
+    pieces = [(k, p, min(b, p + round(ANALYSIS_S * sources.files[k].sample_rate))) for k, a, b in regions
+              for p in range(a, b, round(ANALYSIS_S * sources.files[k].sample_rate))]
     models = []
-    for j, (k, a, b) in enumerate(regions):
+    for j, (k, a, b) in enumerate(pieces):
         f = sources.files[k]
+        if b - a < f.sample_rate and j:  # a tail under a second adds nothing
+            continue
         # an uneven recording's bed is the floor of its lulls (its swells and rolls are all events)
         models.append(analyse(_to_rate(read_stretch(f, a, b), f.sample_rate, sr), sr,
                               floor_s=None if is_uneven(f) else FLOOR_S))
         if on_progress:
-            on_progress(ProgressEvent("render", layer.name, j + 1, len(regions), "recordings analysed"))
+            on_progress(ProgressEvent("render", layer.name, j + 1, len(pieces), "recordings analysed"))
     bed = GrainBed(models, total=total, loop=scene.loop, rng=layer_rng(scene, layer, "grains"),
                    gain_db=layer.gain_db, pan=layer.pan, width=layer.width)
     variations, events = scatter_events(models, total=total, rng=layer_rng(scene, layer, "transients"),
