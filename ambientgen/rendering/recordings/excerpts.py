@@ -11,6 +11,8 @@ import numpy as np
 
 from ...audio.arrange import Arrangement, Placement, SeamCost
 
+LOOP_LEVEL_WEIGHT = 2.0  # of the loop point's level step (dB), over the half every join's cost has
+
 
 @dataclass(frozen=True)
 class Recurrence:
@@ -229,6 +231,8 @@ def arrange_excerpts(*, tiles: list[int], cut_points: list[np.ndarray], overlap:
         starts = _starts(tiles, points_now, last, first, t=t, total=total, loop=loop, bin=bin, overlap=overlap,
                          span=span[0], min_gap=min_gap, aim=aim, rng=rng, count=options * (4 if closing else 1),
                          future=future)
+        if continuous_loop and loop and not placements:  # only starts with room before them (where there are any)
+            starts = [(tile, offset) for tile, offset in starts if offset >= hi] or starts
 
         def evaluate(tile: int, offset: int, lengths: list[int]):
             # the longest of the lengths that keeps the gap (else the shortest, which comes closest)
@@ -252,6 +256,9 @@ def arrange_excerpts(*, tiles: list[int], cut_points: list[np.ndarray], overlap:
                 if seam_cost is not None and placements else 0.0
             if loop and seam_cost is not None and placements and length == remaining:  # it fades into the first
                 cost += seam_cost(tile, offset + length, placements[0].tile, placements[0].offset)
+                step = getattr(seam_cost, "level_step", None)  # a check judges the loop point's level step alone
+                if step is not None:
+                    cost += LOOP_LEVEL_WEIGHT * step(tile, offset + length, placements[0].tile, placements[0].offset)
             spread = float(plays[tile][b0 : b1 + 1].mean()) - mean_plays  # played more than the rest: worse
             # worst of all a stutter (the same source again within one excerpt's span) or a continuation
             return (gap < stutter or continues, gap < min_gap, gap < aim, -min(gap, aim), cost + spread), tile, \

@@ -207,9 +207,12 @@ class _SeamCost:
         seg = self.power[tile][a : max(a + 1, (at + self.overlap) // self.frame)]
         return float(10 * np.log10(seg.mean() + 1e-14)) if len(seg) else 0.0
 
+    def level_step(self, tile_out: int, out_at: int, tile_in: int, in_at: int) -> float:
+        """The level difference (dB) across the fade."""
+        return abs(self._level(tile_out, out_at) - self._level(tile_in, in_at))
+
     def __call__(self, tile_out: int, out_at: int, tile_in: int, in_at: int) -> float:
-        step = abs(self._level(tile_out, out_at) - self._level(tile_in, in_at))
-        return self.colour(tile_out, out_at, tile_in, in_at) + step / 2
+        return self.colour(tile_out, out_at, tile_in, in_at) + self.level_step(tile_out, out_at, tile_in, in_at) / 2
 
 
 def render_recording_bed(scene: Scene, layer: LayerPlan, sources: LayerSources, *,
