@@ -35,6 +35,8 @@ GENERATORS = [  # (prompt, expected family)
     ("a ticking clock", "clock"), ("book pages turning", "wind"), ("inside a moving train carriage", "vehicle"),
     ("room tone of a quiet library", "none"), ("an air conditioner humming", "none"), ("distant traffic", "vehicle"),
     ("traffic passing on a city street", "vehicle"), ("cars passing close by", "vehicle"),
+    ("church bells tolling", "bells"), ("wind chimes", "bells"), ("a dog barking", "animals"),
+    ("clattering dishes in a kitchen", "clatter"), ("typing on a keyboard", "typing"),
 ]
 REAL = [("rain_redeclipse.ogg", "water"), ("river_stk.ogg", "water"), ("waterfall_stk.ogg", "water"),
         ("storm_redeclipse.ogg", "thunder"), ("birds_stk.ogg", "animals"), ("cicadas_redeclipse.ogg", "animals"),
@@ -60,13 +62,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--seeds", type=int, default=4)
+    parser.add_argument("prompts", nargs="*", help="only the generators whose prompt contains one of these")
     args = parser.parse_args()
     print("| sound | family | family score (mean) | seeds in family | top classes (first seed) |")
     print("|---|---|---|---|---|")
     for prompt, family in GENERATORS:
+        if args.prompts and not any(p in prompt for p in args.prompts):
+            continue
         clips = [(generate(prompt, args.seconds, seed), 48000) for seed in range(1, args.seeds + 1)]
         print(row(f"`{prompt}`", family, clips), flush=True)
-    for file, family in REAL:
+    for file, family in REAL if not args.prompts else ():
         x, sr = sf.read(ROOT / "tests" / "data" / file)
         print(row(f"real: {file}", family, [(x if x.ndim == 1 else x.mean(axis=1), sr)]), flush=True)
 

@@ -253,7 +253,25 @@ JUDGED = [("light rain", "water"), ("rain", "water"), ("heavy rain on a tin roof
           ("book pages turning", "wind"),  # AudioSet's "Rustle" is in the wind family
           ("inside a moving train carriage", "vehicle"),  # AudioSet's Train / Rail transport are vehicles
           ("distant traffic", "vehicle"), ("traffic passing on a city street", "vehicle"),
-          ("cars passing close by", "vehicle"), ("distant thunder", "thunder"), ("close thunder", "thunder")]
+          ("cars passing close by", "vehicle"), ("distant thunder", "thunder"), ("close thunder", "thunder"),
+          ("church bells tolling", "bells"), ("wind chimes", "bells"),
+          ("a dog barking", "animals"), ("clattering dishes in a kitchen", "clatter"),
+          ("typing on a keyboard", "typing")]
+
+
+# the class itself, not only its family: a dog is a dog, chimes are chimes (YAMNet's top classes, 4 seeds)
+CLASSES = [("church bells tolling", "Church bell"), ("wind chimes", "Wind chime"), ("a dog barking", "Dog"),
+           ("typing on a keyboard", "Typing"), ("clattering dishes in a kitchen", "Chink, clink")]
+
+
+@pytest.mark.parametrize("prompt, label", CLASSES)
+@pytest.mark.slow
+def test_the_judge_names_the_new_generators_own_class_among_its_top_five(prompt, label):
+    from tests.yamnet import top_classes
+
+    for seed in range(1, 5):
+        top = [c for c, _ in top_classes(generate(prompt, 20.0, seed=seed), 48000, k=5)]
+        assert label in top, (seed, top)
 
 
 @pytest.mark.parametrize("prompt, family", JUDGED)

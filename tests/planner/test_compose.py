@@ -310,9 +310,9 @@ def test_stand_ins_are_said_and_unknown_phrases_left_out_with_the_reason():
 
 
 def test_nothing_renderable_is_an_error_that_names_the_backend():
-    with pytest.raises(AmbientgenError, match="nothing in 'a barking dog' can be rendered by the procedural backend"
-                                              " .*no dog-barking generator"):
-        plan("a barking dog", backend=procedural_target())
+    with pytest.raises(AmbientgenError, match="nothing in 'a howling wolf' can be rendered by the procedural backend"
+                                              " .*no wolves generator"):
+        plan("a howling wolf", backend=procedural_target())
 
 
 def test_a_neural_target_keeps_every_layer_and_names_itself():
@@ -388,13 +388,13 @@ def test_cli_plan_table_keeps_layer_names_whole_in_a_narrow_terminal():
 @pytest.mark.parametrize("args, message", [
     (["plan", "rain", "--backend", "nope"], "error: --backend: must be one of auto, audioldm2, procedural, "
                                             "stable-audio-3, recording, got 'nope'"),
-    (["plan", "a barking dog", "--backend", "procedural"], "error: description: nothing in 'a barking dog' can be "
-                                                            "rendered by the procedural backend"),
+    (["plan", "a howling wolf", "--backend", "procedural"], "error: description: nothing in 'a howling wolf' can "
+                                                             "be rendered by the procedural backend"),
     (["plan", "rain", "--device", "tpu"], "error: --device: must be one of auto, cpu, cuda, mps, got 'tpu'"),
     (["validate", "{tmp}/missing.yaml", "--device", "tpu"],
      "error: --device: must be one of auto, cpu, cuda, mps, got 'tpu'"),
-    (["render", "a barking dog", "--backend", "procedural", "-o", "{tmp}/o"],
-     "error: description: nothing in 'a barking dog' can be rendered by the procedural backend"),
+    (["render", "a howling wolf", "--backend", "procedural", "-o", "{tmp}/o"],
+     "error: description: nothing in 'a howling wolf' can be rendered by the procedural backend"),
 ])
 def test_cli_planning_for_a_backend_errors(args, message, tmp_path):
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]

@@ -1,4 +1,5 @@
-"""Offline procedural backend: synthesized rain, wind, water, fire, insects, birds (no model, no download).
+"""Offline procedural backend: synthesized rain, wind, water, fire, insects, birds, bells, dogs, a kitchen, typing
+(no model, no download).
 
 In the spirit of Andy Farnell's *Designing Sound*: each source is noise,
 filters and stochastic events. A layer's prompt is matched to a generator by
@@ -19,13 +20,13 @@ import numpy as np
 
 from ...errors import BackendError
 from ..base import Backend, BackendSpec, ChunkRequest, NoSettings, ProgressCallback
-from . import air, creatures, fire, rooms, water
+from . import air, creatures, fire, metal, people, rooms, water
 from .dsp import filt, finish
 
 SAMPLE_RATE = 48000
 # bump whenever a generator's sound changes: it is part of the render cache's key, so cached chunks of an older
 # generator are never mixed with new ones
-GENERATORS_VERSION = 7  # 7: wind without clicks (leaves never burst out of silence; the howl crossfaded)
+GENERATORS_VERSION = 8  # 8: bells, wind chimes, kitchen, typing, dogs (prompts that matched nothing or a stand-in)
 # chunks (s) and the fade that joins them (s): a 3 s fade hides the change between two independent chunks better
 # than 1.5 s (seam rank 0.53 -> 0.44 by the seam measure, 0.45 -> 0.36 by a 0.5 s log-mel judge, on real
 # recordings: benchmarks/compare_seams.py); 12 s chunks keep the hop (9 s) and so the chunk count of the scene
@@ -101,6 +102,15 @@ SOURCES: tuple[Source, ...] = (
     Source("fire", ("fire", "campfire", "fireplace", "ember", "crackl", "bonfire", "hearth", "flame"), fire.fire,
            lambda p: {"size": "embers" if _has(p, "ember") else
                       "fireplace" if _has(p, "fireplace", "hearth", "stove") else "campfire"}),
+    Source("wind chimes", ("wind chime", "chime", "chimes", "windchime"), metal.wind_chimes,
+           unless=("church", "clock", "door")),
+    Source("bells", ("bell", "church bell", "bells", "toll", "peal", "carillon", "belfry", "bell tower",
+                     "clock tower"), metal.bells, unless=("bicycle", "door", "phone", "telephone", "jingle", "cow", "sleigh")),
+    Source("kitchen", ("kitchen", "dish", "dishes", "plate", "plates", "cutlery", "crockery",
+                       "pots and pans", "washing up", "glasses"), metal.kitchen,
+           unless=("fridge", "refrigerator", "humming", "kettle")),
+    Source("typing", ("typing", "keyboard", "typewriter", "keystroke"), people.typing, unless=("piano", "music")),
+    Source("dogs", ("dog", "bark", "barking", "puppy", "hound", "woof"), creatures.dogs, unless=("tree", "bark of")),
     Source("cafe", ("café", "cafe", "coffee shop", "restaurant", "diner", "chatter", "crowd", "conversation",
                     "voices", "people talking", "pub", "market", "murmur"), rooms.cafe, unless=("brook", "stream")),
     Source("clock", ("clock", "ticking", "tick-tock", "tick tock"), rooms.clock, unless=("radiator", "pipe")),
