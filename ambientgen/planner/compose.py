@@ -58,12 +58,17 @@ from .phrases import (
     fragments,
     is_modifier,
     match,
+    negations,
     tokens,
 )
 from .scene_plan import PlannedLayer, PlanTarget, ScenePlan
 from .unknown import WHEN_WORDS, unknown_layer, without_compounds
 
 MAX_LAYERS = 6
+# sources that say a scene is indoors or in a town: dawn brings no birdsong and night no crickets there
+INDOORS = frozenset({"traffic", "crowd-murmur", "train-interior", "spaceship-hum", "airplane-cabin", "room-tone",
+                     "air-conditioner", "refrigerator", "fan", "kitchen-clatter", "machinery", "hospital-monitor",
+                     "server-room", "keyboard-typing", "washing-machine", "bus-interior", "car-interior"})
 SURFACE_SOURCES = {"rain", "hail", "drips"}
 # what is heard after it is over ("after a storm", "after the rain"): the source or place -> its aftermath
 AFTERMATH = {"rain": "drips", "storm": "drips", "thunder": "drips", "hail": "drips", "howling-wind": "wind"}
@@ -83,6 +88,7 @@ def plan(description: str, *, backend: PlanTarget | None = None) -> ScenePlan:
         raise AmbientgenError("description: empty; describe the sounds you want, e.g. 'rain on a tin roof with "
                               "distant thunder and crickets'")
     onto = ontology()
+    text, absent = negations(text)  # "no birds": never planned, never implied
     reading = read_changes(text)
     if reading.steps or reading.toward:
         text = _with_aftermath(reading, onto)
@@ -188,12 +194,12 @@ def plan(description: str, *, backend: PlanTarget | None = None) -> ScenePlan:
             warnings.append(f"left out '{layer.name}' (implied by {layer.implied_by}): not heard at night")
             present.discard(layer.source)
     places = [p for p, _, words in unknown if (k := kind_of(words)) is not None and k.name == "place"]
-    if time_of_day == "dawn" and not present & {"songbirds", "dawn-chorus"} and not places:
+    if time_of_day == "dawn" and not present & {"songbirds", "dawn-chorus"} and not places and not present & INDOORS:
         extra = _layer(onto.sources["dawn-chorus"], [], "dawn", style)
         extra.implied_by = "dawn"
         implied.insert(0, extra)  # the user named the time of day: before layers a place implies
-    if time_of_day == "night" and not present & {"crickets", "cicadas", "frogs", "owls"} and not places and \
-            not present & {"traffic", "crowd-murmur", "train-interior", "spaceship-hum", "airplane-cabin"}:
+    if time_of_day == "night" and not present & {"crickets", "cicadas", "frogs", "owls"} and not unknown and \
+            not present & INDOORS:
         extra = _layer(onto.sources["crickets"], [], "night", style)
         extra.implied_by = "night"
         implied.insert(0, extra)
@@ -206,6 +212,10 @@ def plan(description: str, *, backend: PlanTarget | None = None) -> ScenePlan:
             layer.words += " (+ " + "; ".join(context) + ")"
             context = []
     layers += strangers
+    for group in (layers, implied):
+        for layer in [la for la in group if la.source in absent]:
+            group.remove(layer)
+            warnings.append(f"left out '{layer.name}': the description says '{absent[layer.source]}'")
     left_out: list[str] = []
     if backend is not None:
         layers = _fit(layers, backend, warnings, left_out)

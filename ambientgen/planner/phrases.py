@@ -53,6 +53,8 @@ def tokens(text: str) -> list[str]:
 
 def match(tokens: list[str], onto: Ontology) -> list[tuple[int, int, str, str]]:
     """(start, end, kind, name) of the longest known names in ``tokens``, left to right."""
+    from .lexicon import known
+
     found, i = [], 0
     norm = [singular(t.replace("é", "e")) for t in tokens]
     while i < len(tokens):
@@ -62,7 +64,9 @@ def match(tokens: list[str], onto: Ontology) -> list[tuple[int, int, str, str]]:
             if " " in norm[i]:  # a protected phrase ("footsteps in snow")
                 hit = onto.phrases.get(tuple(norm[i].split()))
             elif hit is None and n == 1 and len(norm[i]) >= 5 and norm[i] not in STOPWORDS and \
-                    not is_modifier(norm[i]):
+                    not is_modifier(norm[i]) and not known(norm[i]) and not known(tokens[i]):
+                # a near-miss spelling ("thundr") only: an English word is never read as another ("house" is not
+                # "horses", "planet" not "plane", "ringing" not "rigging")
                 close = [c for c in difflib.get_close_matches(norm[i], onto.vocabulary, n=3, cutoff=0.8)
                          if c[0] == norm[i][0]]
                 hit = onto.phrases.get((close[0],)) if close else None
@@ -95,6 +99,23 @@ def _protect(words: list[str]) -> list[str]:
             out.append(words[i])
             i += 1
     return out
+
+
+NEGATION = re.compile(r"\b(?:no|without|not any|never any|minus)\s+([a-zé' \-]+?)"
+                      r"(?=\s*(?:[,;.!]|\band\b|\bwith\b|\bbut\b|\bor\b|\bjust\b|\bonly\b|$))", re.IGNORECASE)
+
+
+def negations(description: str) -> tuple[str, dict[str, str]]:
+    """The description without what it says is absent ("the sea, no gulls", "a forest without birds"), and each
+    ontology source those words name (-> the user's words), so a place never implies it back."""
+    onto = ontology()
+    absent: dict[str, str] = {}
+    for m in NEGATION.finditer(description):
+        for _, _, kind, name in match(tokens(m.group(1)), onto):
+            names = onto.environments[name].implies if kind == "env" else [name]
+            for n in names:
+                absent.setdefault(n, m.group(0).strip())
+    return NEGATION.sub(" ", description), absent
 
 
 def fragments(description: str) -> list[tuple[str, str | None]]:

@@ -69,7 +69,7 @@ CASES = [
     ("pages turning and a pencil writing", {"pages-turning": E, "pen-writing": B}, "exact"),
     ("a ceiling fan", {"fan": B}, "exact"),
     ("air conditioner hum", {"air-conditioner": B}, "exact"),
-    ("fridge hum in a kitchen", {"refrigerator": B, "clock-ticking": B}, "exact"),
+    ("fridge hum in a kitchen", {"refrigerator": B, "clock-ticking": B, "kitchen-clatter": B}, "exact"),
     ("washing machine", {"washing-machine": B}, "exact"),
     ("brown noise", {"brown-noise": B}, "exact"),
     ("pink noise and rain", {"pink-noise": B, "rain": B}, "exact"),
@@ -337,8 +337,8 @@ def test_night_leaves_out_a_places_daytime_sounds():
 
 
 def test_after_a_storm_is_its_aftermath():
-    p = plan("a garden after a storm")
-    assert sources(p) == {"drips": "events"}
+    p = plan("a garden after a storm")  # the garden's own sources, and what is left of the storm
+    assert sources(p) == {"drips": "events", "songbirds": "bed", "bees": "bed", "wind": "bed"}
     assert "'after a storm': it is over; planned as what is left of it (drips)" in p.warnings
     assert "rain" not in sources(plan("a forest after the rain")) and "rain" in sources(plan("a forest in the rain"))
 
@@ -519,20 +519,26 @@ NEURAL = PlanTarget("audioldm2")
 
 
 @pytest.mark.parametrize("description, layers", [
-    ("a lighthouse on a foggy night with a foghorn",
-     {"lighthouse-ambience": ("bed", "ambient field recording of a lighthouse on a foggy night"),
-      "foghorn": ("events", "field recording of a foghorn")}),
-    ("a bakery at dawn with ovens and a dough mixer",
-     {"bakery-ambience": ("bed", "ambient field recording of a bakery"), "ovens": ("bed", "field recording of ovens"),
-      "dough-mixer": ("bed", "field recording of a dough mixer")}),
+    ("a lighthouse on a foggy night with a foghorn",  # a place the ontology knows: what it implies
+     {"foghorn": ("events", "field recording of a foghorn"), "waves": ("bed", "field recording of ocean waves on a beach"),
+      "wind": ("bed", "field recording of wind blowing"), "gulls": ("events", "field recording of seagulls calling")}),
+    ("a bakery at dawn with ovens and a dough mixer",  # indoors: no dawn chorus
+     {"ovens": ("bed", "field recording of ovens"), "dough-mixer": ("bed", "field recording of a dough mixer"),
+      "kitchen-clatter": ("bed", "field recording of dishes, pots and pans clattering in a kitchen"),
+      "crowd-murmur": ("bed", "field recording of the murmur of a crowd, indistinct voices"),
+      "air-conditioner": ("bed", "recording of an air conditioner humming")}),
     ("a bowling alley on a friday night",
-     {"bowling-alley-ambience": ("bed", "ambient field recording of a bowling alley on a friday night")}),
+     {"bowling-pins": ("events", "field recording of bowling balls rolling and pins crashing"),
+      "crowd-murmur": ("bed", "field recording of the murmur of a crowd, indistinct voices")}),
     ("a carpenter's workshop with saws and sanding",
-     {"carpenter-s-workshop-ambience": ("bed", "ambient field recording of a carpenter's workshop"),
-      "saws": ("events", "field recording of saws"), "sanding": ("bed", "field recording of sanding")}),
-    ("a pet shop full of budgies",
+     {"saws": ("events", "field recording of saws"), "sanding": ("bed", "field recording of sanding"),
+      "construction": ("events", "field recording of construction work, hammering and drilling"),
+      "fan": ("bed", "recording of an electric fan whirring")}),
+    ("a pet shop full of budgies",  # a place it does not know: an ambience in the sentence's words
      {"pet-shop-ambience": ("bed", "ambient field recording of a pet shop"),
       "budgies": ("bed", "field recording of budgies")}),  # many birds: a chorus, not single calls
+    ("a petting zoo on a foggy night",
+     {"petting-zoo-ambience": ("bed", "ambient field recording of a petting zoo on a foggy night")}),
 ])
 def test_everyday_places_plan_for_a_neural_backend_in_their_own_words(description, layers):
     got = {la.name: (la.role, la.prompt) for la in plan(description, backend=NEURAL).layers}
@@ -565,6 +571,42 @@ def test_strings_that_name_nothing_are_still_refused():
 def test_an_everyday_sentence_the_offline_backend_cannot_render_says_which_backend_can():
     from ambientgen.rendering.prepare import plan_target
 
-    with pytest.raises(AmbientgenError, match=r"nothing in 'a bakery with ovens' can be rendered by the procedural "
-                                              r"backend \('a bakery', 'ovens' need a neural backend"):
-        plan("a bakery with ovens", backend=plan_target(backend="procedural"))
+    with pytest.raises(AmbientgenError, match=r"nothing in 'a pet shop with ovens' can be rendered by the procedural "
+                                              r"backend \('a pet shop', 'ovens' need a neural backend"):
+        plan("a pet shop with ovens", backend=plan_target(backend="procedural"))
+
+
+def test_an_english_word_is_never_read_as_another_only_a_misspelling_is():
+    for description, wrong in [("a haunted house at midnight", "horses"), ("an alien planet", "airplane-cabin"),
+                               ("a cathedral with bells ringing", "boat-creaking"), ("a quiet house", "horses")]:
+        assert wrong not in {la.source for la in plan(description, backend=NEURAL).layers}, description
+    assert [la.source for la in plan("cricktes and thundr").layers] == ["crickets", "thunder"]  # typos still read
+
+
+@pytest.mark.parametrize("description, gone, kept, said", [
+    ("the sound of a river, no birds", "songbirds", "river", None),
+    ("a forest without birds", "songbirds", "wind", "left out 'songbirds': the description says 'without birds'"),
+    ("a beach with no seagulls", "gulls", "waves", "left out 'gulls': the description says 'no seagulls'"),
+    ("a storm without thunder", "thunder", "rain", "left out 'thunder': the description says 'without thunder'"),
+])
+def test_what_a_sentence_says_is_absent_is_never_planned_or_implied(description, gone, kept, said):
+    p = plan(description, backend=NEURAL)
+    got = {la.source for la in p.layers}
+    assert gone not in got and kept in got
+    assert said is None or said in p.warnings
+
+
+def test_at_least_sixty_places_each_implying_known_sources_across_every_domain():
+    onto = ontology()
+    assert len(onto.environments) >= 60
+    for env in onto.environments.values():
+        assert env.implies and all(s in onto.sources for s in env.implies), env.name
+    for place in ("hospital", "train station", "pub", "stadium", "desert", "tundra", "swamp", "haunted house",
+                  "cyberpunk city", "submarine", "bakery", "lighthouse", "bowling alley", "casino"):
+        assert plan(f"a {place}", backend=NEURAL).layers, place
+
+
+def test_indoors_dawn_brings_no_birdsong_and_night_no_crickets():
+    assert "dawn-chorus" not in {la.source for la in plan("a bakery at dawn", backend=NEURAL).layers}
+    assert "crickets" not in {la.source for la in plan("a hospital ward at night", backend=NEURAL).layers}
+    assert "crickets" in {la.source for la in plan("a field at night", backend=NEURAL).layers}
