@@ -50,6 +50,7 @@ from .ontology import Source, ontology
 from .phrases import (
     DISTANCE,
     FREQUENCY,
+    INDOORS,
     INTENSITY,
     STOPWORDS,
     SURFACE_PREPOSITIONS,
@@ -65,10 +66,6 @@ from .scene_plan import PlannedLayer, PlanTarget, ScenePlan
 from .unknown import WHEN_WORDS, unknown_layer, without_compounds
 
 MAX_LAYERS = 6
-# sources that say a scene is indoors or in a town: dawn brings no birdsong and night no crickets there
-INDOORS = frozenset({"traffic", "crowd-murmur", "train-interior", "spaceship-hum", "airplane-cabin", "room-tone",
-                     "air-conditioner", "refrigerator", "fan", "kitchen-clatter", "machinery", "hospital-monitor",
-                     "server-room", "keyboard-typing", "washing-machine", "bus-interior", "car-interior"})
 SURFACE_SOURCES = {"rain", "hail", "drips"}
 # what is heard after it is over ("after a storm", "after the rain"): the source or place -> its aftermath
 AFTERMATH = {"rain": "drips", "storm": "drips", "thunder": "drips", "hail": "drips", "howling-wind": "wind"}

@@ -101,6 +101,11 @@ def _protect(words: list[str]) -> list[str]:
     return out
 
 
+# sources that say a scene is indoors or in a town: dawn brings no birdsong and night no crickets there
+INDOORS = frozenset({"traffic", "crowd-murmur", "train-interior", "spaceship-hum", "airplane-cabin", "room-tone",
+                     "air-conditioner", "refrigerator", "fan", "kitchen-clatter", "machinery", "hospital-monitor",
+                     "server-room", "keyboard-typing", "washing-machine", "bus-interior", "car-interior"})
+
 NEGATION = re.compile(r"\b(?:no|without|not any|never any|minus)\s+([a-zé' \-]+?)"
                       r"(?=\s*(?:[,;.!]|\band\b|\bwith\b|\bbut\b|\bor\b|\bjust\b|\bonly\b|$))", re.IGNORECASE)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ambientgen.planner.compose import PlanTarget, plan
 from ambientgen.planner.ontology import ontology
 from ambientgen.planner.phrases import fragments, is_modifier, match, tokens
 
@@ -53,3 +54,29 @@ def test_modifier_words_are_not_guessed_as_names():
 
 def test_tokens_lower_case_and_keep_accents_and_hyphens():
     assert tokens("Café, far-off Owls!") == ["café", "far-off", "owls"]
+
+
+# --- what a sentence says is absent, and words read as themselves (phrases.negations, phrases.match) -------------
+
+NEURAL = PlanTarget("audioldm2")
+
+
+def test_an_english_word_is_never_read_as_another_only_a_misspelling_is():
+    for description, wrong in [("a haunted house at midnight", "horses"), ("an alien planet", "airplane-cabin"),
+                               ("a cathedral with bells ringing", "boat-creaking"), ("a quiet house", "horses")]:
+        assert wrong not in {la.source for la in plan(description, backend=NEURAL).layers}, description
+    assert [la.source for la in plan("cricktes and thundr").layers] == ["crickets", "thunder"]  # typos still read
+
+
+@pytest.mark.parametrize("description, gone, kept, said", [
+    ("the sound of a river, no birds", "songbirds", "river", None),
+    ("a forest without birds", "songbirds", "wind", "left out 'songbirds': the description says 'without birds'"),
+    ("a beach with no seagulls", "gulls", "waves", "left out 'gulls': the description says 'no seagulls'"),
+    ("a storm without thunder", "thunder", "rain", "left out 'thunder': the description says 'without thunder'"),
+])
+def test_what_a_sentence_says_is_absent_is_never_planned_or_implied(description, gone, kept, said):
+    p = plan(description, backend=NEURAL)
+    got = {la.source for la in p.layers}
+    assert gone not in got and kept in got
+    assert said is None or said in p.warnings
+
