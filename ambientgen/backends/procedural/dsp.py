@@ -54,6 +54,13 @@ def impulses(n: int, onsets: np.ndarray, amplitudes: np.ndarray) -> np.ndarray:
     return out
 
 
+def add_at(out: np.ndarray, clip: np.ndarray, at: int, gain: float) -> None:
+    """Add ``clip`` times ``gain`` into ``out`` from sample ``at`` (what falls past the end is dropped)."""
+    end = min(len(out), at + len(clip))
+    if 0 <= at < end:
+        out[at:end] += clip[: end - at] * gain
+
+
 def decaying(sr: int, seconds: float, decay_s: float, attack_s: float = 0.0005) -> np.ndarray:
     """An envelope with a short smooth attack (no click) and an exponential decay."""
     t = np.arange(max(2, round(seconds * sr))) / sr

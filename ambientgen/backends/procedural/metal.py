@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dsp import colored_noise, filt, finish, poisson_onsets, resonator, smooth_random, unit
+from .dsp import add_at, colored_noise, filt, finish, poisson_onsets, resonator, smooth_random, unit
 
 # a church bell's partials: (ratio to the strike note, amplitude, decay as a share of the bell's longest)
 BELL_PARTIALS = ((0.5, 0.8, 1.0), (0.502, 0.5, 0.9), (1.0, 0.9, 0.7), (1.003, 0.5, 0.65), (1.19, 0.7, 0.55),
@@ -39,11 +39,6 @@ def _partials(rng: np.random.Generator, sr: int, f0: float, partials, longest_s:
     return (out * attack).astype(np.float32)
 
 
-def _place(out: np.ndarray, clip: np.ndarray, at: int, gain: float) -> None:
-    end = min(len(out), at + len(clip))
-    if at < end:
-        out[at:end] += clip[: end - at] * gain
-
 
 def _reverb(rng: np.random.Generator, x: np.ndarray, sr: int, seconds: float, wet: float) -> np.ndarray:
     """``x`` in a large space: convolved with ``seconds`` of exponentially decaying noise (a diffuse tail)."""
@@ -66,7 +61,7 @@ def bells(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
                for _ in range(3)]
     at = int(rng.uniform(0, 2) * sr)
     while at < n:
-        _place(out, strikes[rng.integers(3)], at, rng.uniform(0.8, 1.0))
+        add_at(out, strikes[rng.integers(3)], at, rng.uniform(0.8, 1.0))
         at += int(rng.uniform(1.5, 3.0) * sr)
     out = _reverb(rng, out, sr, 2.5, 0.5)
     air = filt(colored_noise(rng, n, 1.5), sr, low=60, high=2000)
@@ -85,7 +80,7 @@ def wind_chimes(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
     for at in poisson_onsets(rng, n, sr, 10.0):
         if rng.uniform() < 0.3 + 0.7 * gust[at]:
             tube = tubes[rng.integers(len(tubes))][rng.integers(2)]
-            _place(out, tube, int(at), rng.uniform(0.3, 1.0))
+            add_at(out, tube, int(at), rng.uniform(0.3, 1.0))
     breeze = filt(colored_noise(rng, n, 1.5), sr, low=100, high=1500) * (0.3 + gust)
     return finish(unit(out) + 0.05 * unit(breeze), sr)
 
@@ -111,7 +106,7 @@ def kitchen(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
             continue
         t = int(at)
         for _ in range(rng.integers(1, 4)):
-            _place(out, clinks[rng.integers(len(clinks))], t, rng.uniform(0.2, 1.0))
+            add_at(out, clinks[rng.integers(len(clinks))], t, rng.uniform(0.2, 1.0))
             t += int(rng.uniform(0.03, 0.15) * sr)
     room = filt(colored_noise(rng, n, 1.0), sr, low=80, high=3000)
     return finish(unit(out) + 0.05 * unit(room), sr)

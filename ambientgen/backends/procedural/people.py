@@ -4,20 +4,16 @@ A keystroke is the key's press and bottoming out, then a softer release, in
 the rhythm people type (words of a few keys, a space, pauses). Footsteps were
 tried (heel thumps, gravel crunch, heels on a hard floor, with and without a
 hall's reverberation) and YAMNet heard drums, doors and gunshots, never
-footsteps: there is no footsteps generator yet.
+footsteps; real footstep samples (Red Eclipse's, at a walking pace) score
+0.02 for "Walk, footsteps" too: there is no footsteps generator yet.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .dsp import colored_noise, filt, finish, unit
+from .dsp import add_at, colored_noise, filt, finish, unit
 
-
-def _place(out: np.ndarray, clip: np.ndarray, at: int, gain: float) -> None:
-    end = min(len(out), at + len(clip))
-    if 0 <= at < end:
-        out[at:end] += clip[: end - at] * gain
 
 
 def _key(rng: np.random.Generator, sr: int, space: bool) -> np.ndarray:
@@ -46,9 +42,9 @@ def typing(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
     while at < n / sr:
         rate = rng.uniform(4, 6)
         for _ in range(rng.integers(2, 9)):
-            _place(out, keys[rng.integers(len(keys))], int(at * sr), rng.uniform(0.5, 1.0))
+            add_at(out, keys[rng.integers(len(keys))], int(at * sr), rng.uniform(0.5, 1.0))
             at += rng.exponential(1 / rate) * 0.6 + 0.4 / rate
-        _place(out, space[rng.integers(2)], int(at * sr), rng.uniform(0.6, 1.0))
+        add_at(out, space[rng.integers(2)], int(at * sr), rng.uniform(0.6, 1.0))
         at += rng.uniform(0.1, 0.3)
         if rng.uniform() < 0.1:
             at += rng.uniform(0.5, 3.0)
