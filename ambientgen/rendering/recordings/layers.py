@@ -5,7 +5,7 @@ played from those recordings instead of rendered from a prompt; any other
 layer of the same scene is rendered by the scene's backend, so one scene mixes
 a rain recording with AudioLDM2 birds and procedural wind.
 
-**Beds.** At most :data:`MAX_MATERIAL_S` of each layer's recordings is held
+**Beds.** At most :data:`~ambientgen.rendering.recordings.sources.MAX_MATERIAL_S` of each layer's recordings is held
 (whole files when they are shorter; otherwise stretches spread evenly over
 them, read without reading the rest). Excerpts are cut where a fade may start
 unheard (:func:`steady_points`: no onset and no level movement within the
@@ -38,7 +38,7 @@ import numpy as np
 
 from ...audio.repetition import MIN_RECURRENCE_S, REPEAT_MIN_S, REPEAT_WITHIN_S
 from ...errors import SceneError
-from ..layers import LayerOutput, event_layer, layer_animation, layer_rng, to_output_rate
+from ..layers import LayerOutput, event_layer, layer_animation, layer_rng
 
 if TYPE_CHECKING:
     from ...progress import ProgressFn
@@ -46,8 +46,6 @@ if TYPE_CHECKING:
     from ..chunk_plan import LayerPlan
     from .sources import SourceFile
 
-MAX_MATERIAL_S = 300.0  # of one layer's recordings held in memory (5 min of 48 kHz stereo is 110 MB)
-REGION_S = 60.0  # a longer recording is read as stretches this long, spread over it
 EXCERPT_S = (6.0, 16.0)  # excerpt lengths where the material is ample
 AIM = 1.0  # of ample material: the gap aimed at (more than the rule leaves room to keep it to a loop's end)
 GUARD_S = REPEAT_WITHIN_S + 5.0  # where a long excerpt would come back sooner than this, a short one plays
@@ -160,27 +158,6 @@ def steady_points(power: np.ndarray, fade: int, *, frame: int, sample_rate: int,
     return (keep * frame).astype(np.int64)
 
 
-def _regions(files: list[SourceFile]) -> list[tuple[int, int, int]]:
-    """(file, start frame, stop frame) of what is held: whole files within :data:`MAX_MATERIAL_S`, else stretches
-    of :data:`REGION_S` spread evenly over each file, in proportion to its length."""
-    total = sum(f.duration_s for f in files)
-    if total <= MAX_MATERIAL_S:
-        return [(k, 0, f.frames) for k, f in enumerate(files)]
-    out = []
-    for k, f in enumerate(files):
-        share = MAX_MATERIAL_S * f.duration_s / total
-        count = max(1, round(share / REGION_S))
-        size = min(f.frames, round(min(REGION_S, share) * f.sample_rate))
-        for j in range(count):
-            start = round((f.frames - size) * (j + 0.5) / count) if count > 1 else (f.frames - size) // 2
-            out.append((k, start, start + size))
-    return out
-
-
-def _to_rate(audio: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
-    return to_output_rate(audio, sr_in, sr_out, audio.shape[-1] / sr_in, loop=False)
-
-
 def _quiet_points(tile: np.ndarray, points: np.ndarray, sample_rate: int, count: int = 64) -> np.ndarray:
     """Of a tile's steady points (a seeded sample of ``count``), those where no transient falls (the click
     measure of :mod:`ambientgen.audio.seams` is 0): where a loop point may lie, since a check judges that one moment."""
@@ -223,14 +200,12 @@ def render_recording_bed(scene: Scene, layer: LayerPlan, sources: LayerSources, 
     from ...audio.streams import POWER_FRAME, PoolStream, tile_colour, tile_power
     from ...progress import ProgressEvent
     from .excerpts import arrange_excerpts, source_recurrence
-    from .sources import read_stretch
-
-    from .sources import is_uneven
+    from .sources import held_regions, is_uneven, read_at
     from .texture import render_texture_bed
 
     sr = scene.sample_rate
     total = round(scene.duration * sr)
-    regions = _regions(sources.files)
+    regions = held_regions(sources.files)
     material_s = sum((b - a) / sources.files[k].sample_rate for k, a, b in regions)
     rule_s = MIN_RECURRENCE_S
     ample = material_s >= rule_s + 2 * EXCERPT_S[1]
@@ -244,7 +219,7 @@ def render_recording_bed(scene: Scene, layer: LayerPlan, sources: LayerSources, 
     tiles, power, colours, points = [], [], [], []
     for j, (k, a, b) in enumerate(regions):
         f = sources.files[k]
-        audio = _to_rate(read_stretch(f, a, b), f.sample_rate, sr)
+        audio = read_at(f, a, b, sr)
         power.append(tile_power(audio))
         colours.append(tile_colour(audio))
         points.append(steady_points(power[-1], overlap, frame=POWER_FRAME, sample_rate=sr))
@@ -304,13 +279,13 @@ def event_clips(sources: LayerSources, *, limit: int, sample_rate: int, where: s
     :data:`ONE_SHOT_MAX_S` gives its strongest event), or up to ``limit`` events cut at the onsets of one long
     recording; with where each came from."""
     from ...audio.streams import edge_fades, trim_event
-    from .sources import find_events, read_stretch
+    from .sources import find_events, read_at
 
     clips, origin = [], []
     files = sources.files
     for k, f in enumerate(files):
         if f.duration_s <= ONE_SHOT_MAX_S and (len(files) > 1 or not find_events(f, limit=2)[1:]):
-            clip = trim_event(_to_rate(read_stretch(f, 0, f.frames), f.sample_rate, sample_rate), sample_rate)
+            clip = trim_event(read_at(f, 0, f.frames, sample_rate), sample_rate)
             clips.append(clip)
             origin.append({"file": k, "start_s": 0.0, "end_s": round(f.duration_s, 4), "cut": "whole file"})
             continue
@@ -319,7 +294,7 @@ def event_clips(sources: LayerSources, *, limit: int, sample_rate: int, where: s
             raise SceneError(f"{where}: {f.path.name} has no distinct events (nothing in it rises 9 dB over its "
                              "background within 100 ms): use it as a bed, or give one-shot files")
         for a, b in cuts:
-            clips.append(edge_fades(_to_rate(read_stretch(f, a, b), f.sample_rate, sample_rate), sample_rate,
+            clips.append(edge_fades(read_at(f, a, b, sample_rate), sample_rate,
                                     fade_in_s=0.01, fade_out_s=0.05))
             origin.append({"file": k, "start_s": round(a / f.sample_rate, 4), "end_s": round(b / f.sample_rate, 4),
                            "cut": "onset"})

@@ -31,6 +31,8 @@ from ...errors import SceneError
 HOP_S = 0.05  # the level track's resolution
 MIN_RATE = 8000
 CLIP_RUN = 2  # repeated full-scale samples in a row (a flat top of 3) that count as clipping
+MAX_MATERIAL_S = 300.0  # of one layer's recordings held in memory (5 min of 48 kHz stereo is 110 MB)
+REGION_S = 60.0  # a longer recording is read as stretches this long, spread over it
 SILENT_DBFS = -70.0  # a file whose loudest 50 ms is under this is silent
 QUIET_DB = 30.0  # a bed's stretch this far under its loud parts (the 90th percentile level) is a silence
 MAX_QUIET = 0.15  # a bed quiet for more of its length than this is uneven (its bed is resynthesised)
@@ -197,6 +199,32 @@ def is_uneven(src: SourceFile) -> bool:
     """Whether more than :data:`MAX_QUIET` of ``src`` is quiet stretches (lulls, swells): a bed rebuilt from it
     by texture resynthesis fills them from its floor, where excerpts would carry them into the loop."""
     return _quiet_share(src)[0] > MAX_QUIET
+
+
+def held_regions(files: list[SourceFile]) -> list[tuple[int, int, int]]:
+    """(file, start frame, stop frame) of what a layer holds of its recordings: whole files within
+    :data:`MAX_MATERIAL_S`, else stretches of :data:`REGION_S` spread evenly over each file, in proportion to its
+    length."""
+    total = sum(f.duration_s for f in files)
+    if total <= MAX_MATERIAL_S:
+        return [(k, 0, f.frames) for k, f in enumerate(files)]
+    out = []
+    for k, f in enumerate(files):
+        share = MAX_MATERIAL_S * f.duration_s / total
+        count = max(1, round(share / REGION_S))
+        size = min(f.frames, round(min(REGION_S, share) * f.sample_rate))
+        for j in range(count):
+            start = round((f.frames - size) * (j + 0.5) / count) if count > 1 else (f.frames - size) // 2
+            out.append((k, start, start + size))
+    return out
+
+
+def read_at(src: SourceFile, start: int, stop: int, sample_rate: int) -> np.ndarray:
+    """Frames ``[start, stop)`` of a recording (:func:`read_stretch`) at ``sample_rate``, its DC offset removed."""
+    from ..layers import to_output_rate
+
+    audio = read_stretch(src, start, stop)
+    return to_output_rate(audio, src.sample_rate, sample_rate, audio.shape[-1] / src.sample_rate, loop=False)
 
 
 def bed_problem(src: SourceFile, *, min_s: float) -> str | None:

@@ -31,12 +31,11 @@ def render_texture_bed(scene: Scene, layer: LayerPlan, sources: LayerSources, *,
     from ...audio.streams import EventStream
     from ...audio.texture import FLOOR_S, GRAIN_S, VOICES, GrainBed, TextureStream, analyse, scatter_events
     from ...progress import ProgressEvent
-    from .layers import _regions, _to_rate
-    from .sources import is_uneven, read_stretch
+    from .sources import held_regions, is_uneven, read_at
 
     sr = scene.sample_rate
     total = round(scene.duration * sr)
-    regions = _regions(sources.files)
+    regions = held_regions(sources.files)
     # analysed in pieces of at most ANALYSIS_S (the spectrogram of a 5-minute stereo file would take a gigabyte)
     pieces = [(k, p, min(b, p + round(ANALYSIS_S * sources.files[k].sample_rate))) for k, a, b in regions
               for p in range(a, b, round(ANALYSIS_S * sources.files[k].sample_rate))]
@@ -46,7 +45,7 @@ def render_texture_bed(scene: Scene, layer: LayerPlan, sources: LayerSources, *,
         if b - a < f.sample_rate and j:  # a tail under a second adds nothing
             continue
         # an uneven recording's bed is the floor of its lulls (its swells and rolls are all events)
-        models.append(analyse(_to_rate(read_stretch(f, a, b), f.sample_rate, sr), sr,
+        models.append(analyse(read_at(f, a, b, sr), sr,
                               floor_s=None if is_uneven(f) else FLOOR_S))
         if on_progress:
             on_progress(ProgressEvent("render", layer.name, j + 1, len(pieces), "recordings analysed"))

@@ -247,7 +247,7 @@ def test_a_stereo_recording_keeps_its_two_channels(tmp_path):
 
 
 def test_a_long_recording_is_read_in_stretches_not_whole(tmp_path, monkeypatch):
-    import ambientgen.rendering.recordings.layers as recordings
+    import ambientgen.rendering.recordings.sources as recordings
 
     path = _write(tmp_path / "long.wav", noise(120, 16000).reshape(-1) * 0.2, 16000)
     monkeypatch.setattr(recordings, "MAX_MATERIAL_S", 30.0)
