@@ -78,7 +78,7 @@ def test_blockwise_true_peak_equals_one_shot():
         np.testing.assert_allclose(oversampled_abs_peaks(x, block=block), one_shot, rtol=1e-5, atol=1e-7)
 
 
-@pytest.mark.parametrize("kind", ["noise", "square", "quarter-rate sine", "quiet then loud"])
+@pytest.mark.parametrize("kind", ["noise", "square", "quarter-rate sine", "quiet then loud", "steady and long"])
 def test_true_peak_above_equals_oversampling_everything(kind):
     """Skipping stretches that cannot reach the running value never changes the result (same value, to the bit)."""
     from ambientgen.audio.true_peak import oversampled_abs_peaks, true_peak_above
@@ -87,7 +87,9 @@ def test_true_peak_above_equals_oversampling_everything(kind):
     x = {"noise": rng.standard_normal((2, 120_000)) * 0.1,
          "square": np.sign(rng.standard_normal((1, 40_000))) * 0.5,
          "quarter-rate sine": np.sin(np.arange(80_000) * np.pi / 2 + 0.7)[None] * 0.9,
-         "quiet then loud": np.concatenate([rng.standard_normal(60_000) * 0.01, rng.standard_normal(60_000) * 0.3])[None]
+         "quiet then loud": np.concatenate([rng.standard_normal(60_000) * 0.01, rng.standard_normal(60_000) * 0.3])[None],
+         # a steady texture: nearly every stretch could raise the peak, several batches of stretches oversampled
+         "steady and long": np.clip(rng.standard_normal((2, 700_000)), -3, 3) * 0.1,
          }[kind]
     whole = float(oversampled_abs_peaks(x).max())
     assert true_peak_above(x) == whole
