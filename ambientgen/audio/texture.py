@@ -52,6 +52,7 @@ MAX_EVENTS = 160  # the strongest events kept as variations
 PITCH_SEMITONES = 0.6  # each event plays up to this much higher or lower
 GAIN_JITTER_DB = 2.0
 LOOP_GUARD_S = 1.5  # no transient starts this close to a loop point (the check's level step looks 1 s either side)
+SPARSE_S = 1.0  # transients this far apart on average (or more) are sparse: they keep clear of a loop point
 
 
 def _frame_size(sample_rate: int) -> int:
@@ -240,8 +241,9 @@ def scatter_events(models: list[TextureModel], *, total: int, rng: np.random.Gen
     recent = round(REPEAT_WITHIN_S * sr)
     last = np.full(len(clips), -np.inf)
     events, t, previous = [], float(rng.uniform(0, intervals.mean()) * sr), -1
-    # sparse events keep clear of a loop point; dense ones do not (a hole in them would be the step)
-    guard = round(LOOP_GUARD_S * sr) if loop and intervals.mean() >= 2 * LOOP_GUARD_S else 0
+    # sparse events keep clear of a loop point; dense ones (more than one a second) do not: a hole in them would
+    # be the step
+    guard = round(LOOP_GUARD_S * sr) if loop and intervals.mean() >= SPARSE_S else 0
     t = max(t, guard)
     while t < total - guard:
         free = np.ones(len(clips), dtype=bool)
