@@ -281,7 +281,7 @@ class GrainBed:
     :class:`TextureModel` at the stream's rate) as :data:`VOICES` chains of grains (see the module's notes),
     placed in stereo: a mono source's voices become mid and side (``width`` of side), a stereo source keeps its
     channels with its side scaled by ``2 * width`` (as :func:`~ambientgen.audio.placement.place`); at ``gain_db``
-    and ``pan``. A grain comes from a model with a chance in proportion to its length."""
+    and ``pan``. A grain comes from a model long enough for it, with a chance in proportion to its length."""
 
     def __init__(self, models: list[TextureModel], *, total: int, loop: bool, rng: np.random.Generator,
                  gain_db: float = 0.0, pan: float = 0.0, width: float = 0.5):
@@ -303,7 +303,8 @@ class GrainBed:
             for length in lengths:
                 length, fade = int(round(length)), int(round(length)) // 2
                 span = length + fade
-                k = int(rng.choice(len(sizes), p=sizes / sizes.sum()))
+                fits = sizes * (sizes >= span)  # a bed long enough for the grain (the longest always is)
+                k = int(rng.choice(len(sizes), p=fits / fits.sum()))
                 n = self.beds[k].shape[1]
                 offset = int(rng.integers(0, max(1, n - span)))
                 a = int(round(t)) - fade // 2

@@ -98,6 +98,16 @@ def test_a_looping_bed_wraps_so_its_end_flows_into_its_start():
     assert step[SR // 4 - 1] < 6 * np.median(step)  # no jump at the wrap
 
 
+def test_grains_from_several_recordings_of_any_lengths():
+    """A short file beside a long one: each grain comes from a recording long enough for it."""
+    rng = np.random.default_rng(6)
+    short, long = (analyse((0.1 * rng.standard_normal((1, round(s * SR)))).astype(np.float32), SR) for s in (3.2, 20))
+    bed = GrainBed([short, long], total=30 * SR, loop=True, rng=np.random.default_rng(1))
+    out = _render(bed, 30 * SR)
+    assert np.all(np.isfinite(out)) and _db(out[0]) == pytest.approx(_db(long.bed[0]) - 3.01, abs=1.0)
+    assert {k for _, _, _, k, _, _ in bed.rows} == {0, 1}  # both play
+
+
 def test_a_stereo_bed_keeps_its_image_and_a_mono_one_is_widened_by_width():
     rng = np.random.default_rng(2)
     left = 0.1 * rng.standard_normal(12 * SR)
