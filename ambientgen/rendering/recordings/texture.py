@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 
 from ..layers import LayerOutput, layer_animation, layer_rng
 
-ANALYSIS_S = 60.0  # a recording is analysed in pieces this long at most
-
 if TYPE_CHECKING:
     from ...progress import ProgressFn
     from ...scene.schema import Scene
     from ..chunk_plan import LayerPlan
     from .layers import LayerSources
+
+ANALYSIS_S = 60.0  # a recording is analysed in pieces this long at most
 
 
 def render_texture_bed(scene: Scene, layer: LayerPlan, sources: LayerSources, *, why: str,
@@ -37,16 +37,16 @@ def render_texture_bed(scene: Scene, layer: LayerPlan, sources: LayerSources, *,
     total = round(scene.duration * sr)
     regions = held_regions(sources.files)
     # analysed in pieces of at most ANALYSIS_S (the spectrogram of a 5-minute stereo file would take a gigabyte)
-    pieces = [(k, p, min(b, p + round(ANALYSIS_S * sources.files[k].sample_rate))) for k, a, b in regions
-              for p in range(a, b, round(ANALYSIS_S * sources.files[k].sample_rate))]
+    step = [round(ANALYSIS_S * f.sample_rate) for f in sources.files]
+    pieces = [(k, p, min(b, p + step[k])) for k, a, b in regions for p in range(a, b, step[k])]
+    # an uneven recording's bed is the floor of its lulls (its swells and rolls are all events)
+    floor_s = [None if is_uneven(f) else FLOOR_S for f in sources.files]
     models = []
     for j, (k, a, b) in enumerate(pieces):
         f = sources.files[k]
         if b - a < f.sample_rate and j:  # a tail under a second adds nothing
             continue
-        # an uneven recording's bed is the floor of its lulls (its swells and rolls are all events)
-        models.append(analyse(read_at(f, a, b, sr), sr,
-                              floor_s=None if is_uneven(f) else FLOOR_S))
+        models.append(analyse(read_at(f, a, b, sr), sr, floor_s=floor_s[k]))
         if on_progress:
             on_progress(ProgressEvent("render", layer.name, j + 1, len(pieces), "recordings analysed"))
     bed = GrainBed(models, total=total, loop=scene.loop, rng=layer_rng(scene, layer, "grains"),
