@@ -89,6 +89,35 @@ def test_every_generator_is_clean_and_deterministic(source):
     assert not strong, f"envelope repeats (period s, autocorrelation): {strong}"
 
 
+def test_chunks_are_the_same_whatever_the_number_of_threads(monkeypatch):
+    import ambientgen.backends.procedural as procedural
+
+    requests = [ChunkRequest("bed", k, "a gentle stream and rain", "", 100 + k, 2.0) for k in range(5)]
+    monkeypatch.setattr(procedural, "_threads", lambda: 1)
+    one = ProceduralBackend().render(requests)
+    monkeypatch.setattr(procedural, "_threads", lambda: 3)
+    ticks = []
+    backend = ProceduralBackend()
+    three = backend.render(requests, on_progress=ticks.append)
+    assert len(three) == 5 and ticks == [1] * 5 and backend.stats.model_calls == 5
+    for a, b in zip(one, three):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(one[0], one[1])  # each chunk its own seed
+
+
+def test_flutter_is_band_limited_and_keeps_its_depth():
+    from ambientgen.backends.procedural.dsp import flutter
+
+    sr = 48000
+    x = flutter(np.random.default_rng(0), 20 * sr + 7, sr, low=1, high=100, depth=0.5)
+    assert x.shape == (20 * sr + 7,) and x.dtype == np.float32
+    assert float(x.mean()) == pytest.approx(1.0, abs=0.02) and float(x.std()) == pytest.approx(0.5, rel=0.05)
+    f, p = welch(x - x.mean(), fs=sr, nperseg=1 << 15)
+    inside, above = p[(f > 5) & (f < 80)].mean(), p[(f > 1000) & (f < 20000)].mean()
+    assert 10 * np.log10(above / inside) < -60  # the control-rate curve adds nothing audible above its band
+    assert np.array_equal(x, flutter(np.random.default_rng(0), 20 * sr + 7, sr, low=1, high=100, depth=0.5))
+
+
 @pytest.mark.parametrize(
     "prompt, source, params",
     [("steady rain drumming on a corrugated tin roof", "rain", {"intensity": "medium", "surface": "roof"}),
