@@ -6,10 +6,11 @@ Audio is ``np.float32`` shaped ``(channels, samples)``; sample rates are explici
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
+import scipy.fft
 import soxr
-from scipy.signal import oaconvolve
 
 
 def resample(audio: np.ndarray, sr_in: int, sr_out: int, *, length: int, loop: bool) -> np.ndarray:
@@ -101,12 +102,118 @@ def decorrelation_filter(seed: int, *, length: int = 1024) -> np.ndarray:
 
 
 def decorrelate(mono: np.ndarray, *, seed: int, loop: bool) -> np.ndarray:
-    """``mono`` through :func:`decorrelation_filter`; circular when the layer loops (the wrap stays seamless)."""
-    h = decorrelation_filter(seed)
-    if loop:
-        padded = np.concatenate([mono[-len(h) :], mono]) if len(mono) >= len(h) else np.tile(mono, len(h) // len(mono) + 2)
-        return oaconvolve(padded, h)[len(padded) - len(mono) : len(padded)].astype(np.float32)
-    return oaconvolve(mono, h)[: len(mono)].astype(np.float32)
+    """``mono`` through :func:`decorrelation_filter`; circular when the layer loops (the wrap stays seamless).
+
+    Computed in :data:`SIDE_BLOCK`-sample blocks on a fixed grid (each from the source and the filter's reach
+    before it), so any stretch of it, computed alone, has the same bits as the whole (:class:`Placed` relies on it).
+    """
+    return Placed(mono, gain_db=0.0, pan=0.0, width=1.0, seed=seed, loop=loop).side(0, np.asarray(mono).size)
+
+
+SIDE_BLOCK = 1 << 15  # samples of the decorrelated side computed at a time, on a fixed grid
+
+
+class Placed:
+    """A mono layer placed in stereo on demand: ``placed[:, a:b]`` is ``(2, b - a)`` float32, the same bits as
+    :func:`place` gives for those samples, computed when asked.
+
+    It holds the mono source (one value per sample, not two), so an hour's pool of bed tiles takes half the
+    memory; the decorrelated side is computed per :data:`SIDE_BLOCK` on a fixed grid (the last few kept), so a
+    stretch asked for in any blocks has the same bits as the whole.
+    """
+
+    ndim = 2
+    dtype = np.dtype(np.float32)
+
+    def __init__(self, mono: np.ndarray, *, gain_db: float, pan: float, width: float = 0.0, seed: int = 0,
+                 loop: bool = False) -> None:
+        self.mono = np.ascontiguousarray(np.asarray(mono, dtype=np.float32).reshape(-1))
+        self.shape = (2, self.mono.size)
+        left, right = pan_gains(pan)
+        g = db_to_gain(gain_db)
+        self.width, self.loop = width, loop
+        if width > 0:
+            norm = 1.0 / math.sqrt(1.0 + width**2)
+            self.gains = (g * left * norm, g * right * norm)
+            self.h: np.ndarray | None = decorrelation_filter(seed)
+            # one block with the filter's reach in one transform (single precision, as the blocks are)
+            self._size = scipy.fft.next_fast_len(SIDE_BLOCK + len(self.h) - 1, real=True)
+            self._response = scipy.fft.rfft(self.h, self._size)
+        else:
+            self.gains, self.h = (g * left, g * right), None
+        self._blocks: dict[int, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return 2
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = self[:, :]
+        return out if dtype is None else out.astype(dtype)
+
+    def __getitem__(self, key) -> np.ndarray:
+        rows, cols = key if isinstance(key, tuple) else (key, slice(None))
+        if rows != slice(None) or not isinstance(cols, slice):
+            raise TypeError("a Placed layer is read as [:, start:stop]")
+        a, b, step = cols.indices(self.shape[1])
+        if step != 1:
+            raise TypeError("a Placed layer is read as [:, start:stop]")
+        b = max(a, b)
+        m = self.mono[a:b]
+        out = np.empty((2, b - a), dtype=np.float32)
+        gl, gr = self.gains
+        if self.h is None:
+            np.multiply(m, gl, out=out[0])
+            np.multiply(m, gr, out=out[1])
+            return out
+        side = self.side(a, b)
+        np.add(m, side, out=out[0])
+        out[0] *= gl
+        np.subtract(m, side, out=out[1])
+        out[1] *= gr
+        return out
+
+    def side(self, a: int, b: int) -> np.ndarray:
+        """Samples ``[a, b)`` of the decorrelated copy, times ``width``."""
+        if b <= a:
+            return np.zeros(0, dtype=np.float32)
+        first, last = a // SIDE_BLOCK, (b - 1) // SIDE_BLOCK
+        parts = [self._side_block(k)[max(a, k * SIDE_BLOCK) - k * SIDE_BLOCK : min(b, (k + 1) * SIDE_BLOCK)
+                                     - k * SIDE_BLOCK] for k in range(first, last + 1)]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def _side_block(self, k: int) -> np.ndarray:
+        with self._lock:
+            found = self._blocks.get(k)
+        if found is not None:
+            return found
+        n, reach = self.mono.size, len(self.h) - 1
+        start, stop = k * SIDE_BLOCK, min(n, (k + 1) * SIDE_BLOCK)
+        if start >= reach:
+            context = self.mono[start - reach : stop]
+        elif self.loop:  # the reach before the start wraps to the end
+            context = self.mono[np.arange(start - reach, stop) % n]
+        else:
+            before = self.mono[max(0, start - reach) : start]
+            context = np.concatenate([np.zeros(reach - len(before), dtype=np.float32), before, self.mono[start:stop]])
+        spectrum = scipy.fft.rfft(context, self._size) * self._response
+        block = scipy.fft.irfft(spectrum, self._size)[reach : reach + stop - start]
+        block = block.astype(np.float32, copy=False) * self.width
+        with self._lock:
+            if len(self._blocks) >= 2:  # a stream reads forwards: only the block a read ended in is asked again
+                self._blocks.pop(next(iter(self._blocks)))
+            self._blocks[k] = block
+        return block
+
+
+def placed(audio: np.ndarray, *, gain_db: float, pan: float, width: float = 0.0, seed: int = 0,
+           loop: bool = False) -> np.ndarray | Placed:
+    """:func:`place`, computed on demand for a mono source (a :class:`Placed`: half the memory), at once for a
+    stereo one (its placement is a few multiplications)."""
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim == 2 and audio.shape[0] == 2:
+        return place(audio, gain_db=gain_db, pan=pan, width=width, seed=seed, loop=loop)
+    return Placed(audio, gain_db=gain_db, pan=pan, width=width, seed=seed, loop=loop)
 
 
 def place(audio: np.ndarray, *, gain_db: float, pan: float, width: float = 0.0, seed: int = 0,
@@ -144,9 +251,4 @@ def place(audio: np.ndarray, *, gain_db: float, pan: float, width: float = 0.0, 
         mid = 0.5 * (audio[0] + audio[1])
         side = 0.5 * (audio[0] - audio[1]) * np.float32(2.0 * width)
         return np.stack([(mid + side) * (g * left), (mid - side) * (g * right)]).astype(np.float32)
-    mono = audio.reshape(-1)
-    if width <= 0:
-        return np.stack([mono * (g * left), mono * (g * right)]).astype(np.float32)
-    side = decorrelate(mono, seed=seed, loop=loop) * width
-    norm = 1.0 / math.sqrt(1.0 + width**2)
-    return np.stack([(mono + side) * (g * left * norm), (mono - side) * (g * right * norm)]).astype(np.float32)
+    return Placed(audio, gain_db=gain_db, pan=pan, width=width, seed=seed, loop=loop)[:, :]

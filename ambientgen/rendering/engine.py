@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..audio.arrange import arrange
-from ..audio.placement import place
+from ..audio.placement import placed
 from ..audio.repetition import MIN_RECURRENCE_S
 from ..audio.stitch import close_loop, stitch_chunks
 from ..audio.streams import ArrayStream, ColourCost, PoolStream, tile_colour, tile_power, trim_event
@@ -32,6 +32,7 @@ from ..progress import ProgressEvent, ProgressFn
 from ..scene.schema import Scene
 from .chunk_plan import LayerPlan, Plan
 from .layers import LayerOutput, event_layer, layer_animation, layer_rng, to_output_rate
+from ..runtime import release
 
 
 @dataclass
@@ -141,7 +142,7 @@ def render_stream_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
                        report=reports is None)
     total = round(scene.duration * scene.sample_rate)
     audio = to_output_rate(res.audio, res.sample_rate, scene.sample_rate, scene.duration, loop=scene.loop)
-    stereo = place(audio, gain_db=layer.gain_db, pan=layer.pan, width=layer.width, seed=layer.seeds[0],
+    stereo = placed(audio, gain_db=layer.gain_db, pan=layer.pan, width=layer.width, seed=layer.seeds[0],
                    loop=scene.loop)
     stream = ArrayStream(layer.name, stereo, layer_animation(scene, layer, total))
     out = LayerOutput(layer, stream, res.seams_s, res.model_calls, res.method, res.seam_report, {"kind": "stream"})
@@ -185,7 +186,7 @@ def render_pool_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
         audio = to_output_rate(tile, backend.sample_rate, sr, tile_s, loop=False)
         power.append(tile_power(audio))
         colours.append(tile_colour(audio))
-        tiles.append(place(audio, gain_db=layer.gain_db, pan=layer.pan, width=layer.width, seed=layer.seeds[k],
+        tiles.append(placed(audio, gain_db=layer.gain_db, pan=layer.pan, width=layer.width, seed=layer.seeds[k],
                            loop=True))
     overlap = round(layer.overlap_s * sr)
     arrangement = arrange(tiles=len(tiles), tile_length=tiles[0].shape[1], overlap=overlap, total=total,
@@ -294,6 +295,7 @@ def _render_each(scene, plan, backend, render, recordings, outputs, reports, on_
         if layer.timeline:
             _follow_timeline(scene, own, layer, out)
         outputs.append(out)
+        release()  # what rendering this layer freed goes back before the next layer renders
 
 
 def _own_scene(scene: Scene, layer: LayerPlan) -> Scene:

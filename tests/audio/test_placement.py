@@ -4,7 +4,17 @@ import numpy as np
 import pytest
 from scipy.signal import welch
 
-from ambientgen.audio.placement import db_to_gain, pan_gains, place, resample
+from ambientgen.audio.placement import (
+    SIDE_BLOCK,
+    Placed,
+    db_to_gain,
+    decorrelate,
+    decorrelation_filter,
+    pan_gains,
+    place,
+    placed,
+    resample,
+)
 from tests.conftest import noise
 
 
@@ -80,6 +90,60 @@ def test_width_is_circular_for_loops():
     y = place(x, gain_db=0, pan=0, width=1.0, seed=1, loop=True)
     step = np.abs(np.diff(y[0])).max()
     assert abs(float(y[0, 0] - y[0, -1])) <= 1.5 * step
+
+
+@pytest.mark.parametrize("loop", [False, True])
+@pytest.mark.parametrize("n", [700, 1024, SIDE_BLOCK + 5, 3 * SIDE_BLOCK + 999])
+def test_placed_on_demand_has_the_bits_of_the_whole_in_any_blocks(n, loop):
+    x = noise(n / 16000 + 0.01, seed=n)[:, :n]
+    lazy = Placed(x, gain_db=-3.0, pan=0.3, width=0.7, seed=11, loop=loop)
+    whole = place(x, gain_db=-3.0, pan=0.3, width=0.7, seed=11, loop=loop)
+    assert lazy.shape == whole.shape == (2, n)
+    for size in (333, 4096, SIDE_BLOCK, n):
+        parts = np.concatenate([lazy[:, a : a + size] for a in range(0, n, size)], axis=1)
+        np.testing.assert_array_equal(parts, whole)
+    np.testing.assert_array_equal(lazy[:, n - 10 : n + 50], whole[:, n - 10 :])  # past the end: what is there
+    assert lazy[:, 5:5].shape == (2, 0)
+    np.testing.assert_array_equal(np.asarray(lazy), whole)
+
+
+def test_placed_holds_the_mono_source_only():
+    x = noise(30.0, seed=3)
+    lazy = Placed(x, gain_db=0.0, pan=0.0, width=0.5, seed=1, loop=True)
+    lazy[:, 0 : x.shape[1]]  # read it all: only the last blocks of the side are kept
+    kept = sum(b.nbytes for b in lazy._blocks.values())
+    assert kept <= 2 * SIDE_BLOCK * 4
+    assert lazy.mono.nbytes == place(x, gain_db=0.0, pan=0.0, width=0.5, seed=1, loop=True).nbytes / 2
+
+
+def test_placed_places_stereo_at_once_and_mono_on_demand():
+    assert isinstance(placed(noise(0.2), gain_db=0, pan=0, width=0.5), Placed)
+    stereo = np.concatenate([noise(0.2, seed=1), noise(0.2, seed=2)])
+    np.testing.assert_array_equal(placed(stereo, gain_db=-2, pan=0.1, width=0.5),
+                                  place(stereo, gain_db=-2, pan=0.1, width=0.5))
+
+
+def test_placed_refuses_what_is_not_a_span_of_samples():
+    lazy = Placed(noise(0.1), gain_db=0, pan=0)
+    for key in [(0, slice(0, 10)), (slice(None), 5), (slice(None), slice(0, 10, 2))]:
+        with pytest.raises(TypeError, match="read as"):
+            lazy[key]
+
+
+@pytest.mark.parametrize("loop", [False, True])
+def test_decorrelate_in_blocks_is_the_filter_applied_to_the_whole(loop):
+    """The blockwise FFT filtering is the same convolution (circular for a loop) as one direct one, to float
+    rounding."""
+    from scipy.signal import convolve
+
+    x = noise(3.0, seed=8)[0]
+    h = decorrelation_filter(4)
+    if loop:
+        direct = convolve(np.concatenate([x[-len(h) :], x]).astype(np.float64), h)[len(h) : len(h) + len(x)]
+    else:
+        direct = convolve(x.astype(np.float64), h)[: len(x)]
+    got = decorrelate(x, seed=4, loop=loop)
+    assert np.abs(got - direct).max() < 1e-5 * np.abs(direct).max()
 
 
 def test_remove_dc_streams_in_blocks_and_keeps_a_loop_seamless():

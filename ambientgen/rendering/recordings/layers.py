@@ -196,7 +196,7 @@ def render_recording_bed(scene: Scene, layer: LayerPlan, sources: LayerSources, 
                          on_progress: ProgressFn | None = None) -> tuple[LayerOutput, list[str]]:
     """A bed played from recordings: excerpts at steady points, arranged so the source does not recur soon,
     level-matched crossfades; returns the layer and its warnings."""
-    from ...audio.placement import place
+    from ...audio.placement import placed
     from ...audio.streams import POWER_FRAME, PoolStream, tile_colour, tile_power
     from ...progress import ProgressEvent
     from .excerpts import arrange_excerpts, source_recurrence
@@ -223,7 +223,7 @@ def render_recording_bed(scene: Scene, layer: LayerPlan, sources: LayerSources, 
         power.append(tile_power(audio))
         colours.append(tile_colour(audio))
         points.append(steady_points(power[-1], overlap, frame=POWER_FRAME, sample_rate=sr))
-        tiles.append(place(audio, gain_db=layer.gain_db, pan=layer.pan, width=layer.width,
+        tiles.append(placed(audio, gain_db=layer.gain_db, pan=layer.pan, width=layer.width,
                            seed=layer.seeds[j % len(layer.seeds)], loop=True))
         if on_progress:
             on_progress(ProgressEvent("render", layer.name, j + 1, len(regions), "stretches"))
