@@ -90,7 +90,7 @@ def test_every_generator_is_clean_and_deterministic(source):
 
 
 def test_chunks_are_the_same_whatever_the_number_of_threads(monkeypatch):
-    import ambientgen.backends.procedural as procedural
+    from ambientgen.backends import procedural
 
     requests = [ChunkRequest("bed", k, "a gentle stream and rain", "", 100 + k, 2.0) for k in range(5)]
     monkeypatch.setattr(procedural, "_threads", lambda: 1)

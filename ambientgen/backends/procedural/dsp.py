@@ -7,8 +7,8 @@ always comes from the ``np.random.Generator`` passed in (never global state).
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import gaussian_filter, gaussian_filter1d
 import scipy.fft
+from scipy.ndimage import gaussian_filter, gaussian_filter1d
 from scipy.signal import butter, fftconvolve, istft, lfilter, sosfilt
 
 
