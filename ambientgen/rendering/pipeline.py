@@ -38,6 +38,7 @@ from ..errors import AmbientgenError, UsageError
 from ..output.files import MANIFEST, output_names, report_names, write_atomic
 from ..progress import ProgressEvent, ProgressFn
 from ..scene.schema import Scene
+from ..runtime import release
 from .prepare import RECORDINGS_ONLY, MessageFn, check_device, default_message, resolve_scene, unmuted
 
 EXECUTORS = ("local", "ray")
@@ -274,6 +275,8 @@ def render(scene: Scene | str | Path, output: str | Path = "out", *,
         manifest = export_render(plan, layers, be, output, fmt=[f.name for f in fmts], bit_depth=bit_depth,
                                  stems=stems, session=session, render_s=render_s, notes=notes,
                                  on_progress=on_progress)
+        del layers, recordings  # the audio is written: the check below reads the file, not these
+        release()
 
     except KeyboardInterrupt:
         raise RenderInterrupted(_interrupted(store)) from None

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import numpy as np
+from threadpoolctl import threadpool_info
+
+from ambientgen.runtime import own_threads, release
+
+
+def test_blas_runs_one_thread_inside_and_its_own_number_after():
+    np.ones((64, 64)) @ np.ones((64, 64))  # BLAS loaded
+    before = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    with own_threads():
+        assert all(pool["num_threads"] == 1 for pool in threadpool_info() if pool["user_api"] == "blas")
+    assert [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"] == before
+
+
+def test_release_frees_cycles_and_keeps_what_is_in_use():
+    import gc
+    import weakref
+
+    class Node:
+        pass
+
+    gc.disable()  # only release() may collect
+    try:
+        node = Node()
+        node.self = node
+        gone = weakref.ref(node)
+        kept = np.arange(1_000_000, dtype=np.float64)
+        del node
+        assert gone() is not None
+        release()
+        assert gone() is None and kept[-1] == 999_999.0
+    finally:
+        gc.enable()
