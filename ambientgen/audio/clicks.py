@@ -2,7 +2,7 @@
 
 A click is what the signal's own past cannot predict: per frame, a 16th-order
 linear predictor is fitted on the frame and the one before (autocorrelation
-by FFT, Levinson-Durbin vectorized over the frames of a block) and its
+by direct sums, Levinson-Durbin vectorized over the frames of a block) and its
 residual's peak is compared with the frame's robust residual RMS.
 """
 
@@ -56,8 +56,9 @@ class ClickFinder:
             self.buf = buf
             return
         seg = sliding_window_view(buf[: (frames + 1) * n], 2 * n)[::n][:frames]  # (frames, 2n): previous + this
-        spec = np.fft.rfft(seg, 4 * n, axis=1)
-        r = np.fft.irfft(np.abs(spec) ** 2, axis=1)[:, : CLICK_ORDER + 1]
+        # autocorrelation at lags 0..order: direct sums, a third of the time of the FFT of every frame
+        r = np.stack([np.einsum("ft,ft->f", seg[:, : 2 * n - k], seg[:, k:]) for k in range(CLICK_ORDER + 1)],
+                     axis=1)
         r[:, 0] = r[:, 0] * 1.001 + 1e-12
         a = _levinson(r)
         past = sliding_window_view(seg[:, n - CLICK_ORDER : 2 * n], CLICK_ORDER + 1, axis=1)  # (frames, n, 17)
