@@ -47,6 +47,7 @@ def band_db(frames: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 TRACK_HOP_S = 0.025  # the band track: one frame every 25 ms
 TRACK_BANDS = 32
+OF_BLOCK = 1 << 20  # samples fed at a time by BandTrack.of
 FRAMES_AT_ONCE = 512  # frames windowed and transformed together (512 x 2048 float64: 8 MB)
 
 
@@ -102,5 +103,6 @@ class BandTrack:
     @classmethod
     def of(cls, mono: np.ndarray, sample_rate: int, *, frame_hops: int = 2) -> "BandTrack":
         track = cls(sample_rate, frame_hops=frame_hops)
-        track.add(mono)
+        for start in range(0, len(mono), OF_BLOCK):  # float64 temporaries of a block, not of the whole signal
+            track.add(mono[start : start + OF_BLOCK])
         return track

@@ -57,11 +57,12 @@ DISTANCE_FLOOR_DB, CLICK_FLOOR_DB = 0.25, 2.0  # least spread of a component: sm
 
 
 def _mono(audio: np.ndarray) -> np.ndarray:
-    """Float64 mono: a 1-D signal or a one-channel array converted once, several channels averaged."""
+    """Mono: a 1-D signal or a one-channel array as it is (no whole-layer copy: the band track and the click
+    measure convert what they read to float64 a block at a time), several channels averaged in float64."""
     audio = np.asarray(audio)
     if audio.ndim == 2 and audio.shape[0] == 1:
         audio = audio[0]
-    return audio.astype(np.float64) if audio.ndim == 1 else audio.mean(axis=0, dtype=np.float64)
+    return audio if audio.ndim == 1 else audio.mean(axis=0, dtype=np.float64)
 
 
 BLOCK_BOUNDARIES = 8192  # boundaries computed at a time: an hour's track needs no hour-long temporaries
@@ -360,7 +361,7 @@ def ordinary_positions(n: int, sample_rate: int, *, margin: int, count: int = 30
 
 
 def _segment(x: np.ndarray, position: int, side: int) -> np.ndarray:
-    return x[max(0, position - side) : position + side]
+    return x[max(0, position - side) : position + side].astype(np.float64)
 
 
 def wrap_length(n: int, sample_rate: int) -> int:

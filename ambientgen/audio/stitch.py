@@ -146,21 +146,18 @@ def stitch_chunks(chunks: list[np.ndarray], *, overlap: int, sample_rate: int | 
         gains = [(0.0, 0.0)] + [seam_gains(power(chunks[k - 1][..., -overlap:]), power(chunks[k][..., :overlap]))
                                 for k in range(1, len(chunks))] + [(0.0, 0.0)]
     ramp = return_ramp(length - 2 * overlap, sample_rate) if sample_rate else 0
-    pieces = []
-    for k, chunk in enumerate(chunks):
+    before = None  # the previous piece's fade-out stretch, level-matched but not yet faded
+    for k, chunk in enumerate(chunks):  # one piece at a time: no copy of every chunk beside the chunks
         piece = chunk.astype(np.float32, copy=True)
         if gains[k][1] or gains[k + 1][0]:
             apply_level_envelope(piece, head=overlap, tail=overlap, gain_in_db=gains[k][1],
                                  gain_out_db=gains[k + 1][0], ramp=ramp)
-        pieces.append(piece)
-    rhos = [correlation(pieces[k - 1][..., -overlap:], pieces[k][..., :overlap]) if overlap else 0.0
-            for k in range(1, len(pieces))]
-    for k, piece in enumerate(pieces):
         if overlap and k > 0:
-            norm = fade_norm(fade_in, fade_out, rhos[k - 1])
+            norm = fade_norm(fade_in, fade_out, correlation(before, piece[..., :overlap]))
             piece[..., :overlap] *= fade_in / norm
             out[..., k * hop : k * hop + overlap] /= norm  # the previous piece's fade-out, added already
-        if overlap and k < len(pieces) - 1:
+        if overlap and k < len(chunks) - 1:
+            before = piece[..., -overlap:].copy()
             piece[..., -overlap:] *= fade_out
         out[..., k * hop : k * hop + length] += piece
     return out

@@ -123,14 +123,15 @@ def _render_chunks(layer: LayerPlan, backend: Backend, *, duration_s: float, loo
     overlap = round(layer.overlap_s * sr)
     stream = stitch_chunks(chunks, overlap=overlap, sample_rate=sr)
     length = round(duration_s * sr)
-    hop = chunks[0].shape[-1] - overlap
-    seams = [(k * hop + overlap // 2) / sr for k in range(1, len(chunks))]  # the middle of each fade
+    hop, count = chunks[0].shape[-1] - overlap, len(chunks)
+    del chunks  # stitched: gone before the loop is closed (a copy)
+    seams = [(k * hop + overlap // 2) / sr for k in range(1, count)]  # the middle of each fade
     if loop:
         stream = close_loop(stream, length=length, overlap=overlap, sample_rate=sr)
         seams = [0.0] + seams
     else:
         stream = stream[:, :length]
-    return stream, [round(s, 6) for s in seams if s < duration_s], len(chunks)
+    return stream, [round(s, 6) for s in seams if s < duration_s], count
 
 
 def render_stream_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
