@@ -209,3 +209,20 @@ def test_curve_stream_equals_the_whole_track_curves(block):
     held = stream._buf.shape[0]
     assert held <= 2 * stream.context + block  # a few seconds, not the track
     assert contrast(features, 40)[1200] > DETECT_CONTRAST
+
+
+def test_the_seam_report_reads_a_long_layer_without_a_float64_copy_of_it():
+    import tracemalloc
+
+    from ambientgen.audio.seams import seam_report
+
+    sr = 16000
+    x = (0.1 * np.random.default_rng(1).standard_normal((1, 240 * sr))).astype(np.float32)
+    tracemalloc.start()
+    try:
+        seams, _ = seam_report(x, sr, [60 * sr, 120 * sr], loop=True)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(seams) == 2
+    assert peak < 2 * x.nbytes  # blocks of a few MB: a float64 copy of the layer alone would be this much

@@ -136,3 +136,17 @@ def test_correlated_pieces_keep_their_level_through_the_fade():
     assert correlation(x[hop:], x[hop:]) == pytest.approx(0.95)
     assert abs(correlation(x[:overlap], x[overlap : 2 * overlap])) < 0.1
     assert np.allclose(fade_norm(fade_in, fade_out, 0.0), 1.0)
+
+
+def test_stitching_holds_one_piece_in_flight_not_a_copy_of_every_chunk():
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    chunks = [(0.1 * rng.standard_normal((1, 48000))).astype(np.float32) for _ in range(40)]
+    tracemalloc.start()
+    try:
+        out = stitch_chunks(chunks, overlap=4800, sample_rate=48000)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < out.nbytes + 15 * chunks[0].nbytes  # the output, a piece and small curves: not 40 chunks more
