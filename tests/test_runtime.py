@@ -33,3 +33,23 @@ def test_release_frees_cycles_and_keeps_what_is_in_use():
         assert gone() is None and kept[-1] == 999_999.0
     finally:
         gc.enable()
+
+
+def test_steady_memory_fixes_the_mmap_threshold_once(monkeypatch):
+    from ambientgen import runtime
+
+    calls = []
+
+    class FakeLibc:
+        def mallopt(self, option, value):
+            calls.append((option, value))
+
+    monkeypatch.setattr(runtime, "_libc", lambda: FakeLibc())
+    runtime.steady_memory.cache_clear()
+    try:
+        runtime.steady_memory()
+        runtime.steady_memory()
+    finally:
+        runtime.steady_memory.cache_clear()
+    assert calls == [(-3, 1 << 24)]  # M_MMAP_THRESHOLD, 16 MB, set once
+

@@ -45,7 +45,7 @@ from ..audio.seams import (
 from ..audio.true_peak import CLIP_LEVEL, true_peak_above
 from ..errors import AmbientgenError, UsageError
 from ..progress import ProgressEvent, ProgressFn
-from ..runtime import own_threads
+from ..runtime import own_threads, steady_memory
 from .levels import gaps, level_jumps, outside, read_manifest, unplanned
 from .splices import DETECT_CONTRAST, DETECT_GAP_S, DETECT_MAX, DETECT_SIDE_S, pick_seams
 
@@ -280,6 +280,7 @@ def check_file(path: str | Path, *, preset: str | Preset = "ebu-r128", seams_s: 
     ``unexplained_splices_s``. ``on_progress`` receives ``check`` events in
     seconds of audio read.
     """
+    steady_memory()
     with own_threads():
         return _check_file(path, preset=preset, seams_s=seams_s, events_s=events_s,
                            manifest=read_manifest(manifest) if manifest is not None else None, block_s=block_s,

@@ -402,29 +402,11 @@ def models_download(checkpoint: Annotated[str, typer.Argument(help="hub id, e.g.
     out.print(f"downloaded {checkpoint} to {path}")
 
 
-def _steady_memory() -> None:
-    """Fix glibc's mmap threshold at 16 MB: temporaries larger than that go straight back to the system when freed.
-
-    glibc raises the threshold after each large free, so later arrays of that size come from the heap, which
-    fragments; an hour-long render and check then end with tens of MB more resident memory than a 10-minute one
-    although what is in use is the same. A fixed threshold keeps that steady. It was 128 KB, which sent every
-    block-sized temporary through mmap and page faults: a cached 5-minute render spent 16 s of its 25 s in the
-    kernel. At 16 MB block temporaries are reused from the heap (18 s, 8 s in the kernel) and whole-layer arrays
-    are still returned. Not glibc (macOS, musl): nothing to do.
-    """
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(-3, 1 << 24)  # M_MMAP_THRESHOLD
-    except (OSError, AttributeError, TypeError):
-        pass
-
-
 def main() -> None:
     """Console-script entry point."""
-    _steady_memory()
+    from ..runtime import steady_memory
+
+    steady_memory()
     try:
         app()
     except KeyboardInterrupt:

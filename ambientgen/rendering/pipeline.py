@@ -37,8 +37,8 @@ from ..backends import Backend, Choice, choose_backend, load_backend, unsupporte
 from ..errors import AmbientgenError, UsageError
 from ..output.files import MANIFEST, output_names, report_names, write_atomic
 from ..progress import ProgressEvent, ProgressFn
+from ..runtime import release, steady_memory
 from ..scene.schema import Scene
-from ..runtime import release
 from .prepare import RECORDINGS_ONLY, MessageFn, check_device, default_message, resolve_scene, unmuted
 
 EXECUTORS = ("local", "ray")
@@ -201,6 +201,7 @@ def render(scene: Scene | str | Path, output: str | Path = "out", *,
         Ctrl-C: nothing was written; finished model work is kept in the cache.
     """
     started = time.perf_counter()
+    steady_memory()  # as the CLI does: the same memory and speed from the library
     messages: list[tuple[str, str]] = []
 
     def say(level: str, text: str) -> None:
