@@ -22,6 +22,8 @@ and the loop point (:func:`close_loop`) all use them.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -87,7 +89,8 @@ def level_envelope(n: int, *, head: int, tail: int, gain_in_db: float, gain_out_
 
     The piece fades in over its first ``head`` samples at ``gain_in_db`` and out
     over its last ``tail`` samples at ``gain_out_db``; between, each gain ramps
-    (linearly in dB) to 0 dB over ``ramp`` samples. Computed only where it is not 1 (:func:`envelope_spans`).
+    (linearly in dB) to 0 dB over ``ramp`` samples. Computed only where it is not 1 (:func:`envelope_spans`),
+    and there a stretch at a time: where the level is held (the fades), one value; only the ramps are curves.
     """
     count = n - offset if count is None else count
     out = np.ones(count, dtype=np.float32)
@@ -95,18 +98,32 @@ def level_envelope(n: int, *, head: int, tail: int, gain_in_db: float, gain_out_
         lo, hi = max(a, offset), min(b, offset + count)
         if lo >= hi:
             continue
-        t = np.arange(lo, hi, dtype=np.float64)
         db = np.zeros(hi - lo)
-        if gain_in_db and ramp:
-            db += gain_in_db * np.clip(1 - (t - head) / ramp, 0.0, 1.0)
-        elif gain_in_db:
-            db += gain_in_db * (t < head)
-        if gain_out_db and ramp:
-            db += gain_out_db * np.clip(1 - ((n - tail) - t) / ramp, 0.0, 1.0)
-        elif gain_out_db:
-            db += gain_out_db * (t >= n - tail)
-        out[lo - offset : hi - offset] = 10 ** (db / 20)
+        if gain_in_db:
+            _add_ramp(db, lo, gain_in_db, ramp, held_until=head)
+        if gain_out_db:
+            _add_ramp(db, lo, gain_out_db, ramp, held_from=n - tail)
+        out[lo - offset : hi - offset] = np.exp(db * (math.log(10) / 20))
     return out
+
+
+def _add_ramp(db: np.ndarray, lo: int, gain_db: float, ramp: int, *, held_until: int | None = None,
+              held_from: int | None = None) -> None:
+    """Add to ``db`` (samples ``lo ..``) a gain held at ``gain_db`` before ``held_until`` (or from ``held_from``)
+    that ramps linearly to 0 dB over ``ramp`` samples after it (before it); 0 dB beyond the ramp."""
+    t0, t1 = lo, lo + len(db)
+    if held_until is not None:  # held, then falling to 0 over [held_until, held_until + ramp)
+        hold = (t0, min(t1, held_until))
+        slope = (max(t0, held_until), min(t1, held_until + ramp))
+    else:  # rising from 0 over [held_from - ramp, held_from), then held
+        hold = (max(t0, held_from), t1)
+        slope = (max(t0, held_from - ramp), min(t1, held_from))
+    if hold[1] > hold[0]:
+        db[hold[0] - lo : hold[1] - lo] += gain_db
+    if ramp and slope[1] > slope[0]:
+        t = np.arange(slope[0], slope[1], dtype=np.float64)
+        share = 1 - (t - held_until) / ramp if held_until is not None else 1 - (held_from - t) / ramp
+        db[slope[0] - lo : slope[1] - lo] += gain_db * share
 
 
 def apply_level_envelope(piece: np.ndarray, *, head: int, tail: int, gain_in_db: float, gain_out_db: float,
