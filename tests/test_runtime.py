@@ -51,5 +51,5 @@ def test_steady_memory_fixes_the_mmap_threshold_once(monkeypatch):
         runtime.steady_memory()
     finally:
         runtime.steady_memory.cache_clear()
-    assert calls == [(-3, 1 << 24)]  # M_MMAP_THRESHOLD, 16 MB, set once
+    assert calls == [(-3, 1 << 24), (-1, 1 << 25)]  # M_MMAP_THRESHOLD 16 MB, M_TRIM_THRESHOLD 32 MB, once
 
