@@ -36,6 +36,7 @@ GENERATORS = [  # (prompt, expected family)
     ("room tone of a quiet library", "none"), ("an air conditioner humming", "none"), ("distant traffic", "vehicle"),
     ("traffic passing on a city street", "vehicle"), ("cars passing close by", "vehicle"),
     ("church bells tolling", "bells"), ("wind chimes", "bells"), ("a dog barking", "animals"),
+    ("an owl hooting at night", "animals"), ("footsteps on a wooden floor", "footsteps"),
     ("clattering dishes in a kitchen", "clatter"), ("typing on a keyboard", "typing"),
 ]
 REAL = [("rain_redeclipse.ogg", "water"), ("river_stk.ogg", "water"), ("waterfall_stk.ogg", "water"),

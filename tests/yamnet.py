@@ -31,6 +31,7 @@ FAMILIES = {
               "Jingle bell"),
     "clatter": ("Dishes, pots, and pans", "Cutlery, silverware", "Chink, clink", "Glass"),
     "typing": ("Typing", "Computer keyboard", "Typewriter"),
+    "footsteps": ("Walk, footsteps", "Run", "Shuffle"),
     # what generated sounds were mistaken for: a generator must not land here
     "explosion": ("Explosion", "Fireworks", "Firecracker", "Burst, pop", "Gunshot, gunfire", "Artillery fire",
                   "Eruption", "Boom"),

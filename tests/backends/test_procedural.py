@@ -151,7 +151,9 @@ def test_unknown_prompt_has_no_generator():
     [("seagulls calling", "gulls"), ("sea gulls", "gulls"), ("a windmill creaking", None), ("fireflies", None), ("firefly glow", None),
      ("rainforest canopy", None), ("a seaside town", None), ("the seashore", "waves"), ("sea", "waves"),
      ("rainy night", "rain"), ("crackling fire", "fire"), ("a windy hill", "wind"), ("thunderstorm", "thunder"),
-     ("birdsong", "birds"), ("a babbling brook", "stream"), ("humming fridge", "hum")],
+     ("birdsong", "birds"), ("a babbling brook", "stream"), ("humming fridge", "hum"),
+     ("an owl hooting at night", "owls"), ("a car horn hooting", None), ("footsteps on a wooden floor", "footsteps"),
+     ("someone walking upstairs", "footsteps"), ("horses' hooves and steps", None), ("footsteps in the snow", None)],
 )
 def test_keywords_match_whole_words_only(prompt, expected):
     """A generator is never chosen by a keyword inside another word ("sea" in "seagulls" used to pick waves)."""
@@ -284,12 +286,15 @@ JUDGED = [("light rain", "water"), ("rain", "water"), ("heavy rain on a tin roof
           ("distant traffic", "vehicle"), ("traffic passing on a city street", "vehicle"),
           ("cars passing close by", "vehicle"), ("distant thunder", "thunder"), ("close thunder", "thunder"),
           ("church bells tolling", "bells"), ("wind chimes", "bells"),
-          ("a dog barking", "animals"), ("clattering dishes in a kitchen", "clatter"),
+          ("a dog barking", "animals"), ("an owl hooting at night", "animals"),
+          ("footsteps on a wooden floor", "footsteps"),
+          ("clattering dishes in a kitchen", "clatter"),
           ("typing on a keyboard", "typing")]
 
 
 # the class itself, not only its family: a dog is a dog, chimes are chimes (YAMNet's top classes, 4 seeds)
 CLASSES = [("church bells tolling", "Church bell"), ("wind chimes", "Wind chime"), ("a dog barking", "Dog"),
+           ("an owl hooting at night", "Owl"), ("footsteps on a wooden floor", "Walk, footsteps"),
            ("typing on a keyboard", "Typing"), ("clattering dishes in a kitchen", "Chink, clink")]
 
 

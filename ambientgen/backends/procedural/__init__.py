@@ -1,5 +1,5 @@
-"""Offline procedural backend: synthesized rain, wind, water, fire, insects, birds, bells, dogs, a kitchen, typing
-(no model, no download).
+"""Offline procedural backend: synthesized rain, wind, water, fire, insects, birds, owls, bells, dogs, a kitchen,
+typing and footsteps (no model, no download).
 
 In the spirit of Andy Farnell's *Designing Sound*: each source is noise,
 filters and stochastic events. A layer's prompt is matched to a generator by
@@ -28,8 +28,8 @@ from .dsp import filt, finish
 SAMPLE_RATE = 48000
 # bump whenever a generator's sound changes: it is part of the render cache's key, so cached chunks of an older
 # generator are never mixed with new ones
-# 9: flutter drawn at a control rate, FFTs by scipy (the same sound, other bits); 8: bells, wind chimes, kitchen, ...
-GENERATORS_VERSION = 9
+# 10: owls, footsteps; 9: flutter drawn at a control rate, FFTs by scipy (the same sound, other bits); 8: bells, chimes, ...
+GENERATORS_VERSION = 10
 # chunks (s) and the fade that joins them (s): a 3 s fade hides the change between two independent chunks better
 # than 1.5 s (seam rank 0.53 -> 0.44 by the seam measure, 0.45 -> 0.36 by a 0.5 s log-mel judge, on real
 # recordings: benchmarks/compare_seams.py); 12 s chunks keep the hop (9 s) and so the chunk count of the scene
@@ -102,6 +102,7 @@ SOURCES: tuple[Source, ...] = (
     Source("birds", ("bird", "songbird", "birdsong", "dawn chorus", "warbl", "robin", "sparrow", "finch"),
            creatures.birds),
     Source("gulls", ("gull", "seagull", "gulls"), creatures.gulls),
+    Source("owls", ("owl", "owls", "hoot", "hooting"), creatures.owls, unless=("horn", "car", "train", "ship")),
     Source("fire", ("fire", "campfire", "fireplace", "ember", "crackl", "bonfire", "hearth", "flame"), fire.fire,
            lambda p: {"size": "embers" if _has(p, "ember") else
                       "fireplace" if _has(p, "fireplace", "hearth", "stove") else "campfire"}),
@@ -113,6 +114,8 @@ SOURCES: tuple[Source, ...] = (
                        "pots and pans", "washing up", "glasses"), metal.kitchen,
            unless=("fridge", "refrigerator", "humming", "kettle")),
     Source("typing", ("typing", "keyboard", "typewriter", "keystroke"), people.typing, unless=("piano", "music")),
+    Source("footsteps", ("footstep", "footsteps", "foot steps", "walking", "steps"), people.footsteps,
+           unless=("horse", "hooves", "snow", "gravel")),
     Source("dogs", ("dog", "bark", "barking", "puppy", "hound", "woof"), creatures.dogs, unless=("tree", "bark of")),
     Source("cafe", ("café", "cafe", "coffee shop", "restaurant", "diner", "chatter", "crowd", "conversation",
                     "voices", "people talking", "pub", "market", "murmur"), rooms.cafe, unless=("brook", "stream")),

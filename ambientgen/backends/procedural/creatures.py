@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.signal import fftconvolve
 
-from .dsp import colored_noise, filt, finish, poisson_onsets, resonator, smooth_random, tone_burst, unit
+from .dsp import add_at, colored_noise, filt, finish, poisson_onsets, resonator, smooth_random, tone_burst, unit
 
 
 def gliding_chirps(rng: np.random.Generator, n: int, sr: int, *, count: int,
@@ -178,4 +179,50 @@ def dogs(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
     return finish(unit(out) + 0.03 * unit(air), sr)
 
 
-__all__ = ["birds", "cicadas", "crickets", "dogs", "frogs", "gulls"]
+def _hoot(rng: np.random.Generator, sr: int, f0: float, seconds: float) -> np.ndarray:
+    """One hoot: a nearly pure voice (the 2nd-4th harmonics 12-20 dB down) that rises 1.5-3 semitones to its
+    middle and sinks back, with the quaver of an owl's hoot (1-2.5 % of pitch at 17-25 Hz, and 30-60 % of level
+    at 12-25 Hz) and a breath of noise."""
+    n = max(2, int(seconds * sr))
+    t = np.arange(n) / sr
+    arc = np.sin(np.pi * t / seconds)
+    glide, drop = rng.uniform(1.5, 3.0), rng.uniform(0.2, 0.8)
+    quaver = 1 + rng.uniform(0.01, 0.025) * np.sin(2 * np.pi * rng.uniform(17, 25) * t + rng.uniform(0, 2 * np.pi))
+    freq = f0 * 2 ** ((glide * arc - glide * drop * t / seconds) / 12) * quaver
+    phase = 2 * np.pi * np.cumsum(freq) / sr
+    roll = rng.uniform(0.1, 0.25)
+    voice = sum(roll ** (k - 1) * np.sin(k * phase) for k in range(1, 5))
+    breath = filt(colored_noise(rng, n, 0.5), sr, low=200, high=2000) * rng.uniform(0.0, 0.1)
+    tremolo = 1 + rng.uniform(0.3, 0.6) * np.sin(2 * np.pi * rng.uniform(12, 25) * t)
+    return (voice / 3 + 0.3 * breath) * arc ** rng.uniform(0.6, 1.0) * tremolo
+
+
+def owls(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
+    """An owl hooting in the night: calls of 1-4 hoots (0.3-0.7 s, the last 1.5-2.5 times longer, 0.1-0.3 s
+    apart) every few seconds, at 440-560 Hz, in a wood's 1-1.4 s of reverberation over quiet night air.
+
+    Found where earlier tries (plain, breathy or vowel-shaped tones, great horned and tawny patterns) were heard
+    as an alarm, a telephone or humming: by a random search of these parameters scored by YAMNet's "Owl" on one
+    seed, then fixed as these ranges and checked on 32 seeds the search never saw (Owl among the top five in all
+    32; tested on 4 more). The quaver and the night around the voice are what the search kept."""
+    out = np.zeros(n)
+    f0 = rng.uniform(440, 560)
+    at = rng.uniform(0.2, 1.0)
+    while at < n / sr:
+        hoots = int(rng.integers(1, 5))
+        base = rng.uniform(0.3, 0.7)
+        for k in range(hoots):
+            seconds = base * (rng.uniform(1.5, 2.5) if k == hoots - 1 else 1.0)
+            add_at(out, _hoot(rng, sr, f0 * rng.uniform(0.97, 1.03), seconds), int(at * sr), 1.0)
+            at += seconds + rng.uniform(0.1, 0.3)
+        at += rng.uniform(1.0, 3.0)
+    tail = rng.uniform(1.0, 1.4)
+    m = int(tail * sr)
+    wood = rng.standard_normal(m) * np.exp(-np.arange(m) / (0.25 * tail * sr))
+    wet = fftconvolve(out, wood)[:n]
+    out = out + rng.uniform(0.2, 0.4) * wet / (np.std(wet) + 1e-12) * np.std(out)
+    air = filt(colored_noise(rng, n, 1.0), sr, low=100, high=4000)
+    return finish(unit(out.astype(np.float32)) + rng.uniform(0.18, 0.25) * unit(air), sr)
+
+
+__all__ = ["birds", "cicadas", "crickets", "dogs", "frogs", "gulls", "owls"]
