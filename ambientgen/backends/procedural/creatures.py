@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import fftconvolve
 
-from .dsp import add_at, colored_noise, filt, finish, poisson_onsets, resonator, smooth_random, tone_burst, unit
+from .dsp import (
+    add_at,
+    colored_noise,
+    filt,
+    finish,
+    poisson_onsets,
+    resonator,
+    reverberate,
+    smooth_random,
+    tone_burst,
+    unit,
+)
 
 
 def gliding_chirps(rng: np.random.Generator, n: int, sr: int, *, count: int,
@@ -216,11 +226,7 @@ def owls(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
             add_at(out, _hoot(rng, sr, f0 * rng.uniform(0.97, 1.03), seconds), int(at * sr), 1.0)
             at += seconds + rng.uniform(0.1, 0.3)
         at += rng.uniform(1.0, 3.0)
-    tail = rng.uniform(1.0, 1.4)
-    m = int(tail * sr)
-    wood = rng.standard_normal(m) * np.exp(-np.arange(m) / (0.25 * tail * sr))
-    wet = fftconvolve(out, wood)[:n]
-    out = out + rng.uniform(0.2, 0.4) * wet / (np.std(wet) + 1e-12) * np.std(out)
+    out = reverberate(rng, out, sr, tail_s=(1.0, 1.4), wet=(0.2, 0.4))  # a wood
     air = filt(colored_noise(rng, n, 1.0), sr, low=100, high=4000)
     return finish(unit(out.astype(np.float32)) + rng.uniform(0.18, 0.25) * unit(air), sr)
 

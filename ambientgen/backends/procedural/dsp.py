@@ -131,6 +131,17 @@ def rumbling_noise(rng: np.random.Generator, envelope: np.ndarray, sr: int, poin
     return np.pad(x[:n], (0, max(0, n - len(x)))).astype(np.float32)
 
 
+def reverberate(rng: np.random.Generator, x: np.ndarray, sr: int, *, tail_s: tuple[float, float],
+                wet: tuple[float, float]) -> np.ndarray:
+    """``x`` in a diffuse space: noise decaying over a tail drawn from ``tail_s`` (its level falls 35 dB over it)
+    as the impulse response, mixed in at a share of ``x``'s level drawn from ``wet``."""
+    tail = rng.uniform(*tail_s)
+    m = int(tail * sr)
+    response = rng.standard_normal(m) * np.exp(-np.arange(m) / (0.25 * tail * sr))
+    y = fftconvolve(x, response)[: len(x)]
+    return x + rng.uniform(*wet) * y / (np.std(y) + 1e-12) * np.std(x)
+
+
 def resonator(x: np.ndarray, sr: int, freq: float, bandwidth: float) -> np.ndarray:
     """A two-pole resonance at ``freq`` Hz, ``bandwidth`` Hz wide (a formant, a body mode)."""
     r = np.exp(-np.pi * bandwidth / sr)

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import soxr
-from scipy.signal import fftconvolve
 
-from .dsp import add_at, colored_noise, filt, finish, resonator, unit
+from .dsp import add_at, colored_noise, filt, finish, resonator, reverberate, unit
 
 
 def _key(rng: np.random.Generator, sr: int, space: bool) -> np.ndarray:
@@ -106,11 +105,7 @@ def footsteps(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
     while at < m / fs:
         add_at(out, _footfall(rng, fs, shoe), int(at * fs), rng.uniform(0.7, 1.0))
         at += rng.uniform(0.9, 1.1) / pace
-    tail = rng.uniform(0.28, 0.36)
-    r = int(tail * fs)
-    room = rng.standard_normal(r) * np.exp(-np.arange(r) / (0.25 * tail * fs))
-    wet = fftconvolve(out, room)[:m]
-    out = out + rng.uniform(0.02, 0.06) * wet / (np.std(wet) + 1e-12) * np.std(out)
+    out = reverberate(rng, out, fs, tail_s=(0.28, 0.36), wet=(0.02, 0.06))  # a small room
     air = filt(colored_noise(rng, m, 1.0), fs, low=60, high=4000)
     x = unit(out.astype(np.float32)) + rng.uniform(0.09, 0.12) * unit(air)
     y = soxr.resample(x.astype(np.float64), fs, sr)[:n] if sr != fs else x[:n]
