@@ -108,7 +108,8 @@ def draw(report: Report, out: str | Path, *, seams_s: list[float] | None = None,
     zoom.plot((np.arange(len(joined)) - len(tail)) / sr, joined, lw=0.5, color="steelblue")
     zoom.axvline(0, color="lime", lw=2)
     zoom.set_xlabel("s around the loop point (end | start)")
-    fig.tight_layout()
+    # fixed margins: tight_layout measured every label's text again (0.6 s of a 5-minute render's 13)
+    fig.subplots_adjust(left=0.065, right=0.985, top=0.955, bottom=0.065, hspace=0.42)
     fig.savefig(out, dpi=80, format="png")
     plt.close(fig)
     return out
