@@ -164,9 +164,10 @@ def _quiet_points(tile: np.ndarray, points: np.ndarray, sample_rate: int, count:
     from ...audio.seams import CLICK_SIDE_S, click_db
 
     side = round(CLICK_SIDE_S * sample_rate)
-    mono = tile.mean(axis=0)
     pick = points[np.linspace(0, len(points) - 1, min(count, len(points))).astype(int)] if len(points) else points
-    quiet = [p for p in pick if side <= p <= len(mono) - side and click_db(mono[p - side : p + side], sample_rate) <= 0]
+    n = tile.shape[1]  # a placed tile (an array, or a mono one placed on demand): only the stretches read
+    quiet = [p for p in pick if side <= p <= n - side
+             and click_db(tile[:, p - side : p + side].mean(axis=0), sample_rate) <= 0]
     return np.array(quiet, dtype=np.int64)
 
 
