@@ -1,5 +1,5 @@
-"""How the engine shares the machine: a steady heap, memory given back between a render's steps, and BLAS kept
-to one thread while the engine runs its own threads.
+"""How the engine shares the machine: a steady heap, memory given back between a render's steps, BLAS kept
+to one thread while the engine runs its own threads, and the background worker those threads are.
 
 A render allocates and frees large arrays (chunks, stitched layers, tiles) in several threads; glibc keeps much
 of what is freed in its heaps (one per thread that allocated), so the process's resident size stays at its
@@ -69,3 +69,47 @@ def own_threads() -> Iterator[None]:
 
     with threadpool_limits(limits=1, user_api="blas"):
         yield
+
+
+class Worker:
+    """One background thread running submitted calls in order (metering, encoding, writing, analysing).
+
+    libsndfile, numpy and scipy release the GIL in their loops, so while the caller prepares block k + 1 this
+    thread meters, writes or analyses block k. The queue is short (memory stays bounded: a full queue makes
+    :meth:`submit` wait); the first error is raised again in the caller's thread, at the next :meth:`submit` or at
+    :meth:`close`, and the calls after it are skipped.
+    """
+
+    def __init__(self, depth: int = 4, name: str = "ambientgen-worker"):
+        import queue
+        import threading
+
+        self.queue: queue.Queue = queue.Queue(maxsize=depth)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True, name=name)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self.queue.get()
+            if item is None:
+                return
+            if self.error is None:
+                try:
+                    for fn, *args in item:
+                        fn(*args)
+                except BaseException as exc:  # handed to the caller's thread in submit/close
+                    self.error = exc
+
+    def submit(self, calls) -> None:
+        """Queue ``[(fn, *args), ...]``, run in order after everything submitted before."""
+        if self.error is not None:
+            raise self.error
+        self.queue.put(calls)
+
+    def close(self) -> None:
+        """Wait for every queued call; raise the first error one of them raised."""
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error

@@ -45,7 +45,7 @@ from ..audio.seams import (
 from ..audio.true_peak import CLIP_LEVEL, true_peak_above
 from ..errors import AmbientgenError, UsageError
 from ..progress import ProgressEvent, ProgressFn
-from ..runtime import own_threads, steady_memory
+from ..runtime import Worker, own_threads, steady_memory
 from .levels import gaps, level_jumps, outside, read_manifest, unplanned
 from .splices import DETECT_CONTRAST, DETECT_GAP_S, DETECT_MAX, DETECT_SIDE_S, pick_seams
 
@@ -170,34 +170,39 @@ class _Pass:
         self.clicks = ClickFinder()
         self.edge = edge  # samples kept from the start and the end: the loop point
         self.head = np.zeros(0)
-        self.end = np.zeros(0)
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="check")
+        self._ends: list[np.ndarray] = []
+        self._spectra = Worker(depth=3, name="check-spectra")
+        self._clicks = Worker(depth=3, name="check-clicks")
 
-    def add(self, block: np.ndarray) -> None:  # block: (channels, samples)
-        """One block of the file: the analyses that read the mono mix (repetition, clicks, seam clicks) run in a
-        second thread while this one meters, peaks and frames it (numpy and scipy release the GIL in their loops);
-        each analysis still sees every block in order, so the report equals a single-threaded pass."""
-        mono = block.mean(axis=0)
-        side = self._pool.submit(self._add_mono_side, mono, self.n)
-        try:
-            self._add_main(block, mono)
-        finally:
-            side.result()
+    def add(self, block: np.ndarray) -> None:  # block: (channels, samples), float32 or float64
+        """One block of the file. The analyses of the mono mix run in two more threads, each a few blocks behind
+        this one at its own pace: the band tracks (seams, splices, repetition) in one, clicks in the other; this
+        one meters, peaks and levels the block (numpy and scipy release the GIL in their loops). Each analysis
+        still sees every block in order, so the report equals a single-threaded pass. The mono mix and every sum
+        are taken in double precision (a float32 block of 16- or 24-bit audio holds its samples exactly)."""
+        mono = block.mean(axis=0, dtype=np.float64)
+        self._spectra.submit([(self._add_spectra, mono)])
+        self._clicks.submit([(self._add_clicks, mono, self.n)])
+        self._add_main(block, mono)
         self.n += block.shape[1]
 
-    def _add_mono_side(self, mono: np.ndarray, at: int) -> None:
+    def _add_spectra(self, mono: np.ndarray) -> None:
+        self.track.add(mono)
+        self.curves.add(self.track.drain())
         self.repeat_track.add(mono)
         self.repetition.add(self.repeat_track.drain())
+
+    def _add_clicks(self, mono: np.ndarray, at: int) -> None:
         self.clicks.add(mono)
         self.segments.add(mono, at)
 
     def _add_main(self, block: np.ndarray, mono: np.ndarray) -> None:
         self.meter.add(block)
-        level = np.abs(block)
+        level = np.abs(block).max(axis=0)  # per sample, over the channels
         self.peak = max(self.peak, float(level.max()) if block.size else 0.0)
-        self.true_peak = true_peak_above(block, self.true_peak)  # only stretches that could raise it
-        hot = np.flatnonzero(level.max(axis=0) >= CLIP_LEVEL)
-        self.clipped += int(np.count_nonzero(level >= CLIP_LEVEL))
+        self.true_peak = true_peak_above(block, self.true_peak, level=level)  # only stretches that could raise it
+        hot = np.flatnonzero(level >= CLIP_LEVEL)
+        self.clipped += int(np.count_nonzero(np.abs(block[:, hot]) >= CLIP_LEVEL)) if len(hot) else 0
         if len(hot) and len(self.clip_runs) < MAX_CLIP_RUNS:
             breaks = np.flatnonzero(np.diff(hot) > round(0.01 * self.sr))  # runs: clipped samples 10 ms apart
             for a, b in zip(np.concatenate([[0], breaks + 1]), np.concatenate([breaks, [len(hot) - 1]])):
@@ -206,9 +211,7 @@ class _Pass:
                     self.clip_runs[-1][1] = end
                 elif len(self.clip_runs) < MAX_CLIP_RUNS:
                     self.clip_runs.append([start, end])
-        self.sums += block.sum(axis=1)
-        self.track.add(mono)
-        self.curves.add(self.track.drain())
+        self.sums += block.sum(axis=1, dtype=np.float64)
         x = np.concatenate([self._level_tail, mono])
         k = len(x) // self.hop
         if k:
@@ -217,10 +220,22 @@ class _Pass:
         self._level_tail = x[k * self.hop :]
         if len(self.head) < self.edge:
             self.head = np.concatenate([self.head, mono[: self.edge - len(self.head)]])
-        self.end = np.concatenate([self.end, mono])[-self.edge :] if self.edge else self.end
+        if self.edge:  # the last blocks that hold the last edge samples
+            self._ends.append(mono)
+            while len(self._ends) > 1 and sum(map(len, self._ends)) - len(self._ends[0]) >= self.edge:
+                self._ends.pop(0)
+
+    @property
+    def end(self) -> np.ndarray:
+        """The last :attr:`edge` samples of the mono mix so far."""
+        return np.concatenate(self._ends)[-self.edge :] if self._ends else np.zeros(0)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        """Wait for the mono analyses to finish every block (raising what one of them raised)."""
+        try:
+            self._spectra.close()
+        finally:
+            self._clicks.close()
 
 
 def scene_preset(target_lufs: float, ceiling_dbtp: float, *, loop: bool) -> Preset:
@@ -265,6 +280,23 @@ def _read_spans(path: Path, spans, measure) -> dict:
                 f.seek(a)
                 found[key] = measure(f.read(b - a, dtype="float64", always_2d=True).mean(axis=1), key)
     return found
+
+
+def _prefetched(path: Path, block: int):
+    """The file's blocks as ``(channels, samples)`` rows (reductions over rows are 10-30x faster), each read and
+    laid out in a thread while the one before is analysed (libsndfile's decoding releases the GIL). 16-, 24- and
+    32-bit samples are exact in float32, which reads faster; 64-bit float files are read as they are."""
+    with sf.SoundFile(str(path)) as f, ThreadPoolExecutor(max_workers=1, thread_name_prefix="check-read") as reader:
+        dtype = "float64" if f.subtype == "DOUBLE" else "float32"
+
+        def read():
+            b = f.read(block, dtype=dtype, always_2d=True)
+            return np.ascontiguousarray(b.T) if len(b) else None
+
+        ahead = reader.submit(read)
+        while (b := ahead.result()) is not None:
+            ahead = reader.submit(read)
+            yield b
 
 
 def check_file(path: str | Path, *, preset: str | Preset = "ebu-r128", seams_s: list[float] | None = None,
@@ -313,8 +345,8 @@ def _check_file(path, *, preset, seams_s, events_s, manifest, block_s, on_progre
     gathered = _Pass(sr, channels, positions=listed + normal, edge=edge)
     total_s = max(1, round(expected / sr))
     try:
-        for b in sf.blocks(str(path), blocksize=block, dtype="float64", always_2d=True):
-            gathered.add(np.ascontiguousarray(b.T))  # (channels, samples) in rows: reductions 10-30x faster
+        for b in _prefetched(path, block):
+            gathered.add(b)
             if on_progress:
                 on_progress(ProgressEvent("check", None, min(total_s, round(gathered.n / sr)), total_s,
                                           "s of audio"))

@@ -34,67 +34,17 @@ import numpy as np
 from ..audio.loudness import LoudnessMeter
 from ..audio.placement import db_to_gain, gain_to_db
 from ..audio.streams import Mix, render_block
-from ..audio.true_peak import OVERSAMPLE, limiter_gain, oversampled_abs_peaks
+from ..audio.true_peak import INTERPOLATOR_GAIN, limiter_gain, oversampled_abs_peaks
+from ..runtime import Worker
 
 BLOCK = 1 << 18  # samples per block (5.5 s at 48 kHz; a stereo float32 block is 2 MB)
 PEAK_BLOCK = 1 << 14  # sample peaks are kept per 0.34 s, so the true-peak search oversamples little
 
 
-def _true_peak_bound() -> float:
-    """The largest 4x-oversampled |value| a signal with sample peak 1 can reach (the filter's polyphase L1 norm)."""
-    from scipy.signal import resample_poly
-
-    impulse = np.zeros(256)
-    impulse[128] = 1.0
-    response = resample_poly(impulse, OVERSAMPLE, 1)
-    return float(max(np.abs(response[p::OVERSAMPLE]).sum() for p in range(OVERSAMPLE)))
-
-
-TRUE_PEAK_BOUND = _true_peak_bound()
+TRUE_PEAK_BOUND = INTERPOLATOR_GAIN  # the largest 4x-oversampled |value| a signal with sample peak 1 can reach
 
 
 Sink = Callable[[np.ndarray], None]  # receives (2, n) mastered blocks in order
-
-
-class _Worker:
-    """One background thread running submitted calls in order (metering, encoding, writing).
-
-    libsndfile and scipy's filters release the GIL, so while the main thread
-    generates block k + 1 this thread meters or writes block k. The queue is
-    short (memory stays bounded); the first error is raised again in the main thread.
-    """
-
-    def __init__(self, depth: int = 4):
-        import queue
-        import threading
-
-        self.queue: queue.Queue = queue.Queue(maxsize=depth)
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        while True:
-            item = self.queue.get()
-            if item is None:
-                return
-            if self.error is None:
-                try:
-                    for fn, arg in item:
-                        fn(arg)
-                except BaseException as exc:  # handed to the main thread in submit/close
-                    self.error = exc
-
-    def submit(self, calls: list[tuple[Callable[[np.ndarray], None], np.ndarray]]) -> None:
-        if self.error is not None:
-            raise self.error
-        self.queue.put(calls)
-
-    def close(self) -> None:
-        self.queue.put(None)
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
 
 
 @dataclass
@@ -225,7 +175,7 @@ def assemble(mix: Mix, *, sample_rate: int, target_lufs: float, ceiling_dbtp: fl
     layer_meters = [[LoudnessMeter(sample_rate, 1) for _ in range(2)] for _ in mix.layers] if want_stems else []
     channel_peaks: list[list[np.ndarray]] = [[], []]
     keep_peaks = [lambda x, c=c: channel_peaks[c].append(_sub_peaks(x)) for c in range(2)]  # run in the workers
-    workers = [_Worker(), _Worker()]
+    workers = [Worker(), Worker()]
     try:
         for k, s in enumerate(starts):
             n = min(block, total - s)
@@ -288,7 +238,7 @@ def assemble(mix: Mix, *, sample_rate: int, target_lufs: float, ceiling_dbtp: fl
     out_meter = LoudnessMeter(sample_rate, 2) if limiter is not None else None
     out_peaks: list[np.ndarray] = []
     limited_tp = 0.0
-    worker = _Worker()
+    worker = Worker()
     try:
         for k, s in enumerate(starts):
             n = min(block, total - s)
