@@ -29,10 +29,10 @@ from ..audio.stitch import close_loop, stitch_chunks
 from ..audio.streams import ArrayStream, ColourCost, PoolStream, tile_colour, tile_power, trim_event
 from ..backends.base import Backend, ChunkRequest, as_channels
 from ..progress import ProgressEvent, ProgressFn
+from ..runtime import release
 from ..scene.schema import Scene
 from .chunk_plan import LayerPlan, Plan
 from .layers import LayerOutput, event_layer, layer_animation, layer_rng, to_output_rate
-from ..runtime import release
 
 
 @dataclass

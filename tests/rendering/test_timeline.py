@@ -4,7 +4,6 @@ envelopes play the mix, and check judging against the plan."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 import soundfile as sf

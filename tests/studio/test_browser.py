@@ -8,7 +8,6 @@ the stem Export writes; Save and Export through the page's own buttons.
 from __future__ import annotations
 
 import contextlib
-
 import json
 import os
 import shutil

@@ -19,8 +19,14 @@ from ambientgen.errors import SceneError
 from ambientgen.rendering.recordings.excerpts import arrange_excerpts, source_recurrence
 from ambientgen.rendering.recordings.layers import find_layer_sources, open_layer_sources, steady_points
 from ambientgen.rendering.recordings.loop import loop_scene
-from ambientgen.rendering.recordings.sources import (bed_problem, expand_source, find_events, is_uneven, open_source,
-                                                     read_stretch)
+from ambientgen.rendering.recordings.sources import (
+    bed_problem,
+    expand_source,
+    find_events,
+    is_uneven,
+    open_source,
+    read_stretch,
+)
 from ambientgen.scene.files import load_scene
 from ambientgen.scene.schema import scene_from_dict
 from tests.conftest import DATA, noise
