@@ -42,15 +42,25 @@ def _edges_of(path: Path, seconds: float):
 MAX_SEAM_LINES = 60
 
 
-def draw(report: Report, out: str | Path, *, seams_s: list[float] | None = None, preset=None) -> Path:
+def prepare(path: str | Path) -> tuple:
+    """What the picture reads from the file (its spectrogram, the second either side of the loop point), with
+    matplotlib loaded: independent of the report, so a render does it while ``check`` runs."""
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot  # noqa: F401 (loaded here, used by draw)
 
+    return _spectrogram(Path(path)), _edges_of(Path(path), 1.0)
+
+
+def draw(report: Report, out: str | Path, *, seams_s: list[float] | None = None, preset=None,
+         prepared: tuple | None = None) -> Path:
+    """The picture of ``report`` as a PNG at ``out``; ``prepared``: :func:`prepare` of the report's file."""
     out = Path(out)
     path = Path(report.path)
-    image, times, freqs = _spectrogram(path)
+    (image, times, freqs), (tail, head, sr) = prepared or prepare(path)
+    import matplotlib.pyplot as plt
+
     fig = plt.figure(figsize=(12, 8), dpi=80)
     grid = fig.add_gridspec(3, 2, height_ratios=[2.2, 1.2, 1.2])
     ax = fig.add_subplot(grid[0, :])
@@ -102,7 +112,6 @@ def draw(report: Report, out: str | Path, *, seams_s: list[float] | None = None,
     ax2.set_ylabel("short-term LUFS")
     ax2.set_xlabel(f"s   (integrated {report.integrated_lufs:.1f} LUFS, LRA {report.loudness_range_lu:.1f} LU, "
                    f"true peak {report.true_peak_dbtp:.1f} dBTP)")
-    tail, head, sr = _edges_of(path, 1.0)
     zoom = fig.add_subplot(grid[2, :])
     joined = np.concatenate([tail, head])
     zoom.plot((np.arange(len(joined)) - len(tail)) / sr, joined, lw=0.5, color="steelblue")

@@ -389,19 +389,24 @@ def _interrupted(store) -> str:
 
 def _check_report(output: Path, manifest: dict[str, Any], on_progress: ProgressFn | None):
     """Step 7: the mix judged against its own scene (target, ceiling, loop), written as JSON and PNG."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from ..check.levels import manifest_times
-    from ..check.picture import draw
+    from ..check.picture import draw, prepare
     from ..check.report import check_file, scene_preset
 
     mix = next(f for f in manifest["files"] if f["kind"] == "mix")
     seams, _ = manifest_times(manifest)
     preset = scene_preset(manifest["target_lufs"], manifest["true_peak_dbtp"], loop=bool(manifest["loop"]))
-    result = check_file(output / mix["path"], preset=preset, manifest=manifest, on_progress=on_progress)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="picture") as pool:
+        prepared = pool.submit(prepare, output / mix["path"])  # matplotlib loads while the check runs
+        result = check_file(output / mix["path"], preset=preset, manifest=manifest, on_progress=on_progress)
+        prepared = prepared.result()
     json_name, png_name = report_names(manifest["name"])
     write_atomic(output / json_name, (json.dumps(result.to_json(), indent=2) + "\n").encode("utf-8"))
     partial = output / (png_name + ".partial")
     try:
-        draw(result, partial, seams_s=seams, preset=preset)
+        draw(result, partial, seams_s=seams, preset=preset, prepared=prepared)
         partial.replace(output / png_name)
     finally:
         partial.unlink(missing_ok=True)
