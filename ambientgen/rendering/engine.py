@@ -183,8 +183,10 @@ def render_pool_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
     total = round(scene.duration * sr)
     raw, tile_s, method, calls = _render_tiles(layer, backend, on_progress=on_progress)
     tiles, power, colours = [], [], []
-    for k, tile in enumerate(raw):
+    for k in range(len(raw)):
+        tile, raw[k] = raw[k], None  # each raw tile goes as soon as it is placed: not two pools at once
         audio = to_output_rate(tile, backend.sample_rate, sr, tile_s, loop=False)
+        del tile
         power.append(tile_power(audio))
         colours.append(tile_colour(audio))
         tiles.append(placed(audio, gain_db=layer.gain_db, pan=layer.pan, width=layer.width, seed=layer.seeds[k],
