@@ -88,7 +88,8 @@ def _interpolator_gain() -> float:
 INTERPOLATOR_GAIN = _interpolator_gain()
 
 
-def true_peak_above(audio: np.ndarray, floor: float = 0.0, *, sub: int = 2048, level: np.ndarray | None = None) -> float:
+def true_peak_above(audio: np.ndarray, floor: float = 0.0, *, sub: int = 512,
+                    level: np.ndarray | None = None) -> float:
     """The largest |value| of the 4x oversampled ``audio`` (all channels, rounded to float32 as
     :func:`oversampled_abs_peaks` gives it), or ``floor`` if none exceeds it.
 

@@ -37,7 +37,8 @@ def signal(kind: str, seconds: float = 1.0, seed: int = 0) -> np.ndarray:
     if kind == "noise":
         return 0.05 * rng.standard_normal(len(t))
     if kind == "tones":  # narrow-band: a predictor with a high gain
-        return 0.2 * np.sin(2 * np.pi * 440 * t) + 0.1 * np.sin(2 * np.pi * 1234 * t) + 1e-3 * rng.standard_normal(len(t))
+        tones = 0.2 * np.sin(2 * np.pi * 440 * t) + 0.1 * np.sin(2 * np.pi * 1234 * t)
+        return tones + 1e-3 * rng.standard_normal(len(t))
     if kind == "quiet":
         return 1e-3 * rng.standard_normal(len(t))
     raise ValueError(kind)
