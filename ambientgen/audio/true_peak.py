@@ -45,6 +45,11 @@ def _phases(rows: np.ndarray) -> np.ndarray:
     n = width - 2 * REACH
     windows = np.lib.stride_tricks.sliding_window_view(rows, 2 * REACH + 1, axis=1)  # (k, n, 21), no copy
     out = np.empty((k, n, OVERSAMPLE))
+    if n <= ROWS_AT_ONCE:  # short rows: several at once
+        per = ROWS_AT_ONCE // max(1, n)
+        for r in range(0, k, per):
+            np.matmul(np.ascontiguousarray(windows[r : r + per]), TAPS, out=out[r : r + per])
+        return out
     buf = np.empty((ROWS_AT_ONCE, 2 * REACH + 1))
     for r in range(k):
         for s in range(0, n, ROWS_AT_ONCE):
