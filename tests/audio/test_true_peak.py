@@ -98,3 +98,14 @@ def test_true_peak_above_equals_oversampling_everything(kind):
         running = true_peak_above(x[:, start : start + 7_000], running)
     assert running == whole
     assert true_peak_above(x, 2 * whole) == 2 * whole  # nothing reaches a higher floor
+
+
+def test_the_matrix_oversampler_is_resample_polys_filter():
+    """The polyphase taps are read from resample_poly's own filter: the same values to rounding, at the ends too."""
+    from scipy.signal import resample_poly
+
+    from ambientgen.audio.true_peak import REACH, _phases
+
+    x = np.random.default_rng(5).standard_normal(5_000)
+    rows = np.concatenate([np.zeros(REACH), x, np.zeros(REACH)])[None, :]
+    np.testing.assert_allclose(_phases(rows).reshape(-1), resample_poly(x, 4, 1), rtol=0, atol=1e-12)
