@@ -34,14 +34,14 @@ import numpy as np
 from ..audio.loudness import LoudnessMeter
 from ..audio.placement import db_to_gain, gain_to_db
 from ..audio.streams import Mix, render_block
-from ..audio.true_peak import INTERPOLATOR_GAIN, limiter_gain, oversampled_abs_peaks
+from ..audio.true_peak import TAPS_L1, limiter_gain, oversampled_abs_peaks
 from ..runtime import Worker
 
 BLOCK = 1 << 18  # samples per block (5.5 s at 48 kHz; a stereo float32 block is 2 MB)
 PEAK_BLOCK = 1 << 14  # sample peaks are kept per 0.34 s, so the true-peak search oversamples little
 
 
-TRUE_PEAK_BOUND = INTERPOLATOR_GAIN  # the largest 4x-oversampled |value| a signal with sample peak 1 can reach
+TRUE_PEAK_BOUND = TAPS_L1  # the largest 4x-oversampled |value| a signal with sample peak 1 can reach
 
 
 Sink = Callable[[np.ndarray], None]  # receives (2, n) mastered blocks in order
