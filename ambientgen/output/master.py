@@ -238,7 +238,7 @@ def assemble(mix: Mix, *, sample_rate: int, target_lufs: float, ceiling_dbtp: fl
     out_meter = LoudnessMeter(sample_rate, 2) if limiter is not None else None
     out_peaks: list[np.ndarray] = []
     limited_tp = 0.0
-    worker = Worker()
+    workers = [Worker(), Worker()]  # the mix's files in one, the stems' in the other: encoding is most of writing
     try:
         for k, s in enumerate(starts):
             n = min(block, total - s)
@@ -252,21 +252,27 @@ def assemble(mix: Mix, *, sample_rate: int, target_lufs: float, ceiling_dbtp: fl
                 if bufs is not None:
                     mix.block(s, n, stems=bufs)
             calls = [(sink, out) for sink in sinks] + ([(out_meter.add, out)] if out_meter is not None else [])
+            stem_calls = []
             for sink, b in zip(stem_sinks, bufs or ()):
                 b *= gain
                 np.clip(b, -1.0, 1.0, out=b)
-                calls.append((sink, b))
+                stem_calls.append((sink, b))
             for stream, sink in more_stems:
                 b = render_block(stream, s, n, total=total, loop=mix.loop)
                 env = mix.envelope(s, n)
                 b *= np.float32(gain) if env is None else env * np.float32(gain)
                 np.clip(b, -1.0, 1.0, out=b)
-                calls.append((sink, b))
-            worker.submit(calls)
+                stem_calls.append((sink, b))
+            workers[0].submit(calls)
+            if stem_calls:
+                workers[1].submit(stem_calls)
             out_peaks.append(_sub_peaks(out))
             progress("write", k)
     finally:
-        worker.close()
+        try:
+            workers[0].close()
+        finally:
+            workers[1].close()
     out_peaks = np.concatenate(out_peaks) if out_peaks else np.zeros(0)
     sample_peak = float(out_peaks.max()) if len(out_peaks) else 0.0
     timings["write_s"] = time.perf_counter() - t0
