@@ -15,7 +15,6 @@ delivery preset.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +46,7 @@ from ..errors import AmbientgenError, UsageError
 from ..progress import ProgressEvent, ProgressFn
 from ..runtime import Worker, own_threads, steady_memory
 from .levels import gaps, level_jumps, outside, read_manifest, unplanned
+from .reading import Windows, blocks_ahead, read_spans
 from .splices import DETECT_CONTRAST, DETECT_GAP_S, DETECT_MAX, DETECT_SIDE_S, pick_seams
 
 
@@ -112,35 +112,9 @@ class Report:
         return data
 
 
-class _Windows:
-    """Stretches ``[start, stop)`` of the mono signal taken as blocks stream past, each handed to ``measure`` at once
-    and only its result kept (an hour-long arrangement has thousands of seams)."""
-
-    def __init__(self, spans, measure):
-        self.spans = sorted((int(a), int(b), key) for key, a, b in spans)
-        self.measure = measure
-        self.found: dict[Any, Any] = {}
-        self._k = 0
-        self._buf = np.zeros(0)
-        self._buf_start = 0
-        self._longest = max((b - a for a, b, _ in self.spans), default=0)
-
-    def add(self, mono: np.ndarray, start: int) -> None:
-        buf = np.concatenate([self._buf, mono]) if len(self._buf) else mono
-        buf_start = start - len(self._buf)
-        end = start + len(mono)
-        while self._k < len(self.spans) and self.spans[self._k][1] <= end:
-            a, b, key = self.spans[self._k]
-            if a >= buf_start:
-                self.found[key] = self.measure(buf[a - buf_start : b - buf_start], key)
-            self._k += 1
-        keep = min(len(buf), self._longest)
-        self._buf, self._buf_start = buf[len(buf) - keep :], end - keep
-
-
-def _clicks(positions, side: int, sample_rate: int) -> _Windows:
+def _clicks(positions, side: int, sample_rate: int) -> Windows:
     """The click measure of ``[p - side, p + side)`` at each position ``p``."""
-    return _Windows([(p, p - side, p + side) for p in set(positions)], lambda x, _: click_db(x, sample_rate))
+    return Windows([(p, p - side, p + side) for p in set(positions)], lambda x, _: click_db(x, sample_rate))
 
 
 class _Pass:
@@ -264,39 +238,10 @@ def _second_pass(path: Path, positions: list[int], side: int, sample_rate: int):
         i = probe.index(q)
         start = max(0, i - reach) * track.hop
         spans.append(((start, q), start, (i + reach) * track.hop + track.n_fft))
-    clicks = _read_spans(path, [(p, p - side, p + side) for p in set(positions)], lambda x, _: click_db(x, sample_rate))
-    found = {key[1]: v for key, v in _read_spans(path, spans, local).items()}
+    clicks = read_spans(path, [(p, p - side, p + side) for p in set(positions)], lambda x, _: click_db(x, sample_rate))
+    found = {key[1]: v for key, v in read_spans(path, spans, local).items()}
     return clicks, {q: v[0] for q, v in found.items() if v[0] is not None}, \
         {q: v[1] for q, v in found.items() if v[1] is not None}
-
-
-def _read_spans(path: Path, spans, measure) -> dict:
-    """``measure(mono, key)`` of each stretch ``(key, start, stop)`` that lies within the file, read alone: the
-    same samples (channels averaged) as :class:`_Windows` takes from the streaming pass."""
-    found = {}
-    with sf.SoundFile(str(path)) as f:
-        for key, a, b in spans:
-            if 0 <= a and b <= f.frames:
-                f.seek(a)
-                found[key] = measure(f.read(b - a, dtype="float64", always_2d=True).mean(axis=1), key)
-    return found
-
-
-def _prefetched(path: Path, block: int):
-    """The file's blocks as ``(channels, samples)`` rows (reductions over rows are 10-30x faster), each read and
-    laid out in a thread while the one before is analysed (libsndfile's decoding releases the GIL). 16-, 24- and
-    32-bit samples are exact in float32, which reads faster; 64-bit float files are read as they are."""
-    with sf.SoundFile(str(path)) as f, ThreadPoolExecutor(max_workers=1, thread_name_prefix="check-read") as reader:
-        dtype = "float64" if f.subtype == "DOUBLE" else "float32"
-
-        def read():
-            b = f.read(block, dtype=dtype, always_2d=True)
-            return np.ascontiguousarray(b.T) if len(b) else None
-
-        ahead = reader.submit(read)
-        while (b := ahead.result()) is not None:
-            ahead = reader.submit(read)
-            yield b
 
 
 def check_file(path: str | Path, *, preset: str | Preset = "ebu-r128", seams_s: list[float] | None = None,
@@ -345,7 +290,7 @@ def _check_file(path, *, preset, seams_s, events_s, manifest, block_s, on_progre
     gathered = _Pass(sr, channels, positions=listed + normal, edge=edge)
     total_s = max(1, round(expected / sr))
     try:
-        for b in _prefetched(path, block):
+        for b in blocks_ahead(path, block):
             gathered.add(b)
             if on_progress:
                 on_progress(ProgressEvent("check", None, min(total_s, round(gathered.n / sr)), total_s,

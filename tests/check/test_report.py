@@ -283,20 +283,3 @@ def test_an_unknown_preset_is_a_usage_error_naming_the_field_not_a_flag(tmp_path
     with pytest.raises(UsageError, match=r"^preset: must be one of ebu-r128") as caught:
         check_file(tmp_path / "x.wav", preset="loud")
     assert caught.value.problems[0][0] == "preset"
-
-
-def test_stretches_read_alone_equal_those_taken_from_the_streaming_pass(tmp_path):
-    """The second pass reads only the stretches around detected splices: the same samples as the streaming pass's
-    windows, so the same measures (spans off either end of the file are measured by neither)."""
-    from ambientgen.check.report import _read_spans, _Windows
-
-    rng = np.random.default_rng(3)
-    audio = (0.1 * rng.standard_normal((50_000, 2))).astype(np.float32)
-    path = tmp_path / "x.wav"
-    sf.write(path, audio, 16000, subtype="FLOAT")
-    spans = [(k, int(a), int(a) + 900) for k, a in enumerate(rng.integers(-500, 50_000, 40))]
-    windows = _Windows(spans, lambda x, key: (len(x), float(x.sum())))
-    for start in range(0, 50_000, 7_000):
-        windows.add(audio[start : start + 7_000].astype(np.float64).mean(axis=1), start)
-    alone = _read_spans(path, spans, lambda x, key: (len(x), float(x.sum())))
-    assert alone == windows.found and 0 < len(alone) < len(spans)
