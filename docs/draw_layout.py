@@ -19,15 +19,15 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
 PACKAGE = Path(__file__).resolve().parents[1] / "ambientgen"
 # top to bottom: who may import whom runs downwards only (tests/test_imports.py holds the code to it)
 ROWS = [["cli", "studio"], ["ambientgen", "testing"], ["rendering"], ["planner", "output", "check"], ["scene"],
-        ["backends", "audio"], ["errors · progress · units · _version"]]
-BASE = {"errors", "progress", "units", "_version"}
+        ["backends", "audio"], ["errors · progress · units · runtime · _version"]]
+BASE = {"errors", "progress", "units", "runtime", "_version"}
 
 
 def unit(module: str) -> str:
     parts = module.split(".")
     if len(parts) == 1:
         return "ambientgen"
-    return "errors · progress · units · _version" if parts[1] in BASE else parts[1]
+    return "errors · progress · units · runtime · _version" if parts[1] in BASE else parts[1]
 
 
 def modules() -> dict[str, Path]:
