@@ -161,6 +161,7 @@ class _Pass:
         self.n += block.shape[1]
 
     def _add_spectra(self, mono: np.ndarray) -> None:
+        mono = mono.astype(np.float32)  # what both band tracks take (once, not once each)
         self.track.add(mono)
         self.curves.add(self.track.drain())
         self.repeat_track.add(mono)
