@@ -11,6 +11,7 @@ module           what it offers
 ``change``       change over time in the sentence (rolls in, fades out, as you fall asleep) as timeline moments
 ``lexicon``      English beyond the ontology: nouns and lemmas (lemminflect), kinds of sound (``data/kinds.yaml``)
 ``unknown``      phrases the ontology does not know: compound nouns, and the layers they become
+``beds``         a scene file's beds that name only single events (``one_event_beds``), planned only when they may
 ===============  ===========================================================================================
 
 The public entry point is :func:`ambientgen.plan_scene`.

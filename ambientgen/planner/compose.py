@@ -43,7 +43,6 @@ from __future__ import annotations
 import re
 
 from ..errors import AmbientgenError
-from ..scene.schema import Scene
 from .change import GLOBAL, Reading, Step, read_changes, timeline_for
 from .lexicon import kind_of, known, names_a_thing
 from .ontology import Source, ontology
@@ -190,8 +189,8 @@ def plan(description: str, *, backend: PlanTarget | None = None) -> ScenePlan:
             implied.remove(layer)
             warnings.append(f"left out '{layer.name}' (implied by {layer.implied_by}): not heard at night")
             present.discard(layer.source)
-    places = [p for p, _, words in unknown if (k := kind_of(words)) is not None and k.name == "place"]
-    if time_of_day == "dawn" and not present & {"songbirds", "dawn-chorus"} and not places and not present & INDOORS:
+    if time_of_day == "dawn" and not present & {"songbirds", "dawn-chorus"} and not present & INDOORS and \
+            not any((k := kind_of(words)) is not None and k.name == "place" for _, _, words in unknown):
         extra = _layer(onto.sources["dawn-chorus"], [], "dawn", style)
         extra.implied_by = "dawn"
         implied.insert(0, extra)  # the user named the time of day: before layers a place implies
@@ -419,31 +418,3 @@ def _finish(layers: list[PlannedLayer]) -> None:
             n = seen_bands.get(band, 0)
             layer.pan = PANS[n % len(PANS)] * 0.7
             seen_bands[band] = n + 1
-
-
-SPARSE_EVENTS_PER_MINUTE = 2.0  # sources planned at most this often are single events (drips, at 6, can be a bed)
-
-
-def one_event_beds(scene: Scene) -> list[str]:
-    """Warnings for bed layers whose prompt names only sparse one-event sources (thunder, a dog bark, a siren).
-
-    A bed is rendered in chunks that are crossfaded or arranged as excerpts; a
-    source that is one decaying event (a thunderclap with its tail) is cut
-    mid-decay at every seam, which no join hides. Such a layer should be
-    ``role: events``.
-    """
-    out = []
-    for layer in scene.layers:
-        if layer.role != "bed" or not layer.prompt:
-            continue
-        sources = ontology().sources
-        try:
-            planned = plan(layer.prompt).layers
-        except AmbientgenError:  # a prompt naming no known sound: nothing to say about it
-            continue
-        named = [sources[pl.source] for pl in planned if pl.implied_by is None and pl.source]
-        if named and all(s.role == "events" and s.rate <= SPARSE_EVENTS_PER_MINUTE for s in named):
-            what = " and ".join(s.name for s in named)
-            out.append(f"layer '{layer.name}': {what} is a sound of separate events, not a continuous bed: as a "
-                       f"bed it is cut mid-decay at every seam; use role: events")
-    return out

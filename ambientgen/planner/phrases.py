@@ -64,12 +64,14 @@ def match(tokens: list[str], onto: Ontology) -> list[tuple[int, int, str, str]]:
             if " " in norm[i]:  # a protected phrase ("footsteps in snow")
                 hit = onto.phrases.get(tuple(norm[i].split()))
             elif hit is None and n == 1 and len(norm[i]) >= 5 and norm[i] not in STOPWORDS and \
-                    not is_modifier(norm[i]) and not known(norm[i]) and not known(tokens[i]):
+                    not is_modifier(norm[i]):
                 # a near-miss spelling ("thundr") only: an English word is never read as another ("house" is not
-                # "horses", "planet" not "plane", "ringing" not "rigging")
+                # "horses", "planet" not "plane", "ringing" not "rigging"); the dictionary is asked only when a
+                # name is that close (loading it costs half a second)
                 close = [c for c in difflib.get_close_matches(norm[i], onto.vocabulary, n=3, cutoff=0.8)
                          if c[0] == norm[i][0]]
-                hit = onto.phrases.get((close[0],)) if close else None
+                if close and not known(norm[i]) and not known(tokens[i]):
+                    hit = onto.phrases.get((close[0],))
             if hit is not None:
                 found.append((i, i + n, hit[0], hit[1]))
                 i += n

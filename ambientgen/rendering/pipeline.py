@@ -231,7 +231,7 @@ def render(scene: Scene | str | Path, output: str | Path = "out", *,
     for layer in muted:
         say("info", f"layer '{layer.name}' is muted (mute: true): left out of this render")
     # 2. validate and preflight
-    from ..planner.compose import one_event_beds
+    from ..planner.beds import one_event_beds
 
     for warning in one_event_beds(sc):
         say("warning", warning)

@@ -108,7 +108,7 @@ def validate_scene(scene: Scene | str | Path, *, device: str = "auto", backend: 
     UsageError
         ``backend`` or ``device`` is not one there is.
     """
-    from ..planner.compose import one_event_beds
+    from ..planner.beds import one_event_beds
 
     check_device(device)
     from .recordings.layers import open_layer_sources

@@ -8,7 +8,6 @@ from ambientgen.cli import commands as cli
 from ambientgen.errors import AmbientgenError
 from ambientgen.planner.compose import MAX_LAYERS, PlanTarget, ontology, plan
 from ambientgen.scene.files import load_scene
-from tests.conftest import SCENES
 
 runner = CliRunner()
 B, E = "bed", "events"
@@ -227,30 +226,6 @@ def test_cli_plan_errors(args, code, message, tmp_path):
     assert result.exit_code == code, result.output
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
-
-def test_a_bed_of_one_event_sources_gets_a_warning_naming_role_events(tmp_path):
-    from ambientgen.planner.compose import one_event_beds
-    from ambientgen.scene.schema import scene_from_dict
-
-    sc = scene_from_dict({"name": "x", "duration": 30, "layers": [
-        {"name": "rumble", "prompt": "field recording of rolling thunder"},
-        {"name": "dog", "prompt": "a dog barking in the distance"},
-        {"name": "rain", "prompt": "rain on a tin roof with distant thunder"},  # a bed source is named: fine
-        {"name": "gutter", "prompt": "water dripping from a gutter"},  # dense drips can be a texture
-        {"name": "storm", "prompt": "distant thunder", "role": "events", "events": {"per_minute": 1}},
-    ]})
-    warnings = one_event_beds(sc)
-    assert [w.split(":")[0] for w in warnings] == ["layer 'rumble'", "layer 'dog'"]
-    assert all(w.endswith("use role: events") for w in warnings)
-    assert all(one_event_beds(load_scene(p)) == [] for p in SCENES.glob("*.yaml"))  # the bundled scenes heed it
-    path = tmp_path / "thunder.yaml"
-    path.write_text("name: t\nduration: 30\nlayers:\n  - name: rumble\n    prompt: rolling thunder\n")
-    result = CliRunner().invoke(cli.app, ["validate", str(path)])
-    assert result.exit_code == 0 and "use role: events" in result.stderr
-    assert "ok — 't', 30 s, 1 layer, backend" in result.stdout
-
-
-# --- planning for the backend that will render -------------------------------------------------------------
 
 def procedural_target():
     from ambientgen.backends.procedural import ProceduralBackend
