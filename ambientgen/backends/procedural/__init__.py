@@ -28,8 +28,10 @@ from .dsp import filt, finish
 SAMPLE_RATE = 48000
 # bump whenever a generator's sound changes: it is part of the render cache's key, so cached chunks of an older
 # generator are never mixed with new ones
-# 10: owls, footsteps; 9: flutter drawn at a control rate, FFTs by scipy (the same sound, other bits); 8: bells, chimes, ...
-GENERATORS_VERSION = 10
+# 11: noise made in one single-precision FFT with the band as its spectrum, a stream's babble at 16 kHz, slow curves
+# at a control rate (the same sounds, other bits); 10: owls, footsteps; 9: flutter drawn at a control rate, FFTs
+# by scipy (the same sound, other bits); 8: bells, chimes, ...
+GENERATORS_VERSION = 11
 # chunks (s) and the fade that joins them (s): a 3 s fade hides the change between two independent chunks better
 # than 1.5 s (seam rank 0.53 -> 0.44 by the seam measure, 0.45 -> 0.36 by a 0.5 s log-mel judge, on real
 # recordings: benchmarks/compare_seams.py); 12 s chunks keep the hop (9 s) and so the chunk count of the scene

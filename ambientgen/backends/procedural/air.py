@@ -6,6 +6,7 @@ import numpy as np
 from scipy.signal import fftconvolve
 
 from .dsp import (
+    band_noise,
     colored_noise,
     decaying,
     filt,
@@ -33,17 +34,17 @@ def wind(rng: np.random.Generator, n: int, sr: int, *, strength: str = "gentle",
     roll = filt(rng.standard_normal(n).astype(np.float32), sr, low=0.3 if not trees else 0.2, high=4)
     if trees:
         level = np.clip(0.3 + gust + 0.5 * unit(roll), 0.05, None)
-        low = unit(filt(colored_noise(rng, n, 1.0), sr, low=250, high=1200)) * level
-        high = unit(filt(colored_noise(rng, n, 1.0), sr, low=1200, high=6000)) * level**2
-        rumble = unit(filt(colored_noise(rng, n, 2.0), sr, low=60, high=300)) * level
+        low = unit(band_noise(rng, n, sr, 1.0, low=250, high=1200)) * level
+        high = unit(band_noise(rng, n, sr, 1.0, low=1200, high=6000)) * level**2
+        rumble = unit(band_noise(rng, n, sr, 2.0, low=60, high=300)) * level
         return finish(low + 0.8 * high + 0.2 * rumble, sr)
     level = np.clip(0.3 + gust + 0.8 * unit(roll), 0.05, None)
-    body = unit(filt(colored_noise(rng, n, 2.0), sr, low=100, high=600) * level)
+    body = unit(band_noise(rng, n, sr, 2.0, low=100, high=600) * level)
     # the leaves' rustle: a 2-10 Hz flutter, never quite silent (a softplus over a floor): leaves that burst out of
     # silence within a few ms read as clicks (and were found as such: 15 a minute when this was clipped at 0, 2-30 Hz)
     flutter_ = unit(filt(rng.standard_normal(n).astype(np.float32), sr, low=2, high=10))
     rustle = 0.15 + np.log1p(np.exp(2 * flutter_)) / 2
-    leaves = filt(colored_noise(rng, n, 0.5), sr, low=1500, high=9000) * rustle * level
+    leaves = band_noise(rng, n, sr, 0.5, low=1500, high=9000) * rustle * level
     out = body + 0.15 * unit(leaves)
     if howl:
         pitch = rng.uniform(300, 600) * (0.8 + 0.5 * gust)
@@ -83,20 +84,20 @@ def hum(rng: np.random.Generator, n: int, sr: int, *, kind: str = "fan", mains_h
     t = np.arange(n) / sr
     mains = sum(np.sin(2 * np.pi * mains_hz * k * t + rng.uniform(0, 2 * np.pi)) / k**1.5 for k in (1, 2, 3, 4))
     if kind == "air conditioner":
-        air = filt(colored_noise(rng, n, 1.0), sr, low=80, high=4000) * flutter(rng, n, sr, low=0.05, high=0.5,
-                                                                                depth=0.15, floor=0.7)
-        grille = filt(colored_noise(rng, n, 0.5), sr, low=2000, high=8000)  # the vent's louvres hiss
+        air = band_noise(rng, n, sr, 1.0, low=80, high=4000) * flutter(rng, n, sr, low=0.05, high=0.5,
+                                                                       depth=0.15, floor=0.7)
+        grille = band_noise(rng, n, sr, 0.5, low=2000, high=8000)  # the vent's louvres hiss
         compressor = sum(np.sin(2 * np.pi * 2 * mains_hz * k * t + rng.uniform(0, 2 * np.pi)) / k for k in (1, 2, 3))
         return finish(unit(air) + 0.3 * unit(grille) + 0.12 * unit(compressor.astype(np.float32)), sr)
     if kind == "fridge":
-        air = filt(colored_noise(rng, n, 1.0), sr, low=60, high=1500)
+        air = band_noise(rng, n, sr, 1.0, low=60, high=1500)
         compressor = sum(np.sin(2 * np.pi * mains_hz * k * t + rng.uniform(0, 2 * np.pi)) / k for k in (1, 2, 3, 5, 7))
         return finish(0.3 * unit(air) + unit(compressor.astype(np.float32)), sr)
     if kind == "servers":
-        air = filt(colored_noise(rng, n, 0.8), sr, low=150, high=8000)
+        air = band_noise(rng, n, sr, 0.8, low=150, high=8000)
         blades = sum(np.sin(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi)) for f in rng.uniform(180, 320, size=6))
         return finish(unit(air) + 0.08 * unit(blades.astype(np.float32)) + 0.05 * unit(mains.astype(np.float32)), sr)
-    air = filt(colored_noise(rng, n, 1.2), sr, low=80, high=3000)
+    air = band_noise(rng, n, sr, 1.2, low=80, high=3000)
     blade = rng.uniform(90, 160)
     wobble = 1 + 0.002 * np.sin(2 * np.pi * rng.uniform(0.05, 0.2) * t)
     blade_tone = np.sin(2 * np.pi * blade * np.cumsum(wobble) / sr) * BLADE
@@ -122,11 +123,11 @@ def _car_pass(rng: np.random.Generator, sr: int, lane_m: float, speed: float, tr
     f0 = rng.uniform(18, 30) if truck else rng.uniform(30, 60)
     phase = 2 * np.pi * np.cumsum(f0 * doppler * (1 + 0.02 * np.sin(2 * np.pi * 0.3 * t))) / sr
     engine = filt(sum(np.sin(k * phase) / k for k in range(1, 12)).astype(np.float32), sr, low=25, high=800)
-    tyres = filt(colored_noise(rng, n, 1.0), sr, low=400, high=2500)
+    tyres = band_noise(rng, n, sr, 1.0, low=400, high=2500)
     tyres = 0.7 * filt(tyres, sr, low=500, high=1400 if lane_m < 10 else 900) + 0.3 * tyres
     level = unit(engine) * (3.0 if truck else 2.0) + unit(tyres)
     if lane_m < 10:  # close by, the tread's hiss too
-        level += 0.1 * unit(filt(colored_noise(rng, n, 0.5), sr, low=2000, high=8000)) * (lane_m / r) ** 2
+        level += 0.1 * unit(band_noise(rng, n, sr, 0.5, low=2000, high=8000)) * (lane_m / r) ** 2
     return (level / r).astype(np.float32)
 
 
@@ -144,7 +145,7 @@ def traffic(rng: np.random.Generator, n: int, sr: int, *, distance: str = "stree
         start = onset - half
         a, b = max(0, start), min(n, start + len(car))
         out[a:b] += car[a - start : b - start]
-    bed = filt(colored_noise(rng, n, 1.5), sr, low=40, high=1500)
+    bed = band_noise(rng, n, sr, 1.5, low=40, high=1500)
     return finish(unit(out) + 0.08 * unit(bed), sr)
 
 

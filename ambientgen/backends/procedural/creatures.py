@@ -6,8 +6,7 @@ import numpy as np
 
 from .dsp import (
     add_at,
-    colored_noise,
-    filt,
+    band_noise,
     finish,
     poisson_onsets,
     resonator,
@@ -50,7 +49,7 @@ def crickets(rng: np.random.Generator, n: int, sr: int, *, count: int = 8) -> np
     glides down) over faint night air. (Steady gated sines read only as "Animal", and as a train's squeal over
     surf; gliding pulses also read "Cricket".)"""
     chirps = gliding_chirps(rng, n, sr, count=count, freq=(3500.0, 5500.0))
-    air = filt(colored_noise(rng, n, 1.0), sr, low=200, high=3000) * 0.02
+    air = band_noise(rng, n, sr, 1.0, low=200, high=3000) * 0.02
     return finish(chirps + air, sr)
 
 
@@ -60,13 +59,13 @@ def cicadas(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
     out = np.zeros(n, dtype=np.float32)
     for _ in range(8):
         centre = rng.uniform(2000, 7000)
-        band = filt(colored_noise(rng, n, 0.0), sr, low=centre * 0.9, high=centre * 1.1, order=2)
+        band = band_noise(rng, n, sr, 0.0, low=centre * 0.9, high=centre * 1.1, order=2)
         pulses = (0.5 + 0.5 * np.sin(2 * np.pi * rng.uniform(120, 250) * t)) ** 2  # tymbal clicks
         rate = rng.uniform(1.0, 4.0) * (1 + 0.1 * (smooth_random(rng, n, sr, rate_hz=0.1) - 0.5))
         rhythm = (0.5 + 0.5 * np.sin(2 * np.pi * np.cumsum(rate) / sr + rng.uniform(0, 6.3))) ** 3
         song = smooth_random(rng, n, sr, rate_hz=0.3)  # each cicada swells and fades
         out += band * (pulses * (0.5 + rhythm)).astype(np.float32) * (0.3 + song) * rng.uniform(0.4, 1.0)
-    air = filt(colored_noise(rng, n, 0.5), sr, low=150, high=2000) * 0.035  # the field around them
+    air = band_noise(rng, n, sr, 0.5, low=150, high=2000) * 0.035  # the field around them
     return finish(out + air, sr)
 
 
@@ -86,7 +85,7 @@ def birds(rng: np.random.Generator, n: int, sr: int, *, activity: float = 1.0) -
                     break
                 out[at:end] += note[: end - at]
                 at += len(note) + int(rng.uniform(0.03, 0.12) * sr)
-    air = filt(colored_noise(rng, n, 2.0), sr, low=60, high=1500) * 0.5  # wind and distance under the song
+    air = band_noise(rng, n, sr, 2.0, low=60, high=1500) * 0.5  # wind and distance under the song
     return finish(out + air, sr)
 
 
@@ -124,7 +123,7 @@ def frogs(rng: np.random.Generator, n: int, sr: int, *, kind: str = "treefrog") 
             end = min(n, start + len(call))
             out[start:end] += call[: end - start] * loud
             t += period * rng.uniform(0.7, 1.4)
-    air = filt(colored_noise(rng, n, 1.0), sr, low=100, high=4000)
+    air = band_noise(rng, n, sr, 1.0, low=100, high=4000)
     return finish(unit(out) + 0.1 * unit(air), sr)
 
 
@@ -151,7 +150,7 @@ def gulls(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
                 end = min(n, at + m)
                 out[at:end] += call[: end - at] * rng.uniform(0.5, 1.0)
                 at += m + int(rng.uniform(0.05, 0.2) * sr)
-    air = filt(colored_noise(rng, n, 1.5), sr, low=80, high=1500)
+    air = band_noise(rng, n, sr, 1.5, low=80, high=1500)
     return finish(unit(out) + 0.1 * unit(air), sr)
 
 
@@ -185,7 +184,7 @@ def dogs(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
                 out[start:end] += bark[: end - start] * rng.uniform(0.7, 1.0)
             at += rng.uniform(0.25, 0.45)
         at += rng.uniform(0.25, 0.75)
-    air = filt(colored_noise(rng, n, 1.5), sr, low=60, high=2000)
+    air = band_noise(rng, n, sr, 1.5, low=60, high=2000)
     return finish(unit(out) + 0.03 * unit(air), sr)
 
 
@@ -202,7 +201,7 @@ def _hoot(rng: np.random.Generator, sr: int, f0: float, seconds: float) -> np.nd
     phase = 2 * np.pi * np.cumsum(freq) / sr
     roll = rng.uniform(0.1, 0.25)
     voice = sum(roll ** (k - 1) * np.sin(k * phase) for k in range(1, 5))
-    breath = filt(colored_noise(rng, n, 0.5), sr, low=200, high=2000) * rng.uniform(0.0, 0.1)
+    breath = band_noise(rng, n, sr, 0.5, low=200, high=2000) * rng.uniform(0.0, 0.1)
     tremolo = 1 + rng.uniform(0.3, 0.6) * np.sin(2 * np.pi * rng.uniform(12, 25) * t)
     return (voice / 3 + 0.3 * breath) * arc ** rng.uniform(0.6, 1.0) * tremolo
 
@@ -227,7 +226,7 @@ def owls(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
             at += seconds + rng.uniform(0.1, 0.3)
         at += rng.uniform(1.0, 3.0)
     out = reverberate(rng, out, sr, tail_s=(1.0, 1.4), wet=(0.2, 0.4))  # a wood
-    air = filt(colored_noise(rng, n, 1.0), sr, low=100, high=4000)
+    air = band_noise(rng, n, sr, 1.0, low=100, high=4000)
     return finish(unit(out.astype(np.float32)) + rng.uniform(0.18, 0.25) * unit(air), sr)
 
 

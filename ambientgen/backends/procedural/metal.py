@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dsp import add_at, colored_noise, filt, finish, poisson_onsets, resonator, smooth_random, unit
+from .dsp import add_at, band_noise, filt, finish, poisson_onsets, resonator, smooth_random, unit
 
 # a church bell's partials: (ratio to the strike note, amplitude, decay as a share of the bell's longest)
 BELL_PARTIALS = ((0.5, 0.8, 1.0), (0.502, 0.5, 0.9), (1.0, 0.9, 0.7), (1.003, 0.5, 0.65), (1.19, 0.7, 0.55),
@@ -64,7 +64,7 @@ def bells(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
         add_at(out, strikes[rng.integers(3)], at, rng.uniform(0.8, 1.0))
         at += int(rng.uniform(1.5, 3.0) * sr)
     out = _reverb(rng, out, sr, 2.5, 0.5)
-    air = filt(colored_noise(rng, n, 1.5), sr, low=60, high=2000)
+    air = band_noise(rng, n, sr, 1.5, low=60, high=2000)
     return finish(unit(out) + 0.03 * unit(air), sr)
 
 
@@ -81,7 +81,7 @@ def wind_chimes(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
         if rng.uniform() < 0.3 + 0.7 * gust[at]:
             tube = tubes[rng.integers(len(tubes))][rng.integers(2)]
             add_at(out, tube, int(at), rng.uniform(0.3, 1.0))
-    breeze = filt(colored_noise(rng, n, 1.5), sr, low=100, high=1500) * (0.3 + gust)
+    breeze = band_noise(rng, n, sr, 1.5, low=100, high=1500) * (0.3 + gust)
     return finish(unit(out) + 0.05 * unit(breeze), sr)
 
 
@@ -108,7 +108,7 @@ def kitchen(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
         for _ in range(rng.integers(1, 4)):
             add_at(out, clinks[rng.integers(len(clinks))], t, rng.uniform(0.2, 1.0))
             t += int(rng.uniform(0.03, 0.15) * sr)
-    room = filt(colored_noise(rng, n, 1.0), sr, low=80, high=3000)
+    room = band_noise(rng, n, sr, 1.0, low=80, high=3000)
     return finish(unit(out) + 0.05 * unit(room), sr)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import soxr
 
-from .dsp import add_at, colored_noise, filt, finish, resonator, reverberate, unit
+from .dsp import add_at, band_noise, filt, finish, resonator, reverberate, unit
 
 
 def _key(rng: np.random.Generator, sr: int, space: bool) -> np.ndarray:
@@ -46,7 +46,7 @@ def typing(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
         at += rng.uniform(0.1, 0.3)
         if rng.uniform() < 0.1:
             at += rng.uniform(0.5, 3.0)
-    room = filt(colored_noise(rng, n, 1.0), sr, low=80, high=4000)
+    room = band_noise(rng, n, sr, 1.0, low=80, high=4000)
     return finish(unit(out) + 0.02 * unit(room), sr)
 
 
@@ -106,7 +106,7 @@ def footsteps(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
         add_at(out, _footfall(rng, fs, shoe), int(at * fs), rng.uniform(0.7, 1.0))
         at += rng.uniform(0.9, 1.1) / pace
     out = reverberate(rng, out, fs, tail_s=(0.28, 0.36), wet=(0.02, 0.06))  # a small room
-    air = filt(colored_noise(rng, m, 1.0), fs, low=60, high=4000)
+    air = band_noise(rng, m, fs, 1.0, low=60, high=4000)
     x = unit(out.astype(np.float32)) + rng.uniform(0.09, 0.12) * unit(air)
     y = soxr.resample(x.astype(np.float64), fs, sr)[:n] if sr != fs else x[:n]
     return finish(np.pad(y, (0, n - len(y))).astype(np.float32), sr)

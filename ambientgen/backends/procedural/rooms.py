@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import lfilter
 
-from .dsp import colored_noise, decaying, filt, finish, flutter, poisson_onsets, resonator, shaped_noise, unit
+from .dsp import band_noise, decaying, filt, finish, flutter, poisson_onsets, resonator, shaped_noise, unit
 
 # vowel formants (F1, F2, F3 in Hz) of an average adult voice
 VOWELS = ((730, 1090, 2440), (270, 2290, 3010), (530, 1840, 2480), (570, 840, 2410), (300, 870, 2240),
@@ -79,7 +79,7 @@ def cafe(rng: np.random.Generator, n: int, sr: int, *, voices: int = 12) -> np.n
     far = sum(unit(_voice(rng, n, sr)) * rng.uniform(0.3, 1.0) for _ in range(voices))
     talk = 0.25 * unit(far) + unit(_voice(rng, n, sr)) * rng.uniform(0.7, 1.0)
     talk = filt(talk, sr, low=100, high=7000)
-    air = filt(colored_noise(rng, n, 1.0), sr, low=100, high=3000)
+    air = band_noise(rng, n, sr, 1.0, low=100, high=3000)
     clinks = np.zeros(n, dtype=np.float32)
     m = int(0.3 * sr)
     t = np.arange(m) / sr
@@ -103,7 +103,7 @@ def clock(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
         sound = sum(resonator(tick, sr, f * (1.0 if k % 2 else 0.85), 150) for f in modes)
         e = min(n, s + m)
         out[s:e] += sound[: e - s] * rng.uniform(0.9, 1.0)
-    room = filt(colored_noise(rng, n, 1.0), sr, low=80, high=2000) * 0.02 * np.std(out) / 0.1
+    room = band_noise(rng, n, sr, 1.0, low=80, high=2000) * 0.02 * np.std(out) / 0.1
     return finish(out + room, sr)
 
 
@@ -116,14 +116,14 @@ def pages(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
         m = int(d * sr)
         t = np.arange(m) / sr
         crinkle = np.clip(unit(filt(rng.standard_normal(m).astype(np.float32), sr, low=20, high=200)), 0, None)
-        swish = filt(colored_noise(rng, m, 0.3), sr, low=1500, high=12000) * np.sin(np.pi * t / d) ** 2 * (
+        swish = band_noise(rng, m, sr, 0.3, low=1500, high=12000) * np.sin(np.pi * t / d) ** 2 * (
             0.3 + crinkle)
         end = min(n, at + m)
         out[at:end] += swish[: end - at]
         if end + flap_len < n:
             flap = filt(rng.standard_normal(flap_len).astype(np.float32), sr, low=200, high=3000)
             out[end : end + flap_len] += flap * decaying(sr, 0.02, 0.005)[:flap_len] * 2
-    room = filt(colored_noise(rng, n, 1.0), sr, low=80, high=3000) * 0.05 * np.std(out) / 0.1
+    room = band_noise(rng, n, sr, 1.0, low=80, high=3000) * 0.05 * np.std(out) / 0.1
     return finish(out + room, sr)
 
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from scipy.signal import fftconvolve
+from scipy.signal import fftconvolve, resample_poly
 
 from .dsp import (
-    colored_noise,
+    band_noise,
     decaying,
     excite,
     filt,
     finish,
     flutter,
+    lower_rate,
     poisson_onsets,
     rumbling_noise,
     shaped_noise,
@@ -86,7 +87,7 @@ def drips(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
     tail = int(0.4 * sr)
     room = (rng.standard_normal(tail) * np.exp(-np.arange(tail) / (0.08 * sr))).astype(np.float32)
     out += 0.4 * unit(fftconvolve(out, room)[:n].astype(np.float32)) * np.std(out)
-    bed = filt(colored_noise(rng, n, 1.0), sr, low=300, high=6000) * 0.05 * np.std(out) / 0.1
+    bed = band_noise(rng, n, sr, 1.0, low=300, high=6000) * 0.05 * np.std(out) / 0.1
     return finish(out + bed, sr)
 
 
@@ -103,19 +104,22 @@ def stream(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
     fast random gurgle (1-100 Hz), over a waterfall's roar 10 dB down. (The babble alone read Stream / Water /
     Gurgling at 1.97 by the tagger, under both real recordings; with the rush, Pour / Trickle / Stream at 3.1.
     A louder rush, 4 dB down, read 2.3.)"""
-    base = shaped_noise(rng, n, sr, STREAM_SPECTRUM)
-    out = np.zeros(n, dtype=np.float32)
     edges = np.geomspace(150, 6000, 16)
+    factor = lower_rate(sr, edges[-1])  # the babble has nothing above 6 kHz: made at 16 kHz, brought up once
+    rate, m = sr / factor, n // factor + 1
+    base = shaped_noise(rng, m, rate, STREAM_SPECTRUM)
+    out = np.zeros(m, dtype=np.float32)
     for low, high in itertools.pairwise(edges):
-        gurgle = flutter(rng, n, sr, low=1, high=100, depth=1.5)
-        out += filt(base, sr, low=low, high=high) * (gurgle * np.sqrt(gurgle))  # gurgle ** 1.5, 6x faster
-    return finish(finish(out, sr) + STREAM_RUSH * waterfall(rng, n, sr), sr)
+        gurgle = flutter(rng, m, rate, low=1, high=100, depth=1.5)
+        out += filt(base, rate, low=low, high=high) * (gurgle * np.sqrt(gurgle))  # gurgle ** 1.5, 6x faster
+    babble = resample_poly(out, factor, 1)[:n].astype(np.float32) if factor > 1 else out[:n]
+    return finish(finish(babble, sr) + STREAM_RUSH * waterfall(rng, n, sr), sr)
 
 
 def waterfall(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
     """Dense, steady broadband roar with a low rumble."""
-    roar = filt(colored_noise(rng, n, 0.2), sr, low=600, high=7000, order=2)
-    rumble = filt(colored_noise(rng, n, 1.0), sr, low=150, high=600) * 0.15
+    roar = band_noise(rng, n, sr, 0.2, low=600, high=7000, order=2)
+    rumble = band_noise(rng, n, sr, 1.0, low=150, high=600) * 0.15
     sway = 0.85 + 0.3 * smooth_random(rng, n, sr, rate_hz=0.2)
     return finish((roar + rumble) * sway, sr)
 
@@ -139,8 +143,8 @@ def waves(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
             crash[lo:hi] = np.maximum(crash[lo:hi], burst[lo - start : hi - start])
         t += period
     # the body of the sea: mid-band noise with a slow, irregular surge, under the swells
-    body = filt(colored_noise(rng, n, 1.0), sr, low=150, high=2500, order=1)
+    body = band_noise(rng, n, sr, 1.0, low=150, high=2500, order=1)
     body *= flutter(rng, n, sr, low=0.2, high=3, depth=0.4, floor=0.2)
-    low = filt(colored_noise(rng, n, 1.5), sr, low=40, high=500)
-    wash = filt(colored_noise(rng, n, 0.3), sr, low=500, high=10000)
+    low = band_noise(rng, n, sr, 1.5, low=40, high=500)
+    wash = band_noise(rng, n, sr, 0.3, low=500, high=10000)
     return finish(body * (0.3 + 0.7 * env) + low * env + wash * (crash * 0.5 + env**2 * 0.15), sr)
