@@ -78,7 +78,8 @@ def test_blockwise_true_peak_equals_one_shot():
         np.testing.assert_allclose(oversampled_abs_peaks(x, block=block), one_shot, rtol=1e-5, atol=1e-7)
 
 
-@pytest.mark.parametrize("kind", ["noise", "square", "quarter-rate sine", "quiet then loud", "steady and long"])
+@pytest.mark.parametrize("kind", ["noise", "square", "quarter-rate sine", "quiet then loud", "steady and long",
+                                  "whole stretches"])
 def test_true_peak_above_equals_oversampling_everything(kind):
     """Skipping stretches that cannot reach the running value never changes the result (same value, to the bit)."""
     from ambientgen.audio.true_peak import oversampled_abs_peaks, true_peak_above
@@ -90,6 +91,7 @@ def test_true_peak_above_equals_oversampling_everything(kind):
          "quiet then loud": np.concatenate([rng.standard_normal(60_000) * 0.01, rng.standard_normal(60_000) * 0.3])[None],
          # a steady texture: nearly every stretch could raise the peak, several batches of stretches oversampled
          "steady and long": np.clip(rng.standard_normal((2, 700_000)), -3, 3) * 0.1,
+         "whole stretches": rng.standard_normal((2, 512 * 60)) * 0.2,  # no shorter last stretch
          }[kind]
     whole = float(oversampled_abs_peaks(x).max())
     assert true_peak_above(x) == whole
