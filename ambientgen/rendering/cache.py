@@ -35,6 +35,7 @@ import numpy as np
 from ..backends.base import Backend, ChunkRequest, ProgressCallback
 from ..errors import UsageError
 from ..output.files import write_atomic
+from ..runtime import Worker
 
 FORMAT_VERSION = 2  # 2: entries are (channels, samples)
 DEFAULT_MAX_BYTES = 20 * 1000**3  # 20 GB: about 60 hours of three 48 kHz stereo-placed stems' model output
@@ -211,8 +212,9 @@ class CachedBackend(Backend):
     """Wraps a backend: every chunk and latent stream is looked up first and stored as soon as it is made.
 
     Chunks are rendered in slices of the backend's batch size and stored after
-    each slice, so an interrupted render keeps everything finished before the
-    interruption. ``model_calls`` counts chunks actually rendered (cache misses).
+    each slice (by a background thread, while the next slice renders), so an
+    interrupted render keeps everything finished before the interruption.
+    ``model_calls`` counts chunks actually rendered (cache misses).
     """
 
     def __init__(self, backend: Backend, cache: RenderCache):
@@ -258,12 +260,18 @@ class CachedBackend(Backend):
         if on_progress and len(requests) - len(missing):
             on_progress(len(requests) - len(missing))
         step = max(1, self.batch_size)
-        for s in range(0, len(missing), step):
-            idx = missing[s : s + step]
-            rendered = self.inner.render([requests[i] for i in idx], on_progress=on_progress)
-            for i, audio in zip(idx, rendered):
-                self.cache.put(self.chunk_key(requests[i]), np.asarray(audio, dtype=np.float32))
-                out[i] = audio
+        store = Worker(depth=2, name="cache-store") if missing else None  # stores a slice while the next renders
+        try:
+            for s in range(0, len(missing), step):
+                idx = missing[s : s + step]
+                rendered = self.inner.render([requests[i] for i in idx], on_progress=on_progress)
+                store.submit([(self.cache.put, self.chunk_key(requests[i]), np.asarray(audio, dtype=np.float32))
+                              for i, audio in zip(idx, rendered)])
+                for i, audio in zip(idx, rendered):
+                    out[i] = audio
+        finally:  # what was rendered is stored, also when the render is interrupted
+            if store is not None:
+                store.close()
         return out  # type: ignore[return-value]
 
     def render_stream(self, *, layer: str, prompt: str, negative_prompt: str, seeds: Sequence[int],
