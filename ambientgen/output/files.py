@@ -144,8 +144,9 @@ def atomic_outputs(out_dir: Path, *, field: str = "output") -> Iterator[AtomicOu
         raise
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder (a crash leaves old or new, whole).
+def write_atomic(path: Path, data: bytes | Sequence[bytes | memoryview]) -> None:
+    """Write ``data`` (bytes, or parts written one after another) to ``path`` through a temporary file in the same
+    folder (a crash leaves old or new, whole).
 
     Raises OSError; the temporary file is removed on failure.
     """
@@ -153,7 +154,8 @@ def write_atomic(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            for part in [data] if isinstance(data, bytes | bytearray | memoryview) else data:
+                f.write(part)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -173,15 +173,19 @@ class RenderCache:
     def put(self, key: str, array: np.ndarray) -> None:
         if not self.writable:
             return
-        buffer = io.BytesIO()
-        np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
-        payload = buffer.getvalue()
-        data = hashlib.sha256(payload).hexdigest().encode("ascii") + b"\n" + payload
+        array = np.ascontiguousarray(array)
+        header = io.BytesIO()  # the .npy file np.save writes, as its header and the array's own bytes (no copies)
+        np.lib.format.write_array_header_1_0(header, np.lib.format.header_data_from_array_1_0(array))
+        payload = [header.getvalue(), memoryview(array.reshape(-1)).cast("B")]
+        digest = hashlib.sha256()
+        for part in payload:
+            digest.update(part)
+        data = [digest.hexdigest().encode("ascii") + b"\n", *payload]
         path = self.path(key)
         try:
             write_atomic(path, data)
             self.stats.stored_entries += 1
-            self.stats.stored_bytes += len(data)
+            self.stats.stored_bytes += sum(len(part) for part in data)
         except OSError as exc:  # a full or read-only cache slows the next run down, nothing more
             self.writable = False
             self.warn(f"cannot write to the cache {self.root} ({exc.strerror}); continuing without it")

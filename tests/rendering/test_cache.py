@@ -50,6 +50,22 @@ def test_entries_round_trip_and_corruption_is_caught(tmp_path):
     assert not list(tmp_path.rglob("*.tmp"))  # writes go through a temporary name
 
 
+@pytest.mark.parametrize("array", [np.arange(12, dtype=np.float32).reshape(2, 6), np.array([0.5, 1.25]),
+                                   np.zeros((1, 0), dtype=np.float32)])
+def test_an_entry_is_its_checksum_line_and_the_npy_file_np_save_writes(tmp_path, array):
+    """The format entries had when they were written with np.save: a cache filled by an earlier version still reads."""
+    import hashlib
+    import io
+
+    cache = RenderCache(tmp_path)
+    cache.put("ef" * 32, array)
+    npy = io.BytesIO()
+    np.save(npy, array, allow_pickle=False)
+    payload = npy.getvalue()
+    assert cache.path("ef" * 32).read_bytes() == hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+    assert cache.stats.stored_bytes == cache.path("ef" * 32).stat().st_size
+
+
 @pytest.mark.slow
 def test_an_unwritable_cache_warns_once_and_the_render_goes_on(tmp_path):
     blocker = tmp_path / "file"
