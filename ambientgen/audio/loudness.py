@@ -92,14 +92,16 @@ class LoudnessMeter:
 
     def add(self, block: np.ndarray) -> None:
         """Add the next ``(channels, samples)`` block."""
-        block = np.array(block, dtype=np.float64, ndmin=2)
+        block = np.asarray(block)
+        block = block.reshape(1, -1) if block.ndim < 2 else block
         # a +-1e-15 alternating signal (-300 dB) keeps the filter states out of subnormal numbers, which make
-        # IIR filtering of silence (an event layer between events) a hundred times slower
+        # IIR filtering of silence (an event layer between events) a hundred times slower; added as the block is
+        # widened to double precision (one pass, not a copy and then a sum)
         n = block.shape[1]
         if self._guard.shape[0] < n + 1:
             self._guard = np.tile([DENORMAL_GUARD, -DENORMAL_GUARD], n // 2 + 1)
         phase = self.samples % 2
-        block += self._guard[phase : phase + n]
+        block = np.add(block, self._guard[phase : phase + n], dtype=np.float64)
         weighted, self._zi = sosfilt(self._sos, block, axis=-1, zi=self._zi)
         self.samples += block.shape[1]
         step = self._step
@@ -114,8 +116,8 @@ class LoudnessMeter:
             weighted = weighted[:, need:]
         whole = weighted.shape[1] // step
         if whole:
-            squares = (weighted[:, : whole * step] ** 2).reshape(self.channels, whole, step).mean(axis=2)
-            self._steps.append(squares.T)
+            squares = np.square(weighted[:, : whole * step], out=weighted[:, : whole * step])  # in place: weighted
+            self._steps.append(squares.reshape(self.channels, whole, step).mean(axis=2).T)  # is this block's own
         self._pending = weighted[:, whole * step :].copy()
 
     @classmethod
