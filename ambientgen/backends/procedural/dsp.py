@@ -45,7 +45,9 @@ def _gaussian_spectrum(rng: np.random.Generator, n: int) -> np.ndarray:
     return spectrum
 
 
-@functools.lru_cache(maxsize=64)
+# the shapes of the bands last used, per chunk length (3.5 MB each for a 12 s chunk: at most 42 MB kept; a
+# generator uses a few bands, a render one chunk length)
+@functools.lru_cache(maxsize=12)
 def _noise_shape(n: int, sr: float, exponent: float, low: float | None, high: float | None,
                  order: int) -> tuple[np.ndarray, np.ndarray | None]:
     """(the colour 1/f**(exponent/2) per rFFT bin, the DC bin taking the first's; the colour times :func:`filt`'s
@@ -182,7 +184,7 @@ def shaped_noise(rng: np.random.Generator, n: int, sr: float, points: list[tuple
     return scipy.fft.irfft(spectrum, n) * np.float32(1 / np.sqrt(_variance(spectrum, n)))
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=4)
 def _spectrum_shape(n: int, sr: float, points: tuple[tuple[float, float], ...]) -> np.ndarray:
     f = np.fft.rfftfreq(n, 1 / sr)
     f[0] = f[1] if n > 1 else 1.0
