@@ -29,20 +29,25 @@ def one_event_beds(scene: Scene) -> list[str]:
     ``role: events``.
     """
     out = []
-    sources = ontology().sources
     for layer in scene.layers:
         if layer.role != "bed" or not layer.prompt or not may_name_sparse_events(layer.prompt):
             continue
-        try:
-            planned = plan(layer.prompt).layers
-        except AmbientgenError:  # a prompt naming no known sound: nothing to say about it
-            continue
-        named = [sources[pl.source] for pl in planned if pl.implied_by is None and pl.source]
-        if named and all(_sparse(s.name) for s in named):
-            what = " and ".join(s.name for s in named)
-            out.append(f"layer '{layer.name}': {what} is a sound of separate events, not a continuous bed: as a "
-                       f"bed it is cut mid-decay at every seam; use role: events")
+        named = sparse_sources_named(layer.prompt)
+        if named:
+            out.append(f"layer '{layer.name}': {' and '.join(named)} is a sound of separate events, not a continuous "
+                       f"bed: as a bed it is cut mid-decay at every seam; use role: events")
     return out
+
+
+def sparse_sources_named(prompt: str) -> list[str]:
+    """The sources ``prompt`` names when every one of them is a sparse one-event source (planned in full), else
+    nothing."""
+    try:
+        planned = plan(prompt).layers
+    except AmbientgenError:  # a prompt naming no known sound: nothing to say about it
+        return []
+    named = [pl.source for pl in planned if pl.implied_by is None and pl.source]
+    return named if named and all(_sparse(name) for name in named) else []
 
 
 def may_name_sparse_events(prompt: str) -> bool:
