@@ -34,9 +34,6 @@ def test_a_bed_of_one_event_sources_gets_a_warning_naming_role_events(tmp_path):
     assert "ok — 't', 30 s, 1 layer, backend" in result.stdout
 
 
-# --- planning for the backend that will render -------------------------------------------------------------
-
-
 def _corpus() -> list[str]:
     prompts = [la.prompt for p in SCENES.glob("*.yaml") for la in load_scene(p).layers if la.prompt]
     for key, (kind, _) in ontology().phrases.items():

@@ -227,6 +227,8 @@ def test_cli_plan_errors(args, code, message, tmp_path):
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
+# --- planning for the backend that will render -------------------------------------------------------------
+
 def procedural_target():
     from ambientgen.backends.procedural import ProceduralBackend
     from ambientgen.planner.compose import PlanTarget
