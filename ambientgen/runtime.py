@@ -52,6 +52,20 @@ def steady_memory() -> None:
         libc.mallopt(-1, 1 << 25)  # M_TRIM_THRESHOLD
 
 
+MEMORY_GOAL = 600 * 2**20  # the most a render may hold resident, whatever its length (bytes)
+
+
+def resident_bytes() -> int | None:
+    """This process's resident memory now (Linux: ``/proc/self/statm``), or None where it cannot be read."""
+    try:
+        with open("/proc/self/statm") as f:
+            import os
+
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
 def release() -> None:
     """Collect garbage and return free heap memory to the system (where the C library can)."""
     gc.collect()

@@ -142,6 +142,7 @@ class Placed:
         else:
             self.gains, self.h = (g * left, g * right), None
         self._blocks: dict[int, np.ndarray] = {}
+        self._hold = False
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -200,10 +201,25 @@ class Placed:
         block = scipy.fft.irfft(spectrum, self._size)[reach : reach + stop - start]
         block = block.astype(np.float32, copy=False) * self.width
         with self._lock:
-            if len(self._blocks) >= 2:  # a stream reads forwards: only the block a read ended in is asked again
+            # a stream reads forwards: only the block a read ended in is asked again (unless the side is held)
+            if len(self._blocks) >= 2 and not self._hold:
                 self._blocks.pop(next(iter(self._blocks)))
             self._blocks[k] = block
         return block
+
+    @property
+    def side_bytes(self) -> int:
+        """What holding the whole decorrelated side costs (0 without one)."""
+        return 0 if self.h is None else 4 * self.mono.size
+
+    def hold_side(self, hold: bool) -> None:
+        """``True``: keep every block of the decorrelated side once computed, so that a second pass over the layer
+        (mastering's write pass after its analysis pass) reads it instead of computing it again
+        (:attr:`side_bytes` of memory); ``False``: back to keeping the last two."""
+        with self._lock:
+            self._hold = hold
+            while not hold and len(self._blocks) > 2:
+                self._blocks.pop(next(iter(self._blocks)))
 
 
 def placed(audio: np.ndarray, *, gain_db: float, pan: float, width: float = 0.0, seed: int = 0,

@@ -19,7 +19,7 @@ import numpy as np
 
 from .arrange import Arrangement, EventTime
 from .bands import band_power, log_bin_edges
-from .placement import db_to_gain, pan_gains
+from .placement import Placed, db_to_gain, pan_gains
 from .stitch import (
     correlation,
     envelope_spans,
@@ -396,6 +396,18 @@ class Mix:
             for s in stems or ():
                 s *= env
         return mix
+
+    def hold_sides(self, budget: int) -> int:
+        """Hold the decorrelated sides of the layers placed on demand (:meth:`Placed.hold_side`), first to last, as
+        long as they fit in ``budget`` bytes; a ``budget`` of 0 lets them all go. Returns the bytes held."""
+        held = 0
+        for layer in self.layers:
+            stereo = getattr(layer, "stereo", None)
+            if isinstance(stereo, Placed) and stereo.side_bytes:
+                keep = 0 < stereo.side_bytes <= budget - held
+                stereo.hold_side(keep)
+                held += stereo.side_bytes if keep else 0
+        return held
 
     def envelope(self, start: int, n: int) -> np.ndarray | None:
         """The master fade gains over ``[start, start + n)``, or None where there is no fade."""

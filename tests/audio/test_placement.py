@@ -165,3 +165,24 @@ def test_remove_dc_streams_in_blocks_and_keeps_a_loop_seamless():
     # without loop: no start-up transient from the first sample's offset
     z = remove_dc(x, sr, loop=False)
     assert np.max(np.abs(z[0, :200] - tone[:200])) < 0.05
+
+
+def test_a_held_side_is_computed_once_and_read_again_with_the_same_bits(monkeypatch):
+    """Mastering's second pass reads a held side instead of filtering again; let go, two blocks stay."""
+    import ambientgen.audio.placement as placement
+
+    x = noise(3.0, seed=4)[0]
+    fresh = Placed(x, gain_db=-3.0, pan=0.2, width=0.6, seed=5, loop=True)[:, :]
+    lazy = Placed(x, gain_db=-3.0, pan=0.2, width=0.6, seed=5, loop=True)
+    assert lazy.side_bytes == 4 * x.size and Placed(x, gain_db=0, pan=0).side_bytes == 0
+    lazy.hold_side(True)
+    first = np.concatenate([lazy[:, a : a + 40_000] for a in range(0, x.size, 40_000)], axis=1)
+    calls = []
+    real = placement.scipy.fft.irfft
+    monkeypatch.setattr(placement.scipy.fft, "irfft", lambda *a, **k: calls.append(1) or real(*a, **k))
+    again = np.concatenate([lazy[:, a : a + 30_000] for a in range(0, x.size, 30_000)], axis=1)
+    monkeypatch.undo()
+    assert calls == [] and np.array_equal(first, fresh) and np.array_equal(again, fresh)
+    assert len(lazy._blocks) == -(-x.size // placement.SIDE_BLOCK)
+    lazy.hold_side(False)
+    assert len(lazy._blocks) == 2 and np.array_equal(lazy[:, 1000:90_000], fresh[:, 1000:90_000])

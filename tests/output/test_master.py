@@ -234,3 +234,37 @@ def test_a_failing_sink_stops_the_assembly():
     with pytest.raises(OSError, match="No space left"):
         assemble(mix, sample_rate=SR, target_lufs=-23, ceiling_dbtp=-1, sinks=[broken])
     assert math.isfinite(TRUE_PEAK_BOUND)
+
+
+@pytest.mark.parametrize("room_mb", [None, 0, 5, 10_000])
+def test_sides_held_between_the_passes_change_no_bit_and_are_let_go(monkeypatch, room_mb):
+    """Mastering holds the mono layers' decorrelated sides between its passes as far as memory allows (none when
+    the resident size is unknown or leaves no room, the first layer's only with 5 MB of room, all with plenty):
+    the same mix and stems every time, and nothing held afterwards."""
+    import ambientgen.output.master as master
+    from ambientgen.audio.placement import Placed
+    from ambientgen.runtime import MEMORY_GOAL
+
+    def mix():
+        layers = [ArrayStream(f"l{k}", Placed(noise_pool(1, seconds=20.0, seed=k)[0][0], gain_db=-6.0, pan=0.3 * k,
+                                                  width=0.5, seed=k, loop=True)) for k in range(3)]
+        return Mix(layers, total=20 * SR, loop=True)
+
+    def run(m):
+        out, stems = [], [[], [], []]
+        assemble(m, sample_rate=SR, target_lufs=-20, ceiling_dbtp=-1, sinks=[out.append],
+                 stem_sinks=[s.append for s in stems], layer_names=["l0", "l1", "l2"], block=1 << 16)
+        return np.concatenate(out, axis=1), [np.concatenate(s, axis=1) for s in stems]
+
+    plain = run(mix())
+    resident = None if room_mb is None else MEMORY_GOAL - master.HOLD_MARGIN - room_mb * 2**20
+    monkeypatch.setattr(master, "resident_bytes", lambda: resident)
+    held = []
+    real = Placed.hold_side
+    monkeypatch.setattr(Placed, "hold_side", lambda self, hold: (held.append(hold), real(self, hold))[1])
+    m = mix()
+    out, stems = run(m)
+    assert np.array_equal(out, plain[0]) and all(np.array_equal(a, b) for a, b in zip(stems, plain[1]))
+    assert held[:3] == {None: [False] * 3, 0: [False] * 3, 5: [True, False, False], 10_000: [True] * 3}[room_mb]
+    assert held[3:] == [False] * 3 and all(len(layer.stereo._blocks) <= 2 for layer in m.layers)
+
