@@ -14,6 +14,7 @@ import ctypes
 import ctypes.util
 import functools
 import gc
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -59,8 +60,6 @@ def resident_bytes() -> int | None:
     """This process's resident memory now (Linux: ``/proc/self/statm``), or None where it cannot be read."""
     try:
         with open("/proc/self/statm") as f:
-            import os
-
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError, AttributeError):
         return None

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 from threadpoolctl import threadpool_info
 
-from ambientgen.runtime import own_threads, release
+from ambientgen.runtime import own_threads, release, resident_bytes
 
 
 def test_blas_runs_one_thread_inside_and_its_own_number_after():
@@ -53,3 +53,16 @@ def test_steady_memory_fixes_the_mmap_threshold_once(monkeypatch):
         runtime.steady_memory.cache_clear()
     assert calls == [(-3, 1 << 24), (-1, 1 << 25)]  # M_MMAP_THRESHOLD 16 MB, M_TRIM_THRESHOLD 32 MB, once
 
+
+
+def test_resident_bytes_follows_what_this_process_touches():
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        assert resident_bytes() is None
+        return
+    before = resident_bytes()
+    block = np.ones(64 * 2**20 // 8)  # 64 MB, every page touched
+    after = resident_bytes()
+    assert before > 10 * 2**20 and after - before > 48 * 2**20
+    del block
