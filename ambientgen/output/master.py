@@ -190,27 +190,28 @@ def _assemble(mix: Mix, *, sample_rate: int, target_lufs: float, ceiling_dbtp: f
 
     # 1. analysis pass
     t0 = time.perf_counter()
-    # one thread per channel meters the mix (and the layers, for the stems' loudness) while this one generates
-    meters = [LoudnessMeter(sample_rate, 1) for _ in range(2)]
-    layer_meters = [[LoudnessMeter(sample_rate, 1) for _ in range(2)] for _ in mix.layers] if want_stems else []
-    channel_peaks: list[list[np.ndarray]] = [[], []]
-    keep_peaks = [lambda x, c=c: channel_peaks[c].append(_sub_peaks(x)) for c in range(2)]  # run in the workers
+    # two threads meter the mix and the layers (for the stems' loudness), stereo meters dealt to them in turn, and
+    # keep the mix's peaks, while this one generates
+    meters = [LoudnessMeter(sample_rate, 2) for _ in range(1 + (len(mix.layers) if want_stems else 0))]
+    kept_peaks: list[np.ndarray] = []
     workers = [Worker(), Worker()]
     try:
         for k, s in enumerate(starts):
             n = min(block, total - s)
             bufs = [np.zeros((2, n), dtype=np.float32) for _ in mix.layers] if want_stems else None
             out = mix.block(s, n, stems=bufs)
-            for ch, worker in enumerate(workers):
-                worker.submit([(meters[ch].add, out[ch]), (keep_peaks[ch], out[ch : ch + 1])]
-                              + [(lm[ch].add, b[ch]) for lm, b in zip(layer_meters, bufs or ())])
+            jobs: list[list] = [[], []]
+            for i, (m, signal) in enumerate(zip(meters, [out, *(bufs or ())])):
+                jobs[i % 2].append((m.add, signal))
+            jobs[len(meters) % 2].append((lambda x: kept_peaks.append(_sub_peaks(x)), out))
+            for worker, calls in zip(workers, jobs):
+                worker.submit(calls)
             progress("analyse", k)
     finally:
         for worker in workers:
             worker.close()
-    peaks = np.maximum(*(np.concatenate(p) for p in channel_peaks)) if starts else np.zeros(0)
-    meter = LoudnessMeter.joined(meters)
-    layer_meters = [LoudnessMeter.joined(lm) for lm in layer_meters]
+    peaks = np.concatenate(kept_peaks) if kept_peaks else np.zeros(0)
+    meter, layer_meters = meters[0], meters[1:]
     measured = meter.integrated_lufs
     timings["analyse_s"] = time.perf_counter() - t0
     if not math.isfinite(measured) or measured < -70.0:

@@ -8,6 +8,8 @@ import soundfile as sf
 from ambientgen.audio.loudness import LoudnessMeter, k_weighting_sos, measure
 from tests.conftest import DATA
 
+SR = 48_000
+
 RECORDINGS = ["rain_redeclipse", "river_stk", "waterfall_stk", "birds_stk", "cafe_stk", "cicadas_redeclipse"]
 
 
@@ -88,3 +90,38 @@ def test_loudness_range():
 def test_unknown_filters():
     with pytest.raises(ValueError, match="filters must be one of bs1770, pyloudnorm, got 'x'"):
         LoudnessMeter(48000, 2, "x")
+
+
+@pytest.mark.parametrize("channels", [2, 3, 5])
+def test_channels_filtered_in_pairs_have_the_bits_of_each_channel_alone(channels):
+    """A pair of channels is K-weighted as one complex signal: each channel's 100 ms mean squares are the same
+    bits as a one-channel meter's, float32 or float64, through silence (the denormal guard) and odd blocks."""
+    rng = np.random.default_rng(channels)
+    x = rng.standard_normal((channels, SR * 3)) * rng.uniform(0.01, 0.3, (channels, 1))
+    x[:, SR : SR + SR // 2] = 0.0
+    for dtype in (np.float32, np.float64):
+        together = LoudnessMeter(SR, channels)
+        alone = [LoudnessMeter(SR, 1) for _ in range(channels)]
+        for s in range(0, x.shape[1], 7_919):
+            block = x[:, s : s + 7_919].astype(dtype)
+            together.add(block)
+            for c, m in enumerate(alone):
+                m.add(block[c])
+        assert np.array_equal(together._step_array(), np.concatenate([m._step_array() for m in alone], axis=1))
+
+
+def test_filter_in_place_equals_sosfilt_without_scipys_private_loop(monkeypatch):
+    """The K-weighting runs scipy's own loop in place; a scipy without it gets the same from ``sosfilt``."""
+    from scipy.signal import sosfilt
+
+    import ambientgen.audio.loudness as loudness
+
+    sos = k_weighting_sos(SR)
+    x = np.random.default_rng(0).standard_normal((2, 5_000))
+    zi0 = np.random.default_rng(1).standard_normal((2, 2, 2)) * 0.01
+    expected, zf = sosfilt(sos, x, axis=-1, zi=np.moveaxis(zi0, 0, 1))
+    for private in (loudness._sosfilt, None):
+        monkeypatch.setattr(loudness, "_sosfilt", private)
+        y, zi = x.copy(), zi0.copy()
+        loudness.filter_in_place(sos, y, zi)
+        assert np.array_equal(y, expected) and np.array_equal(zi, np.moveaxis(zf, 1, 0))

@@ -159,20 +159,6 @@ def test_true_peak_search_is_exact_or_a_bound():
     assert decided.linear > brute * 0.9
 
 
-def test_joined_single_channel_meters_equal_a_stereo_meter():
-    rng = np.random.default_rng(4)
-    x = rng.standard_normal((2, SR * 5)) * np.array([[0.1], [0.03]])
-    stereo = LoudnessMeter(SR, 2)
-    left, right = LoudnessMeter(SR, 1), LoudnessMeter(SR, 1)
-    for s in range(0, x.shape[1], 30_000):
-        stereo.add(x[:, s : s + 30_000])
-        left.add(x[0, s : s + 30_000])
-        right.add(x[1, s : s + 30_000])
-    assert LoudnessMeter.joined([left, right]).integrated_lufs == stereo.integrated_lufs
-    with pytest.raises(ValueError, match="same number of samples"):
-        LoudnessMeter.joined([left, LoudnessMeter(SR, 1)])
-
-
 def test_events_wrap_around_the_loop_point_whole():
     clip = np.hanning(SR).astype(np.float32)
     total = SR * 10
