@@ -9,6 +9,8 @@ to the fine structure of noise, which varies from frame to frame.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import scipy.fft
 from numpy.lib.stride_tricks import sliding_window_view
@@ -29,12 +31,19 @@ def hz_bin_edges(n_fft: int, sample_rate: int, bands: int, *, low_hz: float = 60
     return np.unique(np.clip((freqs / sample_rate * n_fft).astype(int), 1, n_fft // 2))
 
 
+@functools.lru_cache(maxsize=16)
+def _hann(n: int, dtype: type) -> np.ndarray:
+    window = np.hanning(n).astype(dtype)
+    window.flags.writeable = False
+    return window
+
+
 def band_power(frames: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Power of Hann-windowed ``frames`` (samples on the last axis) in the bands between ``edges``: ``(..., bands)``.
 
     One real FFT of every frame at once (scipy's pocketfft, about 10x numpy's on a stack of 2048-sample frames),
     power as re² + im² (no square root to undo). Single-precision frames are transformed in single precision."""
-    window = np.hanning(frames.shape[-1]).astype(np.float32 if frames.dtype == np.float32 else np.float64)
+    window = _hann(frames.shape[-1], np.float32 if frames.dtype == np.float32 else np.float64)
     spec = scipy.fft.rfft(frames * window, axis=-1)
     power = np.square(spec.real)
     power += np.square(spec.imag)
@@ -49,7 +58,8 @@ def band_db(frames: np.ndarray, edges: np.ndarray) -> np.ndarray:
 TRACK_HOP_S = 0.025  # the band track: one frame every 25 ms
 TRACK_BANDS = 32
 OF_BLOCK = 1 << 20  # samples fed at a time by BandTrack.of
-FRAMES_AT_ONCE = 512  # frames windowed and transformed together (512 x 2048 float32: 4 MB)
+SAMPLES_AT_ONCE = 1 << 17  # frames windowed and transformed together: 64 of 2048 samples, 32 of 4096 (512 kB,
+# which stay in a core's cache: 1.6x faster than 4 MB at a time for 4096-sample frames)
 
 
 class BandTrack:
@@ -80,8 +90,9 @@ class BandTrack:
         frames = (len(x) - self.n_fft) // self.hop + 1 if len(x) >= self.n_fft else 0
         if frames > 0:
             view = sliding_window_view(x, self.n_fft)[:: self.hop][:frames]  # the frames, without copying them
-            for f in range(0, frames, FRAMES_AT_ONCE):  # temporaries of a few MB, however long the signal
-                self._frames.append(band_db(view[f : f + FRAMES_AT_ONCE], self.edges))
+            at_once = max(1, SAMPLES_AT_ONCE // self.n_fft)
+            for f in range(0, frames, at_once):  # temporaries of 1 MB or so, however long the signal
+                self._frames.append(band_db(view[f : f + at_once], self.edges))
             self._tail = x[frames * self.hop :]
         else:
             self._tail = x

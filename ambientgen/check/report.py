@@ -46,7 +46,7 @@ from ..errors import AmbientgenError, UsageError
 from ..progress import ProgressEvent, ProgressFn
 from ..runtime import Worker, own_threads, steady_memory
 from .levels import gaps, level_jumps, outside, read_manifest, unplanned
-from .reading import Windows, blocks_ahead, read_spans
+from .reading import Windows, blocks_ahead, channel_mean, read_spans
 from .splices import DETECT_CONTRAST, DETECT_GAP_S, DETECT_MAX, DETECT_SIDE_S, pick_seams
 
 
@@ -154,7 +154,7 @@ class _Pass:
         one meters, peaks and levels the block (numpy and scipy release the GIL in their loops). Each analysis
         still sees every block in order, so the report equals a single-threaded pass. The mono mix and every sum
         are taken in double precision (a float32 block of 16- or 24-bit audio holds its samples exactly)."""
-        mono = block.mean(axis=0, dtype=np.float64)
+        mono = channel_mean(block)
         self._spectra.submit([(self._add_spectra, mono)])
         self._clicks.submit([(self._add_clicks, mono, self.n)])
         self._add_main(block, mono)
