@@ -8,7 +8,6 @@ import pytest
 import soundfile as sf
 
 from ambientgen.audio.arrange import EventTime, arrange
-from ambientgen.audio.loudness import LoudnessMeter
 from ambientgen.audio.streams import (
     Animation,
     ArrayStream,
