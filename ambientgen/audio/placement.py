@@ -55,6 +55,8 @@ def remove_dc(audio: np.ndarray, sample_rate: int, *, loop: bool) -> np.ndarray:
     """
     from scipy.signal import butter, sosfilt, sosfilt_zi
 
+    from .loudness import filter_in_place
+
     n = audio.shape[-1]
     if n < 16:
         return audio - audio.mean(axis=-1, keepdims=True)
@@ -68,11 +70,12 @@ def remove_dc(audio: np.ndarray, sample_rate: int, *, loop: bool) -> np.ndarray:
     else:
         first = audio[:, :1].astype(np.float64) - mean
         zi = sosfilt_zi(sos)[:, None, :] * first[None, :, :]
+    zi = np.ascontiguousarray(np.moveaxis(zi, 1, 0))  # (channels, sections, 2), as filter_in_place carries it
     out = np.empty(audio.shape, dtype=np.float32)
     for start in range(0, n, DC_BLOCK):
-        block = audio[:, start : start + DC_BLOCK].astype(np.float64) - mean
-        filtered, zi = sosfilt(sos, block, axis=-1, zi=zi)
-        out[:, start : start + DC_BLOCK] = filtered
+        block = np.subtract(audio[:, start : start + DC_BLOCK], mean, dtype=np.float64)  # widened as it is centred
+        filter_in_place(sos, block, zi)
+        out[:, start : start + DC_BLOCK] = block
     return out
 
 
