@@ -27,17 +27,7 @@ from .errors import AmbientgenError, BackendError, ExportError, SceneError, Usag
 from .progress import ProgressEvent
 
 # the rest is imported when first used (PEP 562): ``ambientgen check`` then loads no backend and no renderer
-# (0.3 s of a check's start), and ``import ambientgen`` stays quick
-_LAZY = {
-    "Backend": "backends", "BackendSpec": "backends", "register": "backends",
-    "RenderInterrupted": "rendering.pipeline", "RenderResult": "rendering.pipeline", "render": "rendering.pipeline",
-    "Validation": "rendering.prepare", "validate_scene": "rendering.prepare",
-    "loop": "rendering.recordings.loop", "loop_scene": "rendering.recordings.loop",
-    "load_scene": "scene.files",
-    "Layer": "scene.schema", "ModelSettings": "scene.schema", "Scene": "scene.schema",
-    "scene_from_dict": "scene.schema",
-}
-
+# (a second less before a check starts), and ``import ambientgen`` stays quick
 if TYPE_CHECKING:
     from .backends import Backend, BackendSpec, register
     from .rendering.pipeline import RenderInterrupted, RenderResult, render
@@ -48,17 +38,27 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name in ("Backend", "BackendSpec", "register"):
+        from . import backends as module
+    elif name in ("RenderInterrupted", "RenderResult", "render"):
+        from .rendering import pipeline as module
+    elif name in ("Validation", "validate_scene"):
+        from .rendering import prepare as module
+    elif name in ("loop", "loop_scene"):
+        from .rendering.recordings import loop as module
+    elif name == "load_scene":
+        from .scene import files as module
+    elif name in ("Layer", "ModelSettings", "Scene", "scene_from_dict"):
+        from .scene import schema as module
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(module, name)
+    globals()[name] = value  # found once
+    return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(__all__))
 
 
 __all__ = [

@@ -174,3 +174,28 @@ def test_at_most_eight_modules_are_left_flat():
     flat = sorted(p.name for p in PACKAGE.glob("*.py"))
     assert len(flat) <= 8, flat
     assert not (set(ALLOWED) - {"ambientgen", "testing"}) - {p.name for p in PACKAGE.iterdir() if p.is_dir()}
+
+
+def test_the_package_loads_its_renderer_and_backends_when_first_used():
+    """``import ambientgen`` (and so ``ambientgen check``) loads no backend, renderer or scipy.signal; every public
+    name still resolves, once, and an unknown one is an AttributeError."""
+    import subprocess
+    import sys
+
+    code = ("import sys, ambientgen\n"
+            "heavy = [m for m in sys.modules if m.startswith(('ambientgen.backends', 'ambientgen.rendering', "
+            "'scipy.signal', 'torch'))]\n"
+            "assert not heavy, heavy\n"
+            "for name in ambientgen.__all__:\n"
+            "    assert getattr(ambientgen, name) is getattr(ambientgen, name), name\n"
+            "assert set(ambientgen.__all__) <= set(dir(ambientgen))\n"
+            "from ambientgen import render, Scene\n"
+            "assert render.__module__ == 'ambientgen.rendering.pipeline' and Scene.__name__ == 'Scene'\n"
+            "try:\n"
+            "    ambientgen.no_such_name\n"
+            "except AttributeError as e:\n"
+            "    assert 'no_such_name' in str(e)\n"
+            "else:\n"
+            "    raise SystemExit('no AttributeError')\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PACKAGE.parent)
+    assert run.returncode == 0, run.stderr
