@@ -3,13 +3,15 @@
     python benchmarks/dsp_pace.py [--scene scenes/forest.yaml] [--hour]
 
 1. **Cold render**: ``ambientgen render SCENE --backend procedural`` (5 minutes, stems, session, check report)
-   with an empty cache; realtime factor = seconds of audio / wall seconds (goal: 30x or better).
+   with an empty cache, twice (each with a cache of its own); realtime factor = seconds of audio / wall seconds of
+   the faster (goal: 30x or better).
 2. **Cached re-render**: the same command again with ``--overwrite`` (every chunk from the cache, no model
    work; the mean of two runs), against soundfile alone writing the same files (the mix and each stem, same
    format and subtype, from memory, to new files; the median of three runs) in this run (goal: within 8x).
 3. **Peak memory** of a 1-hour render (``--hour``; peak RSS from ``wait4``; goal: at most 600 MB).
-4. **check of a 1-hour WAV** (``--hour``) against soundfile alone reading the same file in blocks (goal: within
-   4x).
+4. **check of a 1-hour WAV** (``--hour``) against soundfile alone reading the same file in blocks, three times
+   in turn (check, read, check, read ...): the median of the three ratios (goal: within 4x). This machine's speed
+   drifts by a fifth between minutes, and a check and the read that follows it share the moment.
 
 Each command runs in its own process, as a user runs it. Prints a table and appends it to
 benchmarks/RESULTS.md.
@@ -95,10 +97,15 @@ def main() -> None:
         tmp = Path(tmp)
         cache = ["--cache-dir", str(tmp / "cache")]
         base = ["render", args.scene, "--backend", "procedural", "-q", *cache]
-        cold, cold_rss = run([*base, "-o", str(tmp / "r")])
+        colds = [run(["render", args.scene, "--backend", "procedural", "-q", "--cache-dir",
+                      str(tmp / ("cache" if k == 0 else f"cold{k}")), "-o", str(tmp / ("r" if k == 0 else f"r{k}"))])
+                 for k in range(2)]
+        (cold, _), cold_rss = min(colds), max(m for _, m in colds)
         manifest = json.loads((tmp / "r" / "manifest.json").read_text())
         seconds = manifest["duration_s"]
-        rows.append(("cold render (procedural)", f"{cold:.1f} s", f"{seconds / cold:.1f}x realtime", ">= 30x"))
+        rows.append(("cold render (procedural), faster of two", " / ".join(f"{w:.1f} s" for w, _ in colds),
+                     f"{seconds / cold:.1f}x realtime", ">= 30x"))
+        # the first cold render's cache and output folder, again
         cached_runs = [run([*base, "-o", str(tmp / "r"), "--overwrite"]) for _ in range(2)]
         cached, cached_rss = sum(w for w, _ in cached_runs) / 2, max(m for _, m in cached_runs)
         manifest = json.loads((tmp / "r" / "manifest.json").read_text())
@@ -112,10 +119,16 @@ def main() -> None:
                                   str(tmp / "h"), "--duration", "1h", "--no-stems", "--no-session"])
             rows.append(("1-hour render: wall, peak RSS", f"{hour:.0f} s", f"{hour_rss:.0f} MB", "<= 600 MB"))
             mix = next((tmp / "h").glob("*.wav"))
-            check, check_rss = run(["check", str(mix)])
-            read = soundfile_read(mix)
-            rows.append(("check of the 1-hour WAV / soundfile reading it", f"{check:.1f} s / {read:.1f} s",
-                         f"{check / read:.1f}x", "<= 4x"))
+            pairs = []
+            for _ in range(3):
+                check, check_rss = run(["check", str(mix)])
+                pairs.append((check / soundfile_read(mix), check, check_rss))
+            ratios = sorted(pairs)
+            median = ratios[1]
+            check_rss = max(m for _, _, m in pairs)
+            rows.append(("check of the 1-hour WAV / soundfile reading it (median of 3)",
+                         ", ".join(f"{c:.1f} s / {c / r:.1f} s" for r, c, _ in pairs), f"{median[0]:.1f}x "
+                         f"({', '.join(f'{r:.1f}' for r, _, _ in pairs)})", "<= 4x"))
             rows.append(("check of the 1-hour WAV: peak RSS", f"{check_rss:.0f} MB", "", ""))
     table = ["| measure | figures | ratio | goal |", "|---|---|---|---|"]
     table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
