@@ -1,9 +1,9 @@
 """Streaming loudness: ITU-R BS.1770-4 integrated loudness and EBU Tech 3342 loudness range.
 
 Audio arrives in blocks of any size; memory stays bounded whatever the length:
-the K-weighting filters carry their state between blocks (``scipy.signal.sosfilt``
-with ``zi``), and only the mean square of each 100 ms step is kept (an hour is
-36,000 numbers per channel).
+the K-weighting filters carry their state between blocks (scipy's ``sosfilt`` loop,
+channels in complex pairs), and only the mean square of each 100 ms step is kept
+(an hour is 36,000 numbers per channel).
 
 BS.1770-4: K-weighting (a high shelf, then a high-pass; the standard's
 coefficients are given for 48 kHz, so they are derived from the analogue
