@@ -66,7 +66,7 @@ def pyloudnorm_sos(sample_rate: int) -> np.ndarray:
 def filter_in_place(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> None:
     """Run the biquads ``sos`` over each row of ``x`` (C-contiguous ``(signals, samples)``), in place, from and into
     the states ``zi`` (``(signals, sections, 2)``, contiguous, same dtype): what ``scipy.signal.sosfilt`` computes,
-    through its own loop (where this scipy has it where it had it since 1.2), else through ``sosfilt``."""
+    through scipy's own loop where this scipy has it (every one since 1.2), else through ``sosfilt`` itself."""
     if _sosfilt is not None:
         _sosfilt(sos, x, zi)
         return
@@ -101,7 +101,7 @@ class LoudnessMeter:
         self._sos = FILTERS[self.filters](self.sample_rate)
         # channels are filtered in pairs, each pair as one complex signal (left + i right): real coefficients act
         # on the two parts apart, with the same arithmetic, so each channel's output has the same bits as alone
-        # (one recursion for two channels: a third faster); an odd last channel is filtered alone
+        # (one recursion for two channels: a fifth faster); an odd last channel is filtered alone
         self._pairs = self.channels // 2
         self._csos = self._sos.astype(np.complex128)
         self._zi = np.zeros((self._pairs, self._sos.shape[0], 2), dtype=np.complex128)
