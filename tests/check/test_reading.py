@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from ambientgen.check.reading import Windows, blocks_ahead, read_spans
+from ambientgen.check.reading import Windows, blocks_ahead, channel_mean, read_spans
 
 
 @pytest.mark.parametrize("subtype, dtype", [("PCM_16", np.float32), ("PCM_24", np.float32), ("FLOAT", np.float32),
@@ -35,3 +35,12 @@ def test_stretches_read_alone_equal_those_taken_from_the_streaming_pass(tmp_path
         windows.add(audio[start : start + 7_000].astype(np.float64).mean(axis=1), start)
     alone = read_spans(path, spans, lambda x, key: (len(x), float(x.sum())))
     assert alone == windows.found and 0 < len(alone) < len(spans)
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 6])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_channel_mean_has_the_bits_of_numpys_mean(channels, dtype):
+    block = np.random.default_rng(channels).standard_normal((channels, 10_001)).astype(dtype)
+    mono = channel_mean(block)
+    assert mono.dtype == np.float64 and np.array_equal(mono, block.mean(axis=0, dtype=np.float64))
+    assert not np.shares_memory(mono, block)
