@@ -37,7 +37,7 @@ from ..backends import Backend, Choice, choose_backend, load_backend, unsupporte
 from ..errors import AmbientgenError, UsageError
 from ..output.files import MANIFEST, output_names, report_names, write_atomic
 from ..progress import ProgressEvent, ProgressFn
-from ..runtime import release, steady_memory
+from ..runtime import own_threads, release, steady_memory
 from ..scene.schema import Scene
 from .prepare import RECORDINGS_ONLY, MessageFn, check_device, default_message, resolve_scene, unmuted
 
@@ -245,45 +245,46 @@ def render(scene: Scene | str | Path, output: str | Path = "out", *,
     recordings = open_layer_sources(sc, on_progress=on_progress)  # every recording read and checked first
     store = _open_cache(cache, say)
     cluster = None
-    try:
-        # 3. backend
-        choice, be, cluster, info = _backend(sc, loaded, device=device, executor=executor, store=store,
-                                             ray_address=ray_address, workers=workers, worker_threads=worker_threads,
-                                             on_progress=on_progress, say=say)
-        skipped = unsupported_layers(sc, be, strict=not choice.automatic)
-        for name in skipped:
-            say("warning", f"layer '{name}' left out: the {be.name} backend has no generator for its prompt")
-        if skipped:
-            sc = sc.keep_layers([la.name for la in sc.layers if la.name not in skipped])
-        # 4. plan
-        from .chunk_plan import make_plan
+    with own_threads():  # BLAS on one thread: the generators and the export already keep every core busy
+        try:
+            # 3. backend
+            choice, be, cluster, info = _backend(sc, loaded, device=device, executor=executor, store=store,
+                                                 ray_address=ray_address, workers=workers,
+                                                 worker_threads=worker_threads, on_progress=on_progress, say=say)
+            skipped = unsupported_layers(sc, be, strict=not choice.automatic)
+            for name in skipped:
+                say("warning", f"layer '{name}' left out: the {be.name} backend has no generator for its prompt")
+            if skipped:
+                sc = sc.keep_layers([la.name for la in sc.layers if la.name not in skipped])
+            # 4. plan
+            from .chunk_plan import make_plan
 
-        plan = make_plan(sc, max_chunk_s=be.max_duration_s, window=be.preferred_window)
-        notes = _notes(choice, be, skipped, planned)
-        notes["muted_layers"] = [layer.model_dump(mode="json") for layer in muted]
-        # 5. model work (on Ray: fills the cache first), then layers stitched and placed
-        if cluster is not None:
-            notes["cluster"] = _render_on_cluster(cluster, sc, info, store, on_progress)
-        layers, render_s = _render_layers(plan, be, store, on_progress, recordings, lambda m: say("warning", m))
-        if store is not None:  # kept under its cap: the least recently used entries go (this render's are fresh)
-            gone = store.evict()
-            notes["cache"] = {"dir": str(store.root), **store.stats.as_dict(), "size_bytes": store.usage().bytes,
-                              "max_bytes": store.max_bytes, "evicted_entries": gone.entries,
-                              "evicted_bytes": gone.bytes}
-        # 6. master and export
-        from ..output.export import export_render
+            plan = make_plan(sc, max_chunk_s=be.max_duration_s, window=be.preferred_window)
+            notes = _notes(choice, be, skipped, planned)
+            notes["muted_layers"] = [layer.model_dump(mode="json") for layer in muted]
+            # 5. model work (on Ray: fills the cache first), then layers stitched and placed
+            if cluster is not None:
+                notes["cluster"] = _render_on_cluster(cluster, sc, info, store, on_progress)
+            layers, render_s = _render_layers(plan, be, store, on_progress, recordings, lambda m: say("warning", m))
+            if store is not None:  # kept under its cap: the least recently used entries go (this render's are fresh)
+                gone = store.evict()
+                notes["cache"] = {"dir": str(store.root), **store.stats.as_dict(), "size_bytes": store.usage().bytes,
+                                  "max_bytes": store.max_bytes, "evicted_entries": gone.entries,
+                                  "evicted_bytes": gone.bytes}
+            # 6. master and export
+            from ..output.export import export_render
 
-        manifest = export_render(plan, layers, be, output, fmt=[f.name for f in fmts], bit_depth=bit_depth,
-                                 stems=stems, session=session, render_s=render_s, notes=notes,
-                                 on_progress=on_progress)
-        del layers, recordings  # the audio is written: the check below reads the file, not these
-        release()
+            manifest = export_render(plan, layers, be, output, fmt=[f.name for f in fmts], bit_depth=bit_depth,
+                                     stems=stems, session=session, render_s=render_s, notes=notes,
+                                     on_progress=on_progress)
+            del layers, recordings  # the audio is written: the check below reads the file, not these
+            release()
 
-    except KeyboardInterrupt:
-        raise RenderInterrupted(_interrupted(store)) from None
-    finally:
-        if cluster is not None:
-            cluster.shutdown()
+        except KeyboardInterrupt:
+            raise RenderInterrupted(_interrupted(store)) from None
+        finally:
+            if cluster is not None:
+                cluster.shutdown()
     # 7. check report
     check = _check_report(output, manifest, on_progress) if report else None
     files = [output / f["path"] for f in manifest["files"]] + [output / MANIFEST]
