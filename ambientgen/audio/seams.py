@@ -40,7 +40,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import solve_toeplitz
 from scipy.ndimage import maximum_filter1d
-from scipy.signal import lfilter
 
 from .bands import BandTrack
 
@@ -140,7 +139,10 @@ def click_db(segment: np.ndarray, sample_rate: int) -> float:
         coeffs = solve_toeplitz(r[:-1], r[1:])
     except np.linalg.LinAlgError:
         return 0.0
-    residual = lfilter(np.concatenate([[1.0], -coeffs]), [1.0], x[: centre + half + 1])[LPC_ORDER:]
+    # the predictor's residual: an FIR filter, what lfilter(b, [1.0], x) computes (it convolves when a is one
+    # number), without importing scipy.signal (0.9-1.4 s of a check's start)
+    head = x[: centre + half + 1]
+    residual = np.convolve(np.concatenate([[1.0], -coeffs]), head)[LPC_ORDER : len(head)]
     c = centre - LPC_ORDER
     base = residual[: max(LPC_ORDER, c - half)]
     peak = np.max(np.abs(residual[c - half : c + half + 1]))

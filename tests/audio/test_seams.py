@@ -226,3 +226,15 @@ def test_the_seam_report_reads_a_long_layer_without_a_float64_copy_of_it():
         tracemalloc.stop()
     assert len(seams) == 2
     assert peak < 2 * x.nbytes  # blocks of a few MB: a float64 copy of the layer alone would be this much
+
+
+def test_the_click_measure_filters_as_lfilter_does():
+    """click_db takes the predictor's residual by convolving (an FIR filter), without scipy.signal: the numbers
+    lfilter gives, to the bit."""
+    from scipy.signal import lfilter
+
+    rng = np.random.default_rng(3)
+    for n in (40, 1_000, 4_801):
+        b = np.concatenate([[1.0], -rng.standard_normal(16) * 0.3])
+        x = rng.standard_normal(n)
+        assert np.array_equal(np.convolve(b, x)[:n], lfilter(b, [1.0], x))

@@ -111,3 +111,10 @@ def test_the_matrix_oversampler_is_resample_polys_filter():
     x = np.random.default_rng(5).standard_normal(5_000)
     rows = np.concatenate([np.zeros(REACH), x, np.zeros(REACH)])[None, :]
     np.testing.assert_allclose(_phases(rows).reshape(-1), resample_poly(x, 4, 1), rtol=0, atol=1e-12)
+
+
+def test_the_written_out_taps_are_the_ones_resample_poly_gives():
+    """TAPS are written out (deriving them imports scipy.signal); derived again here, they are the same numbers."""
+    from ambientgen.audio.true_peak import TAPS, _polyphase_taps
+
+    assert np.array_equal(TAPS, _polyphase_taps())
