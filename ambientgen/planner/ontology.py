@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 
-import yaml
+from .lexicon import bundled_yaml
 
 
 @dataclass(frozen=True)
@@ -63,7 +62,7 @@ def _norm(words: tuple[str, ...]) -> tuple[str, ...]:
 @lru_cache(maxsize=1)
 def ontology() -> Ontology:
     """The bundled ontology (``ambientgen/data/ontology.yaml``), validated once."""
-    data = yaml.safe_load(resources.files("ambientgen").joinpath("data/ontology.yaml").read_text(encoding="utf-8"))
+    data = bundled_yaml("ontology.yaml")
     sources = {s["name"]: Source(s["name"], tuple(s["words"]), s["role"], s["prompt"], float(s["gain"]),
                                  float(s["width"]), s["band"], float(s.get("rate", 0.0)), str(s["offline"]),
                                  dict(s.get("prompts", {})))
