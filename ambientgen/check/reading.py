@@ -51,20 +51,27 @@ class Windows:
         self.found: dict[Any, Any] = {}
         self._k = 0
         self._buf = np.zeros(0)
-        self._buf_start = 0
         self._longest = max((b - a for a, b, _ in self.spans), default=0)
 
     def add(self, mono: np.ndarray, start: int) -> None:
-        buf = np.concatenate([self._buf, mono]) if len(self._buf) else mono
-        buf_start = start - len(self._buf)
+        """The next block of the mono signal, ``mono``, from sample ``start``: every stretch that ends in it is
+        measured (from the block itself, or joined to the end of the one before when it begins there)."""
+        old, old_start = self._buf, start - len(self._buf)
         end = start + len(mono)
         while self._k < len(self.spans) and self.spans[self._k][1] <= end:
             a, b, key = self.spans[self._k]
-            if a >= buf_start:
-                self.found[key] = self.measure(buf[a - buf_start : b - buf_start], key)
+            if a >= start:
+                self.found[key] = self.measure(mono[a - start : b - start], key)
+            elif a >= old_start:
+                stretch = old[a - old_start : b - old_start] if b <= start else \
+                    np.concatenate([old[a - old_start :], mono[: b - start]])
+                self.found[key] = self.measure(stretch, key)
             self._k += 1
-        keep = min(len(buf), self._longest)
-        self._buf, self._buf_start = buf[len(buf) - keep :], end - keep
+        keep = min(len(old) + len(mono), self._longest)  # what a stretch ending in the next block may reach back to
+        if keep <= len(mono):
+            self._buf = mono[len(mono) - keep :].copy()
+        else:
+            self._buf = np.concatenate([old[len(old) - (keep - len(mono)) :], mono])
 
 
 def read_spans(path: Path, spans, measure) -> dict:

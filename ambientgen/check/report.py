@@ -187,12 +187,12 @@ class _Pass:
                 elif len(self.clip_runs) < MAX_CLIP_RUNS:
                     self.clip_runs.append([start, end])
         self.sums += block.sum(axis=1, dtype=np.float64)
-        x = np.concatenate([self._level_tail, mono])
+        x = np.concatenate([self._level_tail, mono]) if len(self._level_tail) else mono  # no copy of a whole block
         k = len(x) // self.hop
         if k:
             rms = np.sqrt(np.mean(x[: k * self.hop].reshape(k, self.hop) ** 2, axis=1))
             self.levels.append((20 * np.log10(rms + 1e-12)).astype(np.float32))
-        self._level_tail = x[k * self.hop :]
+        self._level_tail = x[k * self.hop :].copy()  # a few samples, not a view that keeps the block
         if len(self.head) < self.edge:
             self.head = np.concatenate([self.head, mono[: self.edge - len(self.head)]])
         if self.edge:  # the last blocks that hold the last edge samples

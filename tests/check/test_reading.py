@@ -22,7 +22,8 @@ def test_blocks_read_ahead_are_the_files_samples_exactly(tmp_path, subtype, dtyp
     np.testing.assert_array_equal(np.concatenate(blocks, axis=1), sf.read(path, dtype="float64")[0].T)
 
 
-def test_stretches_read_alone_equal_those_taken_from_the_streaming_pass(tmp_path):
+@pytest.mark.parametrize("block", [7_000, 1_000, 300])  # stretches within a block, across two, across several
+def test_stretches_read_alone_equal_those_taken_from_the_streaming_pass(tmp_path, block):
     """The second pass reads only the stretches around detected splices: the same samples as the streaming pass's
     windows, so the same measures (spans off either end of the file are measured by neither)."""
     rng = np.random.default_rng(3)
@@ -31,8 +32,8 @@ def test_stretches_read_alone_equal_those_taken_from_the_streaming_pass(tmp_path
     sf.write(path, audio, 16000, subtype="FLOAT")
     spans = [(k, int(a), int(a) + 900) for k, a in enumerate(rng.integers(-500, 50_000, 40))]
     windows = Windows(spans, lambda x, key: (len(x), float(x.sum())))
-    for start in range(0, 50_000, 7_000):
-        windows.add(audio[start : start + 7_000].astype(np.float64).mean(axis=1), start)
+    for start in range(0, 50_000, block):
+        windows.add(audio[start : start + block].astype(np.float64).mean(axis=1), start)
     alone = read_spans(path, spans, lambda x, key: (len(x), float(x.sum())))
     assert alone == windows.found and 0 < len(alone) < len(spans)
 
