@@ -109,10 +109,9 @@ def _biquad_loop():
 def _load_alone(name: str):
     """The compiled module ``name`` (in scipy) loaded without importing its package, or None if it cannot be."""
     try:
-        spec = importlib.util.find_spec("scipy")
-        folder = Path(*spec.submodule_search_locations[:1], *name.split(".")[1:-1])
-        path = next(folder / (name.rsplit(".", 1)[1] + suffix) for suffix in importlib.machinery.EXTENSION_SUFFIXES
-                    if (folder / (name.rsplit(".", 1)[1] + suffix)).is_file())
+        package, _, leaf = name.rpartition(".")
+        folder = Path(importlib.util.find_spec("scipy").submodule_search_locations[0], *package.split(".")[1:])
+        path = next(p for p in (folder / (leaf + s) for s in importlib.machinery.EXTENSION_SUFFIXES) if p.is_file())
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
