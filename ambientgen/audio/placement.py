@@ -55,7 +55,7 @@ def remove_dc(audio: np.ndarray, sample_rate: int, *, loop: bool) -> np.ndarray:
     """
     from scipy.signal import butter, sosfilt, sosfilt_zi
 
-    from .loudness import filter_in_place
+    from .filters import filter_in_place
 
     n = audio.shape[-1]
     if n < 16:
