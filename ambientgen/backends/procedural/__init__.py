@@ -23,20 +23,23 @@ import numpy as np
 from ...errors import BackendError
 from ..base import Backend, BackendSpec, ChunkRequest, NoSettings, ProgressCallback
 from . import air, creatures, fire, metal, people, rooms, water
-from .dsp import filt, finish
+from .dsp import finish
 
 SAMPLE_RATE = 48000
 # bump whenever a generator's sound changes: it is part of the render cache's key, so cached chunks of an older
 # generator are never mixed with new ones
+# 12: a stream's babble at a fast FFT length and its parts levelled once, noises that are summed made in one inverse
+# FFT, the wind's slow curves at a control rate, a distant source filtered in one pass (the same sounds, faster);
 # 11: noise made in one single-precision FFT with the band as its spectrum, a stream's babble at 16 kHz, slow curves
 # at a control rate (the same sounds, other bits); 10: owls, footsteps; 9: flutter drawn at a control rate, FFTs
 # by scipy (the same sound, other bits); 8: bells, chimes, ...
-GENERATORS_VERSION = 11
+GENERATORS_VERSION = 12
 # chunks (s) and the fade that joins them (s): a 3 s fade hides the change between two independent chunks better
 # than 1.5 s (seam rank 0.53 -> 0.44 by the seam measure, 0.45 -> 0.36 by a 0.5 s log-mel judge, on real
 # recordings: benchmarks/compare_seams.py); 12 s chunks keep the hop (9 s) and so the chunk count of the scene
 # default (10.24 s, 1.5 s: 8.74 s), so a 5-minute layer is still one stream of chunks, not a pool
 WINDOW = (12.0, 3.0)
+DISTANT_HZ = 2500.0  # a distant source's first-order low-pass: air absorbs its highs
 
 
 @dataclass(frozen=True)
@@ -229,7 +232,7 @@ class ProceduralBackend(Backend):
         n = round(req.duration_s * self.sample_rate)
         audio = source.generate(np.random.default_rng(req.seed), n, self.sample_rate, **params)
         if is_distant(req.prompt):  # air absorbs highs over distance
-            audio = finish(filt(audio, self.sample_rate, high=2500.0, order=1), self.sample_rate)
+            audio = finish(audio, self.sample_rate, high=DISTANT_HZ)
         return audio.astype(np.float32)[None, :]
 
 

@@ -35,6 +35,39 @@ def band_noise(rng: np.random.Generator, n: int, sr: float, exponent: float, *, 
     return scipy.fft.irfft(spectrum, n) * scale
 
 
+def band_spectrum(rng: np.random.Generator, n: int, sr: float, exponent: float, *, low: float | None = None,
+                  high: float | None = None, order: int = 2, level: str = "colour") -> np.ndarray:
+    """The spectrum of :func:`band_noise`'s noise, drawn as it draws, its level folded in: ``irfft(spectrum, n)`` is
+    ``band_noise(...)`` (``level="colour"``: the whole coloured noise at unit RMS, before the band) or the band
+    itself at unit RMS (``level="band"``), but for rounding.
+
+    Spectra add: the inverse FFT of their weighted sum is the same sum of noises, for one transform instead of one
+    per noise (:func:`noise_from`)."""
+    spectrum = _gaussian_spectrum(rng, n)
+    colour, response = _noise_shape(n, float(sr), float(exponent), low or None, high or None, order)
+    if level == "colour":
+        variance = _variance(spectrum, n, colour)
+    elif level == "band":
+        variance = _variance(spectrum, n, colour if response is None else _gain(n, float(sr), float(exponent),
+                                                                                  low or None, high or None, order))
+    else:
+        raise ValueError(f"level must be 'colour' or 'band', got {level!r}")
+    spectrum *= colour if response is None else response
+    spectrum *= np.float32(1 / np.sqrt(variance))
+    return spectrum
+
+
+def noise_from(spectrum: np.ndarray, n: int) -> np.ndarray:
+    """The ``n``-sample noise of a spectrum (or a weighted sum of them) made by :func:`band_spectrum`."""
+    return scipy.fft.irfft(spectrum, n)
+
+
+@functools.lru_cache(maxsize=12)
+def _gain(n: int, sr: float, exponent: float, low: float | None, high: float | None, order: int) -> np.ndarray:
+    """The magnitude of :func:`_noise_shape`'s band (its colour times the filter's response), per bin."""
+    return np.abs(_noise_shape(n, sr, exponent, low, high, order)[1])
+
+
 def _gaussian_spectrum(rng: np.random.Generator, n: int) -> np.ndarray:
     """A spectrum of ``n // 2 + 1`` bins of complex Gaussian noise, single precision: the real parts drawn first,
     then the imaginary parts (the order of draws the generators' sounds were made and judged with)."""
@@ -169,11 +202,26 @@ def tone_burst(sr: int, seconds: float, f0: float, f1: float, decay_s: float, at
     return (np.sin(phase) * decaying(sr, seconds, decay_s, attack_s)[: len(t)]).astype(np.float32)
 
 
-def finish(x: np.ndarray, sr: int, *, rms: float = 0.1) -> np.ndarray:
-    """Remove DC and sub-audio rumble (20 Hz high-pass) and set the level."""
-    x = filt(x, sr, low=20.0)
-    level = float(np.sqrt(np.dot(x, x) / max(len(x), 1)))
-    return (x * (rms / level) if level > 0 else x).astype(np.float32)
+def finish(x: np.ndarray, sr: int, *, rms: float = 0.1, high: float | None = None) -> np.ndarray:
+    """Remove DC and sub-audio rumble (20 Hz high-pass) and set the level; with ``high``, also what air absorbs
+    over a distance (a first-order low-pass there), in the same pass."""
+    if high is None:
+        return level(filt(x, sr, low=20.0), rms=rms)
+    return level(sosfilt(_distance_filter(high, sr).copy(), x).astype(np.float32), rms=rms)
+
+
+@functools.lru_cache(maxsize=8)
+def _distance_filter(high: float, sr: float) -> np.ndarray:
+    """:func:`finish`'s sections with ``high``: the first-order low-pass, then the 20 Hz high-pass."""
+    sos = np.vstack([_butter(1, None, high, sr), _butter(2, 20.0, None, sr)])
+    sos.flags.writeable = False
+    return sos
+
+
+def level(x: np.ndarray, *, rms: float = 0.1) -> np.ndarray:
+    """``x`` at ``rms`` (a part's level before the sum of parts is finished; silence stays silence)."""
+    got = float(np.sqrt(np.dot(x, x) / max(len(x), 1)))
+    return (x * (rms / got) if got > 0 else x).astype(np.float32)
 
 
 def shaped_noise(rng: np.random.Generator, n: int, sr: float, points: list[tuple[float, float]]) -> np.ndarray:
@@ -245,13 +293,15 @@ def flutter(rng: np.random.Generator, n: int, sr: int, *, low: float, high: floa
     return np.clip(1.0 + depth * band_curve(rng, n, sr, low=low, high=high), floor, None).astype(np.float32)
 
 
-def band_curve(rng: np.random.Generator, n: int, sr: float, *, low: float, high: float) -> np.ndarray:
+def band_curve(rng: np.random.Generator, n: int, sr: float, *, low: float, high: float,
+               control_hz: float | None = None) -> np.ndarray:
     """Unit-RMS noise band-limited to ``low``-``high`` Hz: a slow curve (a gust's roll, a flame's flicker).
 
-    The noise is drawn and filtered at a control rate of at least 16 times ``high`` and interpolated up: a
-    curve with nothing above ``high`` needs no more samples (drawing it at the audio rate cost 30 times as much
-    for the same curve)."""
-    step = max(1, int(sr / (16 * high)))
+    The noise is drawn and filtered at a control rate (``control_hz``; at least 16 times ``high`` by default) and
+    interpolated up: a curve with nothing above ``high`` needs no more samples (drawing it at the audio rate cost
+    30 times as much for the same curve). A filter's skirt reaches past ``high``: a curve whose fast ripples are
+    part of the sound (the wind's roll) is drawn at a rate that keeps them."""
+    step = max(1, int(sr / (control_hz or 16 * high)))
     points = n // step + 2
     x = filt(rng.standard_normal(points).astype(np.float32), sr / step, low=low, high=high)
     x = upsample_linear(x, step, n)

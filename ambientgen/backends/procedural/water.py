@@ -5,16 +5,20 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import scipy.fft
 from scipy.signal import fftconvolve, resample_poly
 
 from .dsp import (
     band_noise,
+    band_spectrum,
     decaying,
     excite,
     filt,
     finish,
     flutter,
+    level,
     lower_rate,
+    noise_from,
     poisson_onsets,
     rumbling_noise,
     shaped_noise,
@@ -106,22 +110,28 @@ def stream(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
     A louder rush, 4 dB down, read 2.3.)"""
     edges = np.geomspace(150, 6000, 16)
     factor = lower_rate(sr, edges[-1])  # the babble has nothing above 6 kHz: made at 16 kHz, brought up once
-    rate, m = sr / factor, n // factor + 1
+    rate = sr / factor
+    m = scipy.fft.next_fast_len(n // factor + 1, real=True)  # a length the inverse FFT is fast at
     base = shaped_noise(rng, m, rate, STREAM_SPECTRUM)
     out = np.zeros(m, dtype=np.float32)
     for low, high in itertools.pairwise(edges):
         gurgle = flutter(rng, m, rate, low=1, high=100, depth=1.5)
         out += filt(base, rate, low=low, high=high) * (gurgle * np.sqrt(gurgle))  # gurgle ** 1.5, 6x faster
     babble = resample_poly(out, factor, 1)[:n].astype(np.float32) if factor > 1 else out[:n]
-    return finish(finish(babble, sr) + STREAM_RUSH * waterfall(rng, n, sr), sr)
+    return finish(level(babble) + STREAM_RUSH * level(_roar(rng, n, sr)), sr)
 
 
 def waterfall(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
     """Dense, steady broadband roar with a low rumble."""
-    roar = band_noise(rng, n, sr, 0.2, low=600, high=7000, order=2)
-    rumble = band_noise(rng, n, sr, 1.0, low=150, high=600) * 0.15
+    return finish(_roar(rng, n, sr), sr)
+
+
+def _roar(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
+    """A waterfall before its finish: broadband roar over a low rumble (one noise, in one inverse FFT), swaying."""
+    roar = band_spectrum(rng, n, sr, 0.2, low=600, high=7000, order=2)
+    roar += np.float32(0.15) * band_spectrum(rng, n, sr, 1.0, low=150, high=600)  # the rumble
     sway = 0.85 + 0.3 * smooth_random(rng, n, sr, rate_hz=0.2)
-    return finish((roar + rumble) * sway, sr)
+    return noise_from(roar, n) * sway
 
 
 def waves(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:

@@ -86,3 +86,58 @@ def test_smooth_random_drawn_at_a_control_rate_is_the_sample_by_sample_curve(n):
 
 def test_lower_rate_divides_the_rate_and_keeps_the_band():
     assert dsp.lower_rate(48000, 6000) == 3 and dsp.lower_rate(44100, 6000) == 2 and dsp.lower_rate(48000, 12000) == 1
+
+
+@pytest.mark.parametrize("n", [SR * 3, SR * 3 + 1])
+@pytest.mark.parametrize("exponent, low, high, order", [(1.0, 150, 600, 2), (0.2, 600, 7000, 2), (1.0, None, 2500, 1),
+                                                        (1.5, None, None, 2)])
+def test_a_band_spectrum_is_band_noise_and_spectra_add_as_their_noises(n, exponent, low, high, order):
+    want = dsp.band_noise(np.random.default_rng(4), n, SR, exponent, low=low, high=high, order=order)
+    rng = np.random.default_rng(4)
+    spectrum = dsp.band_spectrum(rng, n, SR, exponent, low=low, high=high, order=order)
+    got = dsp.noise_from(spectrum, n)
+    assert got.dtype == np.float32 and np.max(np.abs(got - want)) < 1e-5 * max(np.std(want), 1e-3)
+    assert rng.standard_normal() == np.random.default_rng(4).standard_normal(2 * (n // 2 + 1) + 1)[-1]  # as many draws
+    # level="band": the band itself at unit RMS, whatever its share of the coloured noise
+    band = dsp.noise_from(dsp.band_spectrum(np.random.default_rng(4), n, SR, exponent, low=low, high=high,
+                                            order=order, level="band"), n)
+    assert np.std(band) == pytest.approx(1.0, abs=1e-4)
+    np.testing.assert_allclose(band, want / np.std(want), atol=1e-4)
+    # two spectra summed (weighted) make the sum of their noises, in one inverse FFT
+    rng = np.random.default_rng(9)
+    a, b = dsp.band_noise(rng, n, SR, 1.0, low=60, high=300), dsp.band_noise(rng, n, SR, exponent, low=low, high=high)
+    rng = np.random.default_rng(9)
+    both = dsp.band_spectrum(rng, n, SR, 1.0, low=60, high=300)
+    both += np.float32(0.15) * dsp.band_spectrum(rng, n, SR, exponent, low=low, high=high)
+    assert np.max(np.abs(dsp.noise_from(both, n) - (a + 0.15 * b))) < 1e-5
+
+
+def test_a_band_spectrum_refuses_an_unknown_level():
+    with pytest.raises(ValueError, match="level must be 'colour' or 'band', got 'loud'"):
+        dsp.band_spectrum(np.random.default_rng(0), 1000, SR, 1.0, level="loud")
+
+
+def test_finish_with_a_distance_filters_in_one_pass_as_in_two():
+    x = dsp.colored_noise(np.random.default_rng(6), SR * 2, 1.0)
+    one = dsp.finish(x, SR, high=2500.0)
+    two = dsp.finish(dsp.filt(x, SR, high=2500.0, order=1), SR)
+    assert one.dtype == np.float32 and np.sqrt(np.mean(one.astype(np.float64) ** 2)) == pytest.approx(0.1, rel=1e-5)
+    assert np.max(np.abs(one - two)) < 1e-5  # the same filters; only the float32 rounding between them is gone
+
+
+def test_a_curve_drawn_at_a_faster_control_rate_keeps_its_filters_skirt():
+    """The wind's roll (0.2-4 Hz) drawn at 1 kHz has the audio-rate curve's spectrum, the ripples its filter's skirt
+    lets through above 4 Hz included; at the default control rate (64 Hz) they fade out towards 32 Hz."""
+    n = SR * 60
+    fast = dsp.band_curve(np.random.default_rng(1), n, SR, low=0.2, high=4, control_hz=1000)
+    slow = dsp.band_curve(np.random.default_rng(1), n, SR, low=0.2, high=4)
+    full = dsp.unit(dsp.filt(np.random.default_rng(1).standard_normal(n).astype(np.float32), SR, low=0.2, high=4))
+    assert fast.shape == slow.shape == (n,) and abs(np.std(fast) - 1) < 1e-3
+    f = np.fft.rfftfreq(n, 1 / SR)
+
+    def db(x, lo, hi):
+        return 10 * np.log10((np.abs(np.fft.rfft(x)) ** 2)[(f > lo) & (f < hi)].mean())
+
+    for lo, hi in [(1, 3), (8, 16), (20, 30), (34, 60), (60, 120)]:
+        assert db(fast, lo, hi) == pytest.approx(db(full, lo, hi), abs=1.5), (lo, hi)
+    assert db(slow, 20, 30) < db(full, 20, 30) - 5
