@@ -28,6 +28,7 @@ from .files import (
     session_name,
     session_stem_name,
     sha256_file,
+    sha256_files,
     stem_name,
 )
 from .formats import Format, add_vorbis_loop, add_wav_loop, parse_formats, subtype
@@ -41,7 +42,8 @@ if TYPE_CHECKING:
 STEM_FORMAT = ("WAV", "PCM_24")
 
 
-def _file_entry(out_dir: Path, final: Path, partial: Path, kind: str, layer: str | None = None) -> dict[str, Any]:
+def _file_entry(out_dir: Path, final: Path, partial: Path, kind: str, layer: str | None = None, *,
+                sha256: str) -> dict[str, Any]:
     info = sf.info(str(partial))
     entry = {
         "path": final.relative_to(out_dir).as_posix(),
@@ -52,7 +54,7 @@ def _file_entry(out_dir: Path, final: Path, partial: Path, kind: str, layer: str
         "channels": info.channels,
         "frames": info.frames,
         "duration_s": info.frames / info.samplerate,
-        "sha256": sha256_file(partial),
+        "sha256": sha256,
     }
     if layer:
         entry["layer"] = layer
@@ -190,26 +192,31 @@ def export_render(plan: Plan, layers: list[LayerOutput], backend: Backend, out_d
                 sink.close()
         assemble_s = time.perf_counter() - started
         cues = _cue_points(layers, sr)
+        written = {}  # each mix file: whether its loop metadata went in
         for f, name, partial in mix_paths:
-            written = False
+            written[name] = False
             if loopable and f.loop_tags == "smpl":
-                written = add_wav_loop(partial, sample_rate=sr, frames=total, cues=cues)
+                written[name] = add_wav_loop(partial, sample_rate=sr, frames=total, cues=cues)
             elif loopable and f.loop_tags == "vorbis":
                 add_vorbis_loop(partial, f, frames=total)
-            entry = _file_entry(out_dir, out_dir / name, partial, "mix")
+        for partial in stem_partials.values() if loopable else ():
+            add_wav_loop(partial, sample_rate=sr, frames=total)
+        # every file complete: hashed side by side
+        digests = sha256_files([p for _, _, p in mix_paths] + [*stem_partials.values(), *session_partials.values()])
+        for f, name, partial in mix_paths:
+            entry = _file_entry(out_dir, out_dir / name, partial, "mix", sha256=digests[partial])
             entry["integrated_lufs"] = round(report.integrated_lufs, 3)
-            entry["loop"] = _loop_entry(f, written or f.loop_tags != "smpl", total) if loopable else \
+            entry["loop"] = _loop_entry(f, written[name] or f.loop_tags != "smpl", total) if loopable else \
                 {"loopable": False, "why": _not_loopable_why(scene)}
             files.append(entry)
         for name, rel in stem_paths.items():
             partial = stem_partials[name]
-            if loopable:
-                add_wav_loop(partial, sample_rate=sr, frames=total)
-            entry = _file_entry(out_dir, out_dir / rel, partial, "stem", name)
+            entry = _file_entry(out_dir, out_dir / rel, partial, "stem", name, sha256=digests[partial])
             entry["integrated_lufs"] = round(report.layer_lufs.get(name, float("nan")), 3)
             files.append(entry)
         for name, rel in session_paths.items():
-            files.append(_file_entry(out_dir, out_dir / rel, session_partials[name], "session-stem", name))
+            partial = session_partials[name]
+            files.append(_file_entry(out_dir, out_dir / rel, partial, "session-stem", name, sha256=digests[partial]))
         if stems and session:
             rel = session_name(scene.name)
             write_reaper_session(outputs.path(rel), plan, {**stem_paths, **session_paths}, sample_rate=sr,

@@ -72,6 +72,15 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def sha256_files(paths: list[Path]) -> dict[Path, str]:
+    """:func:`sha256_file` of each path, two at a time (hashing and reading release the GIL): a render's mix and
+    stems are hashed in about half the time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="sha256") as pool:
+        return dict(zip(paths, pool.map(sha256_file, paths)))
+
+
 def previous_render_files(out_dir: Path) -> list[Path]:
     """The files the render already in ``out_dir`` wrote, as its manifest lists them (plus its check report):
     what ``--overwrite`` replaces. Only paths inside ``out_dir``; nothing if there is no readable manifest."""
