@@ -22,6 +22,7 @@ and the loop point (:func:`close_loop`) all use them.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -94,17 +95,34 @@ def level_envelope(n: int, *, head: int, tail: int, gain_in_db: float, gain_out_
     """
     count = n - offset if count is None else count
     out = np.ones(count, dtype=np.float32)
-    for a, b in envelope_spans(n, head=head, tail=tail, gain_in_db=gain_in_db, gain_out_db=gain_out_db, ramp=ramp):
-        lo, hi = max(a, offset), min(b, offset + count)
-        if lo >= hi:
-            continue
-        db = np.zeros(hi - lo)
-        if gain_in_db:
-            _add_ramp(db, lo, gain_in_db, ramp, held_until=head)
-        if gain_out_db:
-            _add_ramp(db, lo, gain_out_db, ramp, held_from=n - tail)
-        out[lo - offset : hi - offset] = np.exp(db * (math.log(10) / 20))
+    for lo, hi, gain in _envelope_pieces(n, head=head, tail=tail, gain_in_db=gain_in_db, gain_out_db=gain_out_db,
+                                         ramp=ramp, lo=offset, hi=offset + count):
+        out[lo - offset : hi - offset] = gain
     return out
+
+
+def _envelope_pieces(n: int, *, head: int, tail: int, gain_in_db: float, gain_out_db: float, ramp: int, lo: int,
+                     hi: int):
+    """:func:`level_envelope` over ``[lo, hi)`` where it is not 1, as ``(start, end, gain)``: ``gain`` one
+    ``np.float32`` where the level is held, an array of them along a ramp (the same numbers as one array over
+    the whole stretch: each value is ``exp`` of the same dB)."""
+    ramps = ([(head, head + ramp)] if gain_in_db else []) + ([(n - tail - ramp, n - tail)] if gain_out_db else [])
+    for a, b in envelope_spans(n, head=head, tail=tail, gain_in_db=gain_in_db, gain_out_db=gain_out_db, ramp=ramp):
+        a, b = max(a, lo), min(b, hi)
+        if a >= b:
+            continue
+        db = np.zeros(b - a)
+        if gain_in_db:
+            _add_ramp(db, a, gain_in_db, ramp, held_until=head)
+        if gain_out_db:
+            _add_ramp(db, a, gain_out_db, ramp, held_from=n - tail)
+        cuts = sorted({a, b, *(c for r in ramps for c in r if a < c < b)})
+        for start, end in itertools.pairwise(cuts):
+            piece = db[start - a : end - a]
+            if any(r0 < end and start < r1 for r0, r1 in ramps):  # on a ramp: a curve
+                yield start, end, np.exp(piece * (math.log(10) / 20)).astype(np.float32)
+            else:  # held: one value
+                yield start, end, np.exp(piece[:1] * (math.log(10) / 20)).astype(np.float32)[0]
 
 
 def _add_ramp(db: np.ndarray, lo: int, gain_db: float, ramp: int, *, held_until: int | None = None,
@@ -128,11 +146,12 @@ def _add_ramp(db: np.ndarray, lo: int, gain_db: float, ramp: int, *, held_until:
 
 def apply_level_envelope(piece: np.ndarray, *, head: int, tail: int, gain_in_db: float, gain_out_db: float,
                          ramp: int) -> None:
-    """``piece *= level_envelope(...)`` in place, touching only the samples where the curve is not 1."""
+    """``piece *= level_envelope(...)`` in place, touching only the samples where the curve is not 1 (and where
+    it is held, multiplying by one number)."""
     n = piece.shape[-1]
-    for a, b in envelope_spans(n, head=head, tail=tail, gain_in_db=gain_in_db, gain_out_db=gain_out_db, ramp=ramp):
-        piece[..., a:b] *= level_envelope(n, head=head, tail=tail, gain_in_db=gain_in_db, gain_out_db=gain_out_db,
-                                          ramp=ramp, offset=a, count=b - a)
+    for lo, hi, gain in _envelope_pieces(n, head=head, tail=tail, gain_in_db=gain_in_db, gain_out_db=gain_out_db,
+                                         ramp=ramp, lo=0, hi=n):
+        piece[..., lo:hi] *= gain
 
 
 def return_ramp(solo: int, sample_rate: int) -> int:

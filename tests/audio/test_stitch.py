@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
 from ambientgen.audio.stitch import (
+    apply_level_envelope,
     close_loop,
     correlation,
     equal_power_fades,
@@ -150,3 +153,35 @@ def test_stitching_holds_one_piece_in_flight_not_a_copy_of_every_chunk():
     finally:
         tracemalloc.stop()
     assert peak < out.nbytes + 15 * chunks[0].nbytes  # the output, a piece and small curves: not 40 chunks more
+
+
+def plain_level_envelope(n, *, head, tail, gain_in_db, gain_out_db, ramp, offset=0, count=None):
+    """The gain curve as it was first written: the dB curve of every sample, then one exp over all of it."""
+    count = n - offset if count is None else count
+    t = np.arange(offset, offset + count, dtype=np.float64)
+    db = np.zeros(count)
+    ramp_ = max(ramp, 1)  # no ramp: the held stretches meet (np.where works out both branches)
+    if gain_in_db:
+        db += np.where(t < head, gain_in_db, np.where(t < head + ramp, gain_in_db * (1 - (t - head) / ramp_), 0.0))
+    if gain_out_db:
+        held_from = n - tail
+        db += np.where(t >= held_from, gain_out_db,
+                       np.where(t >= held_from - ramp, gain_out_db * (1 - (held_from - t) / ramp_), 0.0))
+    return np.exp(db * (math.log(10) / 20)).astype(np.float32)
+
+
+@pytest.mark.parametrize("n, head, tail, ramp", [(576000, 144000, 144000, 192000), (576000, 144000, 144000, 96000),
+                                                 (1000, 100, 300, 0), (1000, 0, 0, 400), (5000, 2000, 2000, 2500)])
+@pytest.mark.parametrize("gain_in_db, gain_out_db", [(1.5, -2.25), (0.0, 3.0), (-6.0, 0.0), (0.7, 0.7)])
+def test_the_envelope_held_as_one_number_is_the_curve_computed_everywhere(n, head, tail, ramp, gain_in_db,
+                                                                          gain_out_db):
+    kw = dict(head=head, tail=tail, gain_in_db=gain_in_db, gain_out_db=gain_out_db, ramp=ramp)
+    want = plain_level_envelope(n, **kw)
+    exact = level_envelope(n, **kw)
+    assert np.array_equal(exact, want)  # the same numbers, bit for bit
+    for offset, count in [(0, n), (n // 3, n // 4), (n - 7, 7), (head, 1)]:  # any stretch is the same stretch
+        assert np.array_equal(level_envelope(n, **kw, offset=offset, count=count), exact[offset : offset + count])
+    piece = np.random.default_rng(0).standard_normal((2, n)).astype(np.float32)
+    applied = piece.copy()
+    apply_level_envelope(applied, **kw)
+    assert np.array_equal(applied, piece * exact)
