@@ -118,38 +118,64 @@ def _render_layer_chunks(layer: LayerPlan, backend: Backend, on_progress: Progre
 
 def _render_chunks(layer: LayerPlan, backend: Backend, *, duration_s: float, loop: bool,
                    on_progress: ProgressFn | None) -> tuple[np.ndarray, list[float], int]:
-    sr = backend.sample_rate
     chunks = _render_layer_chunks(layer, backend, on_progress)
+    seams, count = _chunk_seams(chunks, layer, backend.sample_rate, duration_s, loop), len(chunks)
+    return _join(chunks, layer, backend.sample_rate, duration_s, loop), seams, count
+
+
+def _chunk_seams(chunks: list[np.ndarray], layer: LayerPlan, sr: int, duration_s: float, loop: bool) -> list[float]:
+    """Where :func:`_join` puts its seams (seconds): the middle of each fade, and the loop point at 0."""
+    overlap = round(layer.overlap_s * sr)
+    hop = chunks[0].shape[-1] - overlap
+    seams = [(k * hop + overlap // 2) / sr for k in range(1, len(chunks))]
+    return [round(s, 6) for s in ([0.0] if loop else []) + seams if s < duration_s]
+
+
+def _join(chunks: list[np.ndarray], layer: LayerPlan, sr: int, duration_s: float, loop: bool) -> np.ndarray:
+    """The chunks stitched into one stream of exactly ``duration_s``, its loop closed with ``loop``; ``chunks`` is
+    emptied once stitched (gone before the loop is closed, a copy)."""
     overlap = round(layer.overlap_s * sr)
     stream = stitch_chunks(chunks, overlap=overlap, sample_rate=sr)
+    chunks.clear()
     length = round(duration_s * sr)
-    hop, count = chunks[0].shape[-1] - overlap, len(chunks)
-    del chunks  # stitched: gone before the loop is closed (a copy)
-    seams = [(k * hop + overlap // 2) / sr for k in range(1, count)]  # the middle of each fade
-    if loop:
-        stream = close_loop(stream, length=length, overlap=overlap, sample_rate=sr)
-        seams = [0.0] + seams
-    else:
-        stream = stream[:, :length]
-    return stream, [round(s, 6) for s in seams if s < duration_s], count
+    return close_loop(stream, length=length, overlap=overlap, sample_rate=sr) if loop else stream[:, :length]
 
 
 def render_stream_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
-                        on_progress: ProgressFn | None = None, reports: SeamReports | None = None) -> LayerOutput:
+                        on_progress: ProgressFn | None = None, reports: LayerFinisher | None = None) -> LayerOutput:
     """A layer rendered whole (consecutive chunks or one latent), placed in stereo and held in memory.
 
-    With ``reports``, its seam report is computed there (in the background) instead of before placement."""
+    With ``reports``, what follows the model work is done there, in the background, while the next layer renders:
+    the seam report, and for chunks their joining and placement too (the output's ``stream`` is set there)."""
+    if reports is not None and not _uses_latent(layer, backend):
+        sr = backend.sample_rate
+        chunks = _render_layer_chunks(layer, backend, on_progress)
+        seams, count = _chunk_seams(chunks, layer, sr, scene.duration, scene.loop), len(chunks)
+        out = LayerOutput(layer, None, seams, count, "crossfade", [], {"kind": "stream"})
+
+        def finish() -> LayerResult:
+            res = LayerResult(layer, _join(chunks, layer, sr, scene.duration, scene.loop), sr, seams, count)
+            out.stream = _placed_stream(scene, layer, res)
+            return res
+
+        reports.submit(out, finish, loop=scene.loop)
+        return out
     res = render_layer(layer, backend, duration_s=scene.duration, loop=scene.loop, on_progress=on_progress,
                        report=reports is None)
+    out = LayerOutput(layer, _placed_stream(scene, layer, res), res.seams_s, res.model_calls, res.method,
+                      res.seam_report, {"kind": "stream"})
+    if reports is not None:
+        reports.submit(out, lambda: res, loop=scene.loop)
+    return out
+
+
+def _placed_stream(scene: Scene, layer: LayerPlan, res: LayerResult) -> ArrayStream:
+    """A rendered layer at the output rate, gained, panned and widened, as a stream of the scene's length."""
     total = round(scene.duration * scene.sample_rate)
     audio = to_output_rate(res.audio, res.sample_rate, scene.sample_rate, scene.duration, loop=scene.loop)
     stereo = placed(audio, gain_db=layer.gain_db, pan=layer.pan, width=layer.width, seed=layer.seeds[0],
-                   loop=scene.loop)
-    stream = ArrayStream(layer.name, stereo, layer_animation(scene, layer, total))
-    out = LayerOutput(layer, stream, res.seams_s, res.model_calls, res.method, res.seam_report, {"kind": "stream"})
-    if reports is not None:
-        reports.submit(out, res, loop=scene.loop)
-    return out
+                    loop=scene.loop)
+    return ArrayStream(layer.name, stereo, layer_animation(scene, layer, total))
 
 
 def _render_tiles(layer: LayerPlan, backend: Backend, *, on_progress: ProgressFn | None
@@ -177,7 +203,7 @@ def _render_tiles(layer: LayerPlan, backend: Backend, *, on_progress: ProgressFn
 
 
 def render_pool_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
-                      on_progress: ProgressFn | None = None, reports: SeamReports | None = None) -> LayerOutput:
+                      on_progress: ProgressFn | None = None, reports: LayerFinisher | None = None) -> LayerOutput:
     """A bed layer from a pool of tiles, arranged over the whole duration (see :mod:`ambientgen.audio.arrange`)."""
     sr = scene.sample_rate
     total = round(scene.duration * sr)
@@ -209,7 +235,7 @@ def render_pool_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
 
 
 def render_event_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
-                       on_progress: ProgressFn | None = None, reports: SeamReports | None = None) -> LayerOutput:
+                       on_progress: ProgressFn | None = None, reports: LayerFinisher | None = None) -> LayerOutput:
     """An event layer: a few rendered variations, trimmed to their event, scheduled at random times."""
     sr = scene.sample_rate
     clips = _render_layer_chunks(layer, backend, on_progress)
@@ -218,23 +244,29 @@ def render_event_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
     return event_layer(scene, layer, variations, model_calls=len(clips))
 
 
-class SeamReports:
-    """Stream layers' seam reports, computed in one background thread while the next layer renders.
+class LayerFinisher:
+    """What follows a stream layer's model work, done in one background thread while the next layer renders: its
+    chunks joined and placed (when it has chunks), then its seam report.
 
-    The seam measure is numpy and scipy work that releases the GIL in its heavy loops, so on two or more cores
-    it costs little wall time beside rendering; each report is exactly what a direct call gives, and
-    :meth:`wait` fills them in before the layers are used.
+    Joining is numpy work and the seam measure numpy and scipy work, both releasing the GIL in their heavy loops,
+    so on two or more cores they fill the time the model work leaves; the audio and each report are exactly what
+    a direct call gives, and :meth:`wait` fills the reports in before the layers are used.
     """
 
     def __init__(self) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seam-report")
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="layer-finish")
         self._pending: list[tuple[LayerOutput, Any]] = []
 
-    def submit(self, out: LayerOutput, res: LayerResult, *, loop: bool) -> None:
-        self._pending.append((out, self._pool.submit(_seam_report, res.audio, res.sample_rate, res.seams_s,
-                                                     loop=loop, method=res.method)))
+    def submit(self, out: LayerOutput, result, *, loop: bool) -> None:
+        """``result()``, run in the background, gives the layer's :class:`LayerResult`; its seam report follows."""
+
+        def finish() -> list[dict]:
+            res = result()
+            return _seam_report(res.audio, res.sample_rate, res.seams_s, loop=loop, method=res.method)
+
+        self._pending.append((out, self._pool.submit(finish)))
 
     def wait(self) -> None:
         try:
@@ -244,7 +276,7 @@ class SeamReports:
             self._pool.shutdown(wait=True)
 
     def cancel(self) -> None:
-        """Drop what is not started (the render failed or was interrupted) and let the running report end."""
+        """Drop what is not started (the render failed or was interrupted) and let the running work end."""
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -262,19 +294,22 @@ def render_layers(scene: Scene, plan: Plan, backend: Backend, *, on_progress: Pr
     render = {"stream": render_stream_layer, "pool": render_pool_layer, "events": render_event_layer}
     if recordings is None and any(layer.source for layer in plan.layers):
         recordings = open_layer_sources(scene, on_progress=on_progress)
-    outputs = []
-    reports = SeamReports()
+    outputs: list[LayerOutput] = []
+    timelines: list[tuple[Scene, LayerPlan, LayerOutput]] = []  # followed once their audio is in
+    reports = LayerFinisher()
     try:
-        _render_each(scene, plan, backend, render, recordings, outputs, reports, on_progress, warn)
+        _render_each(scene, plan, backend, render, recordings, outputs, timelines, reports, on_progress, warn)
     except BaseException:
         reports.cancel()
         raise
     reports.wait()
+    for own, layer, out in timelines:
+        _follow_timeline(scene, own, layer, out)
     _seam_reports_on_scene_clock(outputs, scene.sample_rate)
     return outputs
 
 
-def _render_each(scene, plan, backend, render, recordings, outputs, reports, on_progress, warn) -> None:
+def _render_each(scene, plan, backend, render, recordings, outputs, timelines, reports, on_progress, warn) -> None:
     from .recordings.layers import render_recording_bed, render_recording_events
 
     for index, layer in enumerate(plan.layers):
@@ -296,7 +331,7 @@ def _render_each(scene, plan, backend, render, recordings, outputs, reports, on_
             out.rendered = backend.stats.model_calls - before
             out.details["source_channels"] = backend.channels
         if layer.timeline:
-            _follow_timeline(scene, own, layer, out)
+            timelines.append((own, layer, out))
         outputs.append(out)
         release()  # what rendering this layer freed goes back before the next layer renders
 

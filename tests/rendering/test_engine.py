@@ -182,17 +182,33 @@ def test_latent_pool_tiles_chain_two_windows(tiny_backend, tmp_path):
     assert manifest["frames"] == 30 * 48000
 
 
-def test_seam_reports_in_the_background_equal_direct_ones():
+def test_layers_finished_in_the_background_equal_direct_ones():
+    """The chunks joined, placed and reported on in the background: the same audio and the same seam report as a
+    direct call, there once wait() returns."""
+    from ambientgen.audio.streams import render_block
     from ambientgen.backends import load_backend
-    from ambientgen.rendering.engine import SeamReports, render_stream_layer
+    from ambientgen.rendering.engine import LayerFinisher, render_stream_layer
 
     scene = small_scene(duration=40, model={"backend": "procedural"})
     backend = load_backend(scene.model)
     plan = make_plan(scene, max_chunk_s=backend.max_duration_s)
     layer = plan.layers[0]
     direct = render_stream_layer(scene, layer, backend)
-    reports = SeamReports()
-    later = render_stream_layer(scene, layer, backend, reports=reports)
+    finisher = LayerFinisher()
+    later = render_stream_layer(scene, layer, backend, reports=finisher)
     assert later.seam_report == []  # filled in by wait()
-    reports.wait()
+    assert later.seams_s == direct.seams_s and later.model_calls == direct.model_calls
+    finisher.wait()
     assert direct.seam_report and later.seam_report == direct.seam_report
+    total = 40 * 48000
+    np.testing.assert_array_equal(render_block(later.stream, 0, total, total=total, loop=True),
+                                  render_block(direct.stream, 0, total, total=total, loop=True))
+
+
+def test_a_failure_in_the_background_is_raised_by_wait():
+    from ambientgen.rendering.engine import LayerFinisher
+
+    finisher = LayerFinisher()
+    finisher.submit(object(), lambda: 1 / 0, loop=False)
+    with pytest.raises(ZeroDivisionError):
+        finisher.wait()
