@@ -30,6 +30,51 @@ def blocks_ahead(path: Path, block: int):
             yield b
 
 
+# WAV subtypes whose samples, written from float32 blocks by libsndfile, read back as :func:`as_read` gives them
+WRITTEN_EXACTLY = {"PCM_16": 0xFFFF, "PCM_24": 0xFF, "FLOAT": None}
+
+
+def as_read(block: np.ndarray, subtype: str) -> np.ndarray:
+    """A float32 block as it reads back (float32) from a WAV that libsndfile wrote it to in ``subtype`` (one of
+    :data:`WRITTEN_EXACTLY`): its integer formats scale by 2**31, round to nearest even, saturate, keep the top 16 or
+    24 bits, and read those back divided by 2**31; floats are kept as they are. Tested against libsndfile itself,
+    to the bit."""
+    if WRITTEN_EXACTLY[subtype] is None:
+        return np.array(block, dtype=np.float32)
+    y = block * np.float32(2.0**31)
+    np.rint(y, out=y)
+    np.clip(y, np.float32(-(2.0**31)), np.float32(2147483520.0), out=y)  # the largest float32 under 2**31
+    v = y.astype(np.int32)
+    v &= ~WRITTEN_EXACTLY[subtype]
+    out = v.astype(np.float32)
+    out *= np.float32(2.0**-31)
+    return out
+
+
+class Rechunk:
+    """Blocks of any size in, blocks of exactly ``size`` samples out (the last one shorter), to ``sink``: what reading
+    the file ``size`` samples at a time would give."""
+
+    def __init__(self, size: int, sink):
+        self.size, self.sink = size, sink
+        self._parts: list[np.ndarray] = []
+        self._held = 0
+
+    def add(self, block: np.ndarray) -> None:
+        self._parts.append(block)
+        self._held += block.shape[1]
+        while self._held >= self.size:
+            joined = np.concatenate(self._parts, axis=1) if len(self._parts) > 1 else self._parts[0]
+            self.sink(np.ascontiguousarray(joined[:, : self.size]))
+            rest = joined[:, self.size :]
+            self._parts, self._held = ([rest] if rest.shape[1] else []), rest.shape[1]
+
+    def close(self) -> None:
+        if self._held:
+            self.sink(np.ascontiguousarray(np.concatenate(self._parts, axis=1)))
+        self._parts, self._held = [], 0
+
+
 def channel_mean(block: np.ndarray) -> np.ndarray:
     """The mean of a ``(channels, samples)`` block's rows in float64: ``block.mean(axis=0, dtype=np.float64)`` to the
     bit (the rows summed in order, then divided), without the buffered casting numpy's mean does (3x faster)."""

@@ -279,99 +279,130 @@ def _check_file(path, *, preset, seams_s, events_s, manifest, block_s, on_progre
         info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError):
         raise AmbientgenError(f"{path}: not an audio file soundfile can read (WAV, FLAC, Ogg, MP3)") from None
-    sr, channels = info.samplerate, info.channels
-    detected = seams_s is None  # no manifest: look for splices ourselves
-    expected = max(0, info.frames)
-    side = round(CLICK_SIDE_S * sr)
-    block = max(1, round(block_s * sr))
-    margin = round((max(SCALES_S) + SEARCH_S) * sr) + BandTrack(sr).n_fft
-    listed = [round(t * sr) for t in (seams_s or []) if 0 < t < expected / sr]
-    normal = ordinary_positions(expected, sr, margin=margin, count=300, avoid=listed)
-    edge = wrap_length(expected, sr)
-    gathered = _Pass(sr, channels, positions=listed + normal, edge=edge)
-    total_s = max(1, round(expected / sr))
+    check = StreamingCheck(info.samplerate, info.channels, info.frames, seams_s=seams_s, block_s=block_s)
+    total_s = max(1, round(max(0, info.frames) / info.samplerate))
     try:
-        for b in blocks_ahead(path, block):
-            gathered.add(b)
+        for b in blocks_ahead(path, check.block):
+            check.add(b)
             if on_progress:
-                on_progress(ProgressEvent("check", None, min(total_s, round(gathered.n / sr)), total_s,
+                on_progress(ProgressEvent("check", None, min(total_s, round(check.n / info.samplerate)), total_s,
                                           "s of audio"))
     finally:
-        gathered.close()
-    if gathered.n == 0:
-        raise AmbientgenError(f"{path}: the file holds no audio")
-    n = gathered.n
-    stream = gathered.curves
-    stream.finish()
-    hop_s = gathered.track.hop / sr
-    frame_db = np.concatenate(gathered.levels) if gathered.levels else np.zeros(0)
-    p = PRESETS[preset] if isinstance(preset, str) else preset
-    splices = pick_seams(stream.candidates, hop_s)
-    quiet = plan.quiet if plan else []
-    if p.fades != (0.0, 0.0):  # the preset's own fades: silence there is intended
-        quiet = quiet + [(0.0, p.fades[0] * n / sr), (n / sr * (1 - p.fades[1]), n / sr)]
-    segments, values, levels = gathered.segments.found, stream.values, stream.levels
-    if detected:
-        positions = [round(t * sr) for t in splices]
-        more = _second_pass(path, positions, side, sr)
-        segments, values, levels = {**segments, **more[0]}, {**values, **more[1]}, {**levels, **more[2]}
-    else:
-        positions = listed
+        check.close()
+    return check.report(path, info.format, preset=preset, plan=plan, events_s=events_s)
 
-    def components(q: int) -> np.ndarray | None:
-        if not margin <= q <= n - margin or q not in values or segments.get(q) is None:
-            return None
-        return np.append(values[q], segments[q])
 
-    normal = [q for q in normal if margin <= q <= n - margin]
-    measured = [(q, c) for q, c in ((q, components(q)) for q in normal) if c is not None]
-    seams, loop = [], None
-    if len(measured) >= 10:
-        ranker = Ranker(np.array([c for _, c in measured]), [q for q, _ in measured], apart=round(APART_S * sr))
-        for pos in positions:
-            c = components(pos)
-            if c is not None:
-                rank, _ = ranker.rank(c)
-                seams.append({"time_s": round(pos / sr, 3), "rank": round(rank, 3),
-                              "level_db": round(levels[pos], 2), "click_db": round(float(c[-1]), 1),
-                              "source": "detected" if detected else "manifest"})
-        if p.loop and n >= 2 * edge > 0:
-            wrapped = np.concatenate([gathered.end[-edge:], gathered.head[:edge]])
-            wc = Curves.of(BandTrack.of(wrapped, sr))
-            click = click_db(wrapped[edge - side : edge + side], sr)
-            rank, _ = ranker.rank(np.append(wc.at(edge), click))
-            level = wc.level_db(edge)
-            ordinary_levels = [abs(levels[q]) for q in normal if q in levels]
-            loop = {"rank": round(rank, 3), "level_jump_db": round(level, 2),
-                    "level_jump_rank": round(percentile_rank(abs(level), ordinary_levels), 3),
-                    "click_db": round(float(click), 1)}
-    explained = [t / sr for t in positions] + list(events_s)
-    unexplained = [] if detected else [t for t in splices if all(abs(t - e) > KEEP_AWAY_S for e in explained)]
-    report = Report(
-        path=str(path), preset=p.name, sample_rate=sr, channels=channels, duration_s=n / sr,
-        integrated_lufs=round(gathered.meter.integrated_lufs, 2),
-        loudness_range_lu=round(gathered.meter.loudness_range_lu, 2),
-        sample_peak_dbfs=round(gain_to_db(gathered.peak), 2), true_peak_dbtp=round(gain_to_db(gathered.true_peak), 2),
-        clipped_samples=gathered.clipped, dc_offset=[round(float(v), 6) for v in gathered.sums / n],
-        gaps_s=outside(gaps(frame_db, hop_s, planned=plan and plan.planned), quiet),
-        loop=loop, seams=seams,
-        repetition=gathered.repetition.result(),
-        short_term_lufs=[round(float(v), 2) for v in gathered.meter.short_term_lufs()[::10]],
-        unexplained_splices_s=unexplained,
-        clipping_s=[[round(a / sr, 3), round(b / sr, 3)] for a, b in gathered.clip_runs],
-        clicks_s=[round(t / sr, 4) for t in gathered.clicks.times],
-    )
-    jumps = level_jumps(frame_db, hop_s, planned=plan and plan.planned,
-                        changes=plan.changes + plan.quiet if plan else ())
-    if plan is not None:  # judged against the plan: only jumps nothing planned explains
-        report.level_jumps = unplanned(jumps, plan.changes + [(a, b) for a, b in plan.quiet])
-        report.level_jumps_judged = True
-    else:
-        report.level_jumps = jumps
-    report.seams_source = "detected" if detected else "manifest"
-    report.container = info.format
-    report.failures = verdict(report, p)
-    return report
+class StreamingCheck:
+    """The check of one file, fed its blocks in order (``(channels, samples)``, as :func:`blocks_ahead` reads them:
+    ``block`` samples each, the last one shorter), then judged by :meth:`report`. :func:`check_file` feeds it the
+    file; a render feeds it the mix as it writes it (:class:`WrittenCheck`), which is the same thing."""
+
+    def __init__(self, sample_rate: int, channels: int, frames: int, *, seams_s: list[float] | None,
+                 block_s: float = 10.0):
+        sr = self.sr = sample_rate
+        self.channels = channels
+        self.seams_s = seams_s
+        self.detected = seams_s is None  # no manifest: look for splices ourselves
+        expected = max(0, frames)
+        self.side = round(CLICK_SIDE_S * sr)
+        self.block = max(1, round(block_s * sr))
+        self.margin = round((max(SCALES_S) + SEARCH_S) * sr) + BandTrack(sr).n_fft
+        self.listed = [round(t * sr) for t in (seams_s or []) if 0 < t < expected / sr]
+        self.normal = ordinary_positions(expected, sr, margin=self.margin, count=300, avoid=self.listed)
+        self.edge = wrap_length(expected, sr)
+        self.gathered = _Pass(sr, channels, positions=self.listed + self.normal, edge=self.edge)
+
+    @property
+    def n(self) -> int:
+        return self.gathered.n
+
+    def add(self, block: np.ndarray) -> None:
+        self.gathered.add(block)
+
+    def close(self) -> None:
+        """Wait for the analyses to finish every block (raising what one of them raised)."""
+        self.gathered.close()
+
+    def report(self, path: Path, container: str, *, preset, plan, events_s) -> Report:
+        """The report of the file at ``path`` (``container``: its format, "WAV"), judged by ``preset``, against
+        ``plan`` (what a manifest intends, or None) with ``events_s`` onsets."""
+        gathered, sr, channels, margin, side = self.gathered, self.sr, self.channels, self.margin, self.side
+        detected, listed, normal, edge = self.detected, self.listed, self.normal, self.edge
+        if gathered.n == 0:
+            raise AmbientgenError(f"{path}: the file holds no audio")
+        n = gathered.n
+        stream = gathered.curves
+        stream.finish()
+        hop_s = gathered.track.hop / sr
+        frame_db = np.concatenate(gathered.levels) if gathered.levels else np.zeros(0)
+        p = PRESETS[preset] if isinstance(preset, str) else preset
+        splices = pick_seams(stream.candidates, hop_s)
+        quiet = plan.quiet if plan else []
+        if p.fades != (0.0, 0.0):  # the preset's own fades: silence there is intended
+            quiet = quiet + [(0.0, p.fades[0] * n / sr), (n / sr * (1 - p.fades[1]), n / sr)]
+        segments, values, levels = gathered.segments.found, stream.values, stream.levels
+        if detected:
+            positions = [round(t * sr) for t in splices]
+            more = _second_pass(path, positions, side, sr)
+            segments, values, levels = {**segments, **more[0]}, {**values, **more[1]}, {**levels, **more[2]}
+        else:
+            positions = listed
+
+        def components(q: int) -> np.ndarray | None:
+            if not margin <= q <= n - margin or q not in values or segments.get(q) is None:
+                return None
+            return np.append(values[q], segments[q])
+
+        normal = [q for q in normal if margin <= q <= n - margin]
+        measured = [(q, c) for q, c in ((q, components(q)) for q in normal) if c is not None]
+        seams, loop = [], None
+        if len(measured) >= 10:
+            ranker = Ranker(np.array([c for _, c in measured]), [q for q, _ in measured], apart=round(APART_S * sr))
+            for pos in positions:
+                c = components(pos)
+                if c is not None:
+                    rank, _ = ranker.rank(c)
+                    seams.append({"time_s": round(pos / sr, 3), "rank": round(rank, 3),
+                                  "level_db": round(levels[pos], 2), "click_db": round(float(c[-1]), 1),
+                                  "source": "detected" if detected else "manifest"})
+            if p.loop and n >= 2 * edge > 0:
+                wrapped = np.concatenate([gathered.end[-edge:], gathered.head[:edge]])
+                wc = Curves.of(BandTrack.of(wrapped, sr))
+                click = click_db(wrapped[edge - side : edge + side], sr)
+                rank, _ = ranker.rank(np.append(wc.at(edge), click))
+                level = wc.level_db(edge)
+                ordinary_levels = [abs(levels[q]) for q in normal if q in levels]
+                loop = {"rank": round(rank, 3), "level_jump_db": round(level, 2),
+                        "level_jump_rank": round(percentile_rank(abs(level), ordinary_levels), 3),
+                        "click_db": round(float(click), 1)}
+        explained = [t / sr for t in positions] + list(events_s)
+        unexplained = [] if detected else [t for t in splices if all(abs(t - e) > KEEP_AWAY_S for e in explained)]
+        report = Report(
+            path=str(path), preset=p.name, sample_rate=sr, channels=channels, duration_s=n / sr,
+            integrated_lufs=round(gathered.meter.integrated_lufs, 2),
+            loudness_range_lu=round(gathered.meter.loudness_range_lu, 2),
+            sample_peak_dbfs=round(gain_to_db(gathered.peak), 2),
+            true_peak_dbtp=round(gain_to_db(gathered.true_peak), 2),
+            clipped_samples=gathered.clipped, dc_offset=[round(float(v), 6) for v in gathered.sums / n],
+            gaps_s=outside(gaps(frame_db, hop_s, planned=plan and plan.planned), quiet),
+            loop=loop, seams=seams,
+            repetition=gathered.repetition.result(),
+            short_term_lufs=[round(float(v), 2) for v in gathered.meter.short_term_lufs()[::10]],
+            unexplained_splices_s=unexplained,
+            clipping_s=[[round(a / sr, 3), round(b / sr, 3)] for a, b in gathered.clip_runs],
+            clicks_s=[round(t / sr, 4) for t in gathered.clicks.times],
+        )
+        jumps = level_jumps(frame_db, hop_s, planned=plan and plan.planned,
+                            changes=plan.changes + plan.quiet if plan else ())
+        if plan is not None:  # judged against the plan: only jumps nothing planned explains
+            report.level_jumps = unplanned(jumps, plan.changes + [(a, b) for a, b in plan.quiet])
+            report.level_jumps_judged = True
+        else:
+            report.level_jumps = jumps
+        report.seams_source = "detected" if detected else "manifest"
+        report.container = container
+        report.failures = verdict(report, p)
+        return report
 
 
 def verdict(r: Report, p: Preset) -> list[str]:

@@ -126,9 +126,11 @@ def _sink(path: Path, fmt: Format, sample_rate: int, bit_depth: str) -> _SoundFi
 
 def export_render(plan: Plan, layers: list[LayerOutput], backend: Backend, out_dir: Path, *,
                   fmt: str | list[str] = "wav", bit_depth: str = "24", stems: bool = True, session: bool = True,
-                  render_s: float = 0.0, notes: dict[str, Any] | None = None, on_progress=None) -> dict[str, Any]:
+                  render_s: float = 0.0, notes: dict[str, Any] | None = None, on_progress=None,
+                  watch=None) -> dict[str, Any]:
     """Master the rendered layers and write the mix (one file per format), stems, a REAPER session and
-    ``manifest.json``, all or nothing; returns the manifest.
+    ``manifest.json``, all or nothing; returns the manifest. ``watch``, a callable, receives every block of the mix
+    as it is written (``(2, n)`` float32, in order; :class:`~ambientgen.check.written.WrittenCheck`).
 
     Raises
     ------
@@ -183,7 +185,8 @@ def export_render(plan: Plan, layers: list[LayerOutput], backend: Backend, out_d
                                                                       subtype="PCM_24")))
             try:
                 report = assemble(mix, sample_rate=sr, target_lufs=scene.target_lufs,
-                                  ceiling_dbtp=scene.true_peak_dbtp, sinks=sinks, stem_sinks=stem_sinks,
+                                  ceiling_dbtp=scene.true_peak_dbtp, sinks=sinks + ([watch] if watch else []),
+                                  stem_sinks=stem_sinks,
                                   layer_names=list(stem_paths), on_progress=progress, more_stems=more)
             except ValueError as exc:
                 raise AmbientgenError(f"cannot master the mix: {exc}") from None

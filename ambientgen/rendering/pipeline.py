@@ -274,10 +274,16 @@ def render(scene: Scene | str | Path, output: str | Path = "out", *,
             # 6. master and export
             from ..output.export import export_render
 
-            manifest = export_render(plan, layers, be, output, fmt=[f.name for f in fmts], bit_depth=bit_depth,
-                                     stems=stems, session=session, render_s=render_s, notes=notes,
-                                     on_progress=on_progress)
-            del layers, recordings  # the audio is written: the check below reads the file, not these
+            watch = _written_check(plan, layers, fmts[0], bit_depth) if report else None
+            try:
+                manifest = export_render(plan, layers, be, output, fmt=[f.name for f in fmts], bit_depth=bit_depth,
+                                         stems=stems, session=session, render_s=render_s, notes=notes,
+                                         on_progress=on_progress, watch=watch)
+            except BaseException:
+                if watch is not None:
+                    watch.close(quiet=True)
+                raise
+            del layers, recordings  # the audio is written: the check below has what it needs, not these
             release()
 
         except KeyboardInterrupt:
@@ -286,7 +292,7 @@ def render(scene: Scene | str | Path, output: str | Path = "out", *,
             if cluster is not None:
                 cluster.shutdown()
     # 7. check report
-    check = _check_report(output, manifest, on_progress) if report else None
+    check = _check_report(output, manifest, on_progress, watch) if report else None
     files = [output / f["path"] for f in manifest["files"]] + [output / MANIFEST]
     if check is not None:
         files += [output / name for name in report_names(sc.name)]
@@ -388,8 +394,23 @@ def _interrupted(store) -> str:
     return "interrupted; no output was written; nothing rendered was kept" + ("" if store else " (cache off)")
 
 
-def _check_report(output: Path, manifest: dict[str, Any], on_progress: ProgressFn | None):
-    """Step 7: the mix judged against its own scene (target, ceiling, loop), written as JSON and PNG."""
+def _written_check(plan, layers, fmt, bit_depth: str):
+    """The check of the mix fed as it is written (:class:`~ambientgen.check.written.WrittenCheck`) when the file
+    checked, the first format's, reads back exactly as written (WAV); None otherwise (it is read back)."""
+    from ..check.written import WrittenCheck
+    from ..output.formats import subtype
+
+    kind = subtype(fmt, bit_depth)
+    if not WrittenCheck.exact(fmt.container, kind):
+        return None
+    seams = sorted({t for layer in layers for t in layer.seams_s if t > 0})  # as the manifest will list them
+    return WrittenCheck(sample_rate=plan.scene.sample_rate, channels=2, frames=plan.frames, subtype=kind,
+                        seams_s=seams)
+
+
+def _check_report(output: Path, manifest: dict[str, Any], on_progress: ProgressFn | None, watch=None):
+    """Step 7: the mix judged against its own scene (target, ceiling, loop), written as JSON and PNG; from what
+    ``watch`` gathered as the mix was written, or by reading the file."""
     from concurrent.futures import ThreadPoolExecutor
 
     from ..check.levels import manifest_times
@@ -401,7 +422,9 @@ def _check_report(output: Path, manifest: dict[str, Any], on_progress: ProgressF
     preset = scene_preset(manifest["target_lufs"], manifest["true_peak_dbtp"], loop=bool(manifest["loop"]))
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="picture") as pool:
         prepared = pool.submit(prepare, output / mix["path"])  # matplotlib loads while the check runs
-        result = check_file(output / mix["path"], preset=preset, manifest=manifest, on_progress=on_progress)
+        result = watch.report(output / mix["path"], manifest, preset) if watch is not None else None
+        if result is None:
+            result = check_file(output / mix["path"], preset=preset, manifest=manifest, on_progress=on_progress)
         prepared = prepared.result()
     json_name, png_name = report_names(manifest["name"])
     write_atomic(output / json_name, (json.dumps(result.to_json(), indent=2) + "\n").encode("utf-8"))

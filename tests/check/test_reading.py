@@ -45,3 +45,40 @@ def test_channel_mean_has_the_bits_of_numpys_mean(channels, dtype):
     mono = channel_mean(block)
     assert mono.dtype == np.float64 and np.array_equal(mono, block.mean(axis=0, dtype=np.float64))
     assert not np.shares_memory(mono, block)
+
+
+@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "FLOAT"])
+def test_blocks_as_read_are_what_libsndfile_reads_back_to_the_bit(tmp_path, subtype):
+    """A render checks its mix from the blocks it writes: each block turned into what the WAV reads back as. Over
+    ordinary samples, tiny ones, exact half steps of the format (rounded to even), full scale and beyond."""
+    from ambientgen.check.reading import as_read
+
+    rng = np.random.default_rng(7)
+    bits = {"PCM_16": 16, "PCM_24": 24, "FLOAT": 24}[subtype]
+    steps = rng.integers(-(2 ** (bits - 1)), 2 ** (bits - 1), 20_000) * 2.0 ** (32 - bits)
+    x = np.concatenate([rng.uniform(-1, 1, 200_000), 1e-4 * rng.standard_normal(50_000), rng.uniform(-1.3, 1.3, 20_000),
+                        (steps + 2.0 ** (31 - bits)) / 2**31, (steps + 2.0 ** (31 - bits) - 1) / 2**31,
+                        [1.0, -1.0, 0.99999994, -0.99999994, 2.0**-24, -(2.0**-25), 0.0]]).astype(np.float32)
+    block = np.stack([x, x[::-1]])
+    sf.write(tmp_path / "x.wav", block.T, 48000, subtype=subtype, format="WAV")
+    back = sf.read(tmp_path / "x.wav", dtype="float32", always_2d=True)[0].T
+    got = as_read(block, subtype)
+    assert got.dtype == np.float32 and got.shape == block.shape
+    np.testing.assert_array_equal(got, back)
+    assert np.array_equal(block[0, :10], x[:10])  # the block itself is left alone
+
+
+def test_rechunk_gives_the_blocks_reading_would():
+    from ambientgen.check.reading import Rechunk
+
+    x = np.arange(2 * 10_007, dtype=np.float32).reshape(2, -1)
+    got = []
+    re = Rechunk(3_000, got.append)
+    for a, b in [(0, 100), (100, 2_999), (2_999, 9_000), (9_000, 9_001), (9_001, 10_007)]:
+        re.add(x[:, a:b])
+    re.close()
+    assert [g.shape for g in got] == [(2, 3_000)] * 3 + [(2, 1_007)]
+    assert all(g.flags.c_contiguous for g in got)
+    np.testing.assert_array_equal(np.concatenate(got, axis=1), x)
+    re.close()
+    assert len(got) == 4  # nothing more

@@ -269,3 +269,22 @@ def test_overwrite_replaces_the_previous_render_and_nothing_else(tmp_path):
     assert left == expected, (left, expected)
     assert len(first.files) > 6 and not any(p.exists() for p in first.files if p not in second.files)
     assert json.loads((tmp_path / "manifest.json").read_text())["name"] == second.manifest["name"]
+
+
+@pytest.mark.parametrize("formats, bit_depth, lufs", [("wav", "24", None), ("wav,flac", "16", None),
+                                                      ("flac,wav", "24", None), ("wav", "24", -9.0)])
+def test_the_renders_check_report_is_the_check_of_the_written_file(tmp_path, formats, bit_depth, lufs):
+    """From the blocks as they are written (a WAV first; limited, loud) or by reading the file back (FLAC first):
+    either way the report `ambientgen check` gives of the file, to the byte."""
+    from ambientgen.check.report import check_file, scene_preset
+
+    result = ambientgen.render("a gentle stream and rain", tmp_path / "out", duration=30, seed=3, backend="procedural",
+                               formats=formats, bit_depth=bit_depth, lufs=lufs, cache=False)
+    m = result.manifest
+    mix = next(f for f in m["files"] if f["kind"] == "mix")
+    assert mix["format"] == formats.split(",")[0]
+    want = check_file(tmp_path / "out" / mix["path"], manifest=m,
+                      preset=scene_preset(m["target_lufs"], m["true_peak_dbtp"], loop=bool(m["loop"])))
+    written = (tmp_path / "out" / f"{m['name']}.check.json").read_text()
+    assert written == json.dumps(want.to_json(), indent=2) + "\n"
+    assert result.report.seams  # the manifest's seams, ranked
