@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -43,14 +44,41 @@ def _edges_of(path: Path, seconds: float):
 MAX_SEAM_LINES = 60
 
 
-def prepare(path: str | Path) -> tuple:
-    """What the picture reads from the file (its spectrogram, the second either side of the loop point), with
-    matplotlib loaded: independent of the report, so a render does it while ``check`` runs."""
+def load() -> None:
+    """matplotlib loaded (Agg) and its first drawing done (fonts found and read, the renderer made): 0.5 s of a
+    picture's time that does not depend on the report (:func:`prepare` does it beside the check). Once per process;
+    a second caller waits for the first."""
+    with _LOADING:
+        if not _LOADED:
+            _load()
+            _LOADED.append(True)
+
+
+_LOADING = threading.Lock()
+_LOADED: list[bool] = []
+
+
+def _load() -> None:
+    import io
+
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot  # noqa: F401 (loaded here, used by draw)
+    import matplotlib.pyplot as plt
 
+    fig = plt.figure(figsize=(2, 1), dpi=80)
+    ax = fig.add_subplot()
+    ax.set_title("x", fontsize=10, loc="left", y=1.0)
+    ax.pcolormesh([[0.0]])
+    ax.set_yscale("log")
+    fig.savefig(io.BytesIO(), format="png")
+    plt.close(fig)
+
+
+def prepare(path: str | Path) -> tuple:
+    """What the picture reads from the file (its spectrogram, the second either side of the loop point), with
+    matplotlib loaded: independent of the report, so a render does it while ``check`` runs."""
+    load()
     return _spectrogram(Path(path)), _edges_of(Path(path), 1.0)
 
 

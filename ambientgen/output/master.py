@@ -35,7 +35,7 @@ from ..audio.loudness import LoudnessMeter
 from ..audio.placement import db_to_gain, gain_to_db
 from ..audio.streams import Mix, render_block
 from ..audio.true_peak import TAPS_L1, limiter_gain, oversampled_abs_peaks
-from ..runtime import MEMORY_GOAL, Worker, resident_bytes
+from ..runtime import MEMORY_GOAL, Worker, release, resident_bytes
 
 BLOCK = 1 << 18  # samples per block (5.5 s at 48 kHz; a stereo float32 block is 2 MB)
 PEAK_BLOCK = 1 << 14  # sample peaks are kept per 0.34 s, so the true-peak search oversamples little
@@ -254,6 +254,7 @@ def _assemble(mix: Mix, *, sample_rate: int, target_lufs: float, ceiling_dbtp: f
 
     # 4. write pass
     t0 = time.perf_counter()
+    release()  # what the analysis threads' heaps keep free goes back before the writing (and a check) start
     if limiter is not None:
         limiter.reduction = 0.0  # report what the final pass did
     out_meter = LoudnessMeter(sample_rate, 2) if limiter is not None else None
