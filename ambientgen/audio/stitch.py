@@ -199,7 +199,8 @@ def stitch_chunks(chunks: list[np.ndarray], *, overlap: int, sample_rate: int | 
     return out
 
 
-def close_loop(audio: np.ndarray, *, length: int, overlap: int, sample_rate: int | None = None) -> np.ndarray:
+def close_loop(audio: np.ndarray, *, length: int, overlap: int, sample_rate: int | None = None,
+               in_place: bool = False) -> np.ndarray:
     """Cut ``length`` samples that loop seamlessly: the material after ``length`` fades into the start.
 
     ``audio`` needs at least ``length + overlap`` samples. Sample ``length - 1``
@@ -207,11 +208,14 @@ def close_loop(audio: np.ndarray, *, length: int, overlap: int, sample_rate: int
     first sample mostly is, so playing the result end to start is continuous.
     With ``sample_rate`` the join is level-matched: the loop's last seconds ramp
     to the gain the continuation fades out at, and its first seconds return from
-    the gain the start fades in at.
+    the gain the start fades in at. ``in_place`` (``audio`` float32): the loop is made in ``audio``'s own samples
+    and returned as a view of them, without a copy of the whole (the same numbers).
     """
     if audio.shape[-1] < length + overlap:
         raise ValueError(f"close_loop needs {length + overlap} samples, got {audio.shape[-1]}")
-    out = audio[..., :length].astype(np.float32, copy=True)
+    if in_place and audio.dtype != np.float32:
+        raise ValueError(f"close_loop in place needs float32 audio, got {audio.dtype}")
+    out = audio[..., :length] if in_place else audio[..., :length].astype(np.float32, copy=True)
     if overlap:
         fade_in, fade_out = equal_power_fades(overlap)
         tail = audio[..., length : length + overlap].astype(np.float32, copy=True)

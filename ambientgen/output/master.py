@@ -159,11 +159,13 @@ def assemble(mix: Mix, *, sample_rate: int, target_lufs: float, ceiling_dbtp: fl
 
     The analysis pass and the write pass each place the layers in stereo; a mono layer's decorrelated side (a
     filter, 0.3 s of CPU per 5 minutes of layer) is computed in the first and held for the second for as many
-    layers as fit under :data:`~ambientgen.runtime.MEMORY_GOAL` with :data:`HOLD_MARGIN` to spare (the bytes
+    layers as fit under :data:`~ambientgen.runtime.MEMORY_GOAL` with :data:`HOLD_MARGIN` to spare, and what the
+    sinks say they hold while fed (a sink's ``resident_bytes``: a check of the mix as it is written) (the bytes
     written are the same either way).
     """
     resident = resident_bytes()
-    mix.hold_sides(0 if resident is None else MEMORY_GOAL - HOLD_MARGIN - resident)
+    fed = sum(getattr(sink, "resident_bytes", 0) for sink in (*sinks, *stem_sinks))
+    mix.hold_sides(0 if resident is None else MEMORY_GOAL - HOLD_MARGIN - fed - resident)
     try:
         return _assemble(mix, sample_rate=sample_rate, target_lufs=target_lufs, ceiling_dbtp=ceiling_dbtp,
                          sinks=sinks, stem_sinks=stem_sinks, layer_names=layer_names, block=block,

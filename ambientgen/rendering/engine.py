@@ -132,13 +132,15 @@ def _chunk_seams(chunks: list[np.ndarray], layer: LayerPlan, sr: int, duration_s
 
 
 def _join(chunks: list[np.ndarray], layer: LayerPlan, sr: int, duration_s: float, loop: bool) -> np.ndarray:
-    """The chunks stitched into one stream of exactly ``duration_s``, its loop closed with ``loop``; ``chunks`` is
-    emptied once stitched (gone before the loop is closed, a copy)."""
+    """The chunks stitched into one stream of exactly ``duration_s``, its loop closed with ``loop`` (in the stitched
+    samples: no copy of the whole); ``chunks`` is emptied once stitched."""
     overlap = round(layer.overlap_s * sr)
     stream = stitch_chunks(chunks, overlap=overlap, sample_rate=sr)
     chunks.clear()
     length = round(duration_s * sr)
-    return close_loop(stream, length=length, overlap=overlap, sample_rate=sr) if loop else stream[:, :length]
+    if not loop:
+        return stream[:, :length]
+    return close_loop(stream, length=length, overlap=overlap, sample_rate=sr, in_place=True)
 
 
 def render_stream_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
@@ -149,6 +151,8 @@ def render_stream_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
     the seam report, and for chunks their joining and placement too (the output's ``stream`` is set there)."""
     if reports is not None and not _uses_latent(layer, backend):
         sr = backend.sample_rate
+        reports.room()  # one layer's chunks waiting at most: a cached render's come faster than they are joined
+        before = backend.stats.model_calls
         chunks = _render_layer_chunks(layer, backend, on_progress)
         seams, count = _chunk_seams(chunks, layer, sr, scene.duration, scene.loop), len(chunks)
         out = LayerOutput(layer, None, seams, count, "crossfade", [], {"kind": "stream"})
@@ -158,7 +162,11 @@ def render_stream_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
             out.stream = _placed_stream(scene, layer, res)
             return res
 
-        reports.submit(out, finish, loop=scene.loop)
+        if backend.stats.model_calls == before:  # every chunk from the cache: nothing to overlap the joining with
+            res = finish()
+            reports.submit(out, lambda: res, loop=scene.loop)
+        else:
+            reports.submit(out, finish, loop=scene.loop)
         return out
     res = render_layer(layer, backend, duration_s=scene.duration, loop=scene.loop, on_progress=on_progress,
                        report=reports is None)
@@ -267,6 +275,11 @@ class LayerFinisher:
             return _seam_report(res.audio, res.sample_rate, res.seams_s, loop=loop, method=res.method)
 
         self._pending.append((out, self._pool.submit(finish)))
+
+    def room(self) -> None:
+        """Wait until no work is waiting to start (one layer's may be running)."""
+        for _, future in self._pending[:-1]:
+            future.result()
 
     def wait(self) -> None:
         try:

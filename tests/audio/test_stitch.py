@@ -185,3 +185,14 @@ def test_the_envelope_held_as_one_number_is_the_curve_computed_everywhere(n, hea
     applied = piece.copy()
     apply_level_envelope(applied, **kw)
     assert np.array_equal(applied, piece * exact)
+
+
+def test_a_loop_closed_in_place_is_the_loop_closed_on_a_copy():
+    rng = np.random.default_rng(4)
+    audio = (0.1 * rng.standard_normal((1, 100_000)) * np.linspace(0.5, 2, 100_000)).astype(np.float32)
+    want = close_loop(audio, length=80_000, overlap=12_000, sample_rate=8000)
+    mine = audio.copy()
+    got = close_loop(mine, length=80_000, overlap=12_000, sample_rate=8000, in_place=True)
+    assert np.array_equal(got, want) and np.shares_memory(got, mine)
+    with pytest.raises(ValueError, match="float32"):
+        close_loop(audio.astype(np.float64), length=80_000, overlap=12_000, in_place=True)

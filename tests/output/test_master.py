@@ -253,3 +253,30 @@ def test_sides_held_between_the_passes_change_no_bit_and_are_let_go(monkeypatch,
     assert held[:3] == {None: [False] * 3, 0: [False] * 3, 5: [True, False, False], 10_000: [True] * 3}[room_mb]
     assert held[3:] == [False] * 3 and all(len(layer.stereo._blocks) <= 2 for layer in m.layers)
 
+
+
+def test_a_sink_that_holds_memory_while_fed_leaves_less_room_for_held_sides(monkeypatch):
+    """A check fed the mix as it is written says what it holds: mastering holds that much less (here, with room for
+    all three sides, a sink holding the room of two leaves room for one)."""
+    import ambientgen.output.master as master
+    from ambientgen.audio.placement import Placed
+    from ambientgen.runtime import MEMORY_GOAL
+
+    layers = [ArrayStream(f"l{k}", Placed(noise_pool(1, seconds=20.0, seed=k)[0][0], gain_db=-6.0, pan=0.3 * k,
+                                              width=0.5, seed=k, loop=True)) for k in range(3)]
+    side = layers[0].stereo.side_bytes
+    monkeypatch.setattr(master, "resident_bytes", lambda: MEMORY_GOAL - master.HOLD_MARGIN - 3 * side - 1)
+    held = []
+    real = Placed.hold_side
+    monkeypatch.setattr(Placed, "hold_side", lambda self, hold: (held.append(hold), real(self, hold))[1])
+
+    class Watch(list):
+        resident_bytes = 2 * side
+
+        def __call__(self, block):
+            self.append(block)
+
+    watch = Watch()
+    assemble(Mix(layers, total=20 * SR, loop=True), sample_rate=SR, target_lufs=-20, ceiling_dbtp=-1,
+             sinks=[watch], block=1 << 16)
+    assert held[:3] == [True, False, False] and sum(b.shape[1] for b in watch) == 20 * SR

@@ -212,3 +212,38 @@ def test_a_failure_in_the_background_is_raised_by_wait():
     finisher.submit(object(), lambda: 1 / 0, loop=False)
     with pytest.raises(ZeroDivisionError):
         finisher.wait()
+
+def test_room_waits_until_only_the_last_layers_work_is_left():
+    """A layer's chunks are rendered only once no earlier layer's work is still waiting: a cached render, whose
+    chunks come faster than they are joined, holds two layers' chunks at most."""
+    import threading
+
+    from ambientgen.rendering.engine import LayerFinisher
+
+    gate, order = threading.Event(), []
+
+    class Out:
+        seam_report = None
+
+    def first():
+        gate.wait(5)
+        order.append("first")
+        raise _Stop
+
+    finisher = LayerFinisher()
+    finisher.submit(Out(), first, loop=False)
+    finisher.room()  # only one piece of work: nothing to wait for
+    def second():
+        order.append("second")
+        raise _Stop
+
+    finisher.submit(Out(), second, loop=False)
+    threading.Timer(0.2, gate.set).start()
+    with pytest.raises(_Stop):
+        finisher.room()  # waits for the first (and says what it raised)
+    assert order[0] == "first"
+    finisher.cancel()
+
+
+class _Stop(Exception):
+    pass
