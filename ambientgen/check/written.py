@@ -12,20 +12,25 @@ from .levels import read_manifest
 from .reading import WRITTEN_EXACTLY, Rechunk, as_read
 from .report import Report, StreamingCheck
 
+BLOCK_S = 2.5  # the check's blocks here, a quarter of a file check's: the same report (no analysis depends on the
+# block size; tested), and its threads' buffers beside mastering's smaller (an hour's render peaked at 546-564 MB with
+# 10 s blocks, at 478-486 MB with these, as fast)
+
 
 class WrittenCheck:
     """A sink for the mix's blocks (``(2, n)`` float32, in order, as they go to a WAV in ``subtype``): each one
     turned into what the file will read back as and fed to a :class:`~ambientgen.check.report.StreamingCheck`, in
     the check's own block size. :meth:`report` judges the written file once its manifest exists."""
 
-    # what it adds to a render's resident memory while fed (measured: 75-90 MB in a 5-minute render, most of it what
-    # its two analysis threads' heaps keep free between blocks): mastering holds that much less
+    # what it may add to a render's resident memory while fed (measured with 10 s blocks: 75-90 MB in a 5-minute
+    # render, most of it what its two analysis threads' heaps keep free between blocks; less with BLOCK_S): mastering
+    # holds that much less
     resident_bytes = 96 * 2**20
 
     def __init__(self, *, sample_rate: int, channels: int, frames: int, subtype: str, seams_s: list[float]):
         self.subtype = subtype
         self.seams_s = list(seams_s)
-        self.check = StreamingCheck(sample_rate, channels, frames, seams_s=self.seams_s)
+        self.check = StreamingCheck(sample_rate, channels, frames, seams_s=self.seams_s, block_s=BLOCK_S)
         self._blocks = Rechunk(self.check.block, self.check.add)
         self._closed = False
 
