@@ -144,14 +144,14 @@ def _join(chunks: list[np.ndarray], layer: LayerPlan, sr: int, duration_s: float
 
 
 def render_stream_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
-                        on_progress: ProgressFn | None = None, reports: LayerFinisher | None = None) -> LayerOutput:
+                        on_progress: ProgressFn | None = None, finisher: LayerFinisher | None = None) -> LayerOutput:
     """A layer rendered whole (consecutive chunks or one latent), placed in stereo and held in memory.
 
-    With ``reports``, what follows the model work is done there, in the background, while the next layer renders:
+    With ``finisher``, what follows the model work is done there, in the background, while the next layer renders:
     the seam report, and for chunks their joining and placement too (the output's ``stream`` is set there)."""
-    if reports is not None and not _uses_latent(layer, backend):
+    if finisher is not None and not _uses_latent(layer, backend):
         sr = backend.sample_rate
-        reports.room()  # one layer's chunks waiting at most: a cached render's come faster than they are joined
+        finisher.room()  # one layer's chunks waiting at most: a cached render's come faster than they are joined
         before = backend.stats.model_calls
         chunks = _render_layer_chunks(layer, backend, on_progress)
         seams, count = _chunk_seams(chunks, layer, sr, scene.duration, scene.loop), len(chunks)
@@ -164,16 +164,16 @@ def render_stream_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
 
         if backend.stats.model_calls == before:  # every chunk from the cache: nothing to overlap the joining with
             res = finish()
-            reports.submit(out, lambda: res, loop=scene.loop)
+            finisher.submit(out, lambda: res, loop=scene.loop)
         else:
-            reports.submit(out, finish, loop=scene.loop)
+            finisher.submit(out, finish, loop=scene.loop)
         return out
     res = render_layer(layer, backend, duration_s=scene.duration, loop=scene.loop, on_progress=on_progress,
-                       report=reports is None)
+                       report=finisher is None)
     out = LayerOutput(layer, _placed_stream(scene, layer, res), res.seams_s, res.model_calls, res.method,
                       res.seam_report, {"kind": "stream"})
-    if reports is not None:
-        reports.submit(out, lambda: res, loop=scene.loop)
+    if finisher is not None:
+        finisher.submit(out, lambda: res, loop=scene.loop)
     return out
 
 
@@ -211,7 +211,7 @@ def _render_tiles(layer: LayerPlan, backend: Backend, *, on_progress: ProgressFn
 
 
 def render_pool_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
-                      on_progress: ProgressFn | None = None, reports: LayerFinisher | None = None) -> LayerOutput:
+                      on_progress: ProgressFn | None = None, finisher: LayerFinisher | None = None) -> LayerOutput:
     """A bed layer from a pool of tiles, arranged over the whole duration (see :mod:`ambientgen.audio.arrange`)."""
     sr = scene.sample_rate
     total = round(scene.duration * sr)
@@ -243,7 +243,7 @@ def render_pool_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
 
 
 def render_event_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
-                       on_progress: ProgressFn | None = None, reports: LayerFinisher | None = None) -> LayerOutput:
+                       on_progress: ProgressFn | None = None, finisher: LayerFinisher | None = None) -> LayerOutput:
     """An event layer: a few rendered variations, trimmed to their event, scheduled at random times."""
     sr = scene.sample_rate
     clips = _render_layer_chunks(layer, backend, on_progress)
@@ -309,20 +309,20 @@ def render_layers(scene: Scene, plan: Plan, backend: Backend, *, on_progress: Pr
         recordings = open_layer_sources(scene, on_progress=on_progress)
     outputs: list[LayerOutput] = []
     timelines: list[tuple[Scene, LayerPlan, LayerOutput]] = []  # followed once their audio is in
-    reports = LayerFinisher()
+    finisher = LayerFinisher()
     try:
-        _render_each(scene, plan, backend, render, recordings, outputs, timelines, reports, on_progress, warn)
+        _render_each(scene, plan, backend, render, recordings, outputs, timelines, finisher, on_progress, warn)
     except BaseException:
-        reports.cancel()
+        finisher.cancel()
         raise
-    reports.wait()
+    finisher.wait()
     for own, layer, out in timelines:
         _follow_timeline(scene, own, layer, out)
     _seam_reports_on_scene_clock(outputs, scene.sample_rate)
     return outputs
 
 
-def _render_each(scene, plan, backend, render, recordings, outputs, timelines, reports, on_progress, warn) -> None:
+def _render_each(scene, plan, backend, render, recordings, outputs, timelines, finisher, on_progress, warn) -> None:
     from .recordings.layers import render_recording_bed, render_recording_events
 
     for index, layer in enumerate(plan.layers):
@@ -340,7 +340,7 @@ def _render_each(scene, plan, backend, render, recordings, outputs, timelines, r
             out.details["source_channels"] = max(f.channels for f in files.files)
         else:
             before = backend.stats.model_calls
-            out = render[layer.kind](own, layer, backend, on_progress=on_progress, reports=reports)
+            out = render[layer.kind](own, layer, backend, on_progress=on_progress, finisher=finisher)
             out.rendered = backend.stats.model_calls - before
             out.details["source_channels"] = backend.channels
         if layer.timeline:

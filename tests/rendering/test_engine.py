@@ -195,7 +195,7 @@ def test_layers_finished_in_the_background_equal_direct_ones():
     layer = plan.layers[0]
     direct = render_stream_layer(scene, layer, backend)
     finisher = LayerFinisher()
-    later = render_stream_layer(scene, layer, backend, reports=finisher)
+    later = render_stream_layer(scene, layer, backend, finisher=finisher)
     assert later.seam_report == []  # filled in by wait()
     assert later.seams_s == direct.seams_s and later.model_calls == direct.model_calls
     finisher.wait()
