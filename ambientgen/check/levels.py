@@ -36,9 +36,14 @@ def gaps(frame_db: np.ndarray, hop_s: float, *, planned=None) -> list[list[float
     return gaps
 
 
+def seam_times(per_layer) -> list[float]:
+    """Every layer's seam times (seconds) as one sorted list, each once, the loop point (0) left out."""
+    return sorted({t for seams in per_layer for t in seams if t > 0})
+
+
 def manifest_times(manifest: dict[str, Any]) -> tuple[list[float], list[float]]:
     """(seam times, event onset times) in seconds that a render's manifest lists."""
-    seams = sorted({t for layer in manifest["layers"] for t in layer["seams_s"] if t > 0})
+    seams = seam_times(layer["seams_s"] for layer in manifest["layers"])
     events = sorted({e["start_s"] for layer in manifest["layers"] for e in layer.get("events") or ()})
     return seams, events
 

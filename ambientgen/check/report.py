@@ -301,7 +301,6 @@ class StreamingCheck:
                  block_s: float = 10.0):
         sr = self.sr = sample_rate
         self.channels = channels
-        self.seams_s = seams_s
         self.detected = seams_s is None  # no manifest: look for splices ourselves
         expected = max(0, frames)
         self.side = round(CLICK_SIDE_S * sr)

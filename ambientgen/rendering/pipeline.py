@@ -397,15 +397,15 @@ def _interrupted(store) -> str:
 def _written_check(plan, layers, fmt, bit_depth: str):
     """The check of the mix fed as it is written (:class:`~ambientgen.check.written.WrittenCheck`) when the file
     checked, the first format's, reads back exactly as written (WAV); None otherwise (it is read back)."""
+    from ..check.levels import seam_times
     from ..check.written import WrittenCheck
     from ..output.formats import subtype
 
     kind = subtype(fmt, bit_depth)
     if not WrittenCheck.exact(fmt.container, kind):
         return None
-    seams = sorted({t for layer in layers for t in layer.seams_s if t > 0})  # as the manifest will list them
     return WrittenCheck(sample_rate=plan.scene.sample_rate, channels=2, frames=plan.frames, subtype=kind,
-                        seams_s=seams)
+                        seams_s=seam_times(layer.seams_s for layer in layers))  # as the manifest will list them
 
 
 def _check_report(output: Path, manifest: dict[str, Any], on_progress: ProgressFn | None, watch=None):

@@ -28,10 +28,7 @@ def band_noise(rng: np.random.Generator, n: int, sr: float, exponent: float, *, 
     One inverse FFT in single precision: the Gaussian spectrum times the colour times the filter's frequency
     response. That is the filter applied circularly, so the result differs from filtering in time only in the
     filter's start-up (the first milliseconds); the unit RMS is the whole coloured noise's, by Parseval."""
-    spectrum = _gaussian_spectrum(rng, n)
-    colour, response = _noise_shape(n, float(sr), float(exponent), low or None, high or None, order)
-    scale = np.float32(1 / np.sqrt(_variance(spectrum, n, colour)))  # of the whole coloured noise, before the band
-    spectrum *= colour if response is None else response
+    spectrum, scale = _shaped(rng, n, sr, exponent, low, high, order, "colour")
     return scipy.fft.irfft(spectrum, n) * scale
 
 
@@ -43,6 +40,15 @@ def band_spectrum(rng: np.random.Generator, n: int, sr: float, exponent: float, 
 
     Spectra add: the inverse FFT of their weighted sum is the same sum of noises, for one transform instead of one
     per noise (:func:`noise_from`)."""
+    spectrum, scale = _shaped(rng, n, sr, exponent, low, high, order, level)
+    spectrum *= scale
+    return spectrum
+
+
+def _shaped(rng: np.random.Generator, n: int, sr: float, exponent: float, low: float | None, high: float | None,
+            order: int, level: str) -> tuple[np.ndarray, np.float32]:
+    """(Gaussian spectrum times the colour and the band, the scale that brings its noise to unit RMS): of the whole
+    coloured noise (``level="colour"``) or of the band itself (``"band"``), worked out from the spectrum drawn."""
     spectrum = _gaussian_spectrum(rng, n)
     colour, response = _noise_shape(n, float(sr), float(exponent), low or None, high or None, order)
     if level == "colour":
@@ -53,8 +59,7 @@ def band_spectrum(rng: np.random.Generator, n: int, sr: float, exponent: float, 
     else:
         raise ValueError(f"level must be 'colour' or 'band', got {level!r}")
     spectrum *= colour if response is None else response
-    spectrum *= np.float32(1 / np.sqrt(variance))
-    return spectrum
+    return spectrum, np.float32(1 / np.sqrt(variance))
 
 
 def noise_from(spectrum: np.ndarray, n: int) -> np.ndarray:
