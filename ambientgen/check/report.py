@@ -41,7 +41,7 @@ from ..audio.seams import (
     percentile_rank,
     wrap_length,
 )
-from ..audio.true_peak import CLIP_LEVEL, true_peak_above
+from ..audio.true_peak import CLIP_LEVEL, TruePeakMeter
 from ..errors import AmbientgenError, UsageError
 from ..progress import ProgressEvent, ProgressFn
 from ..runtime import Worker, own_threads, steady_memory
@@ -124,7 +124,7 @@ class _Pass:
         self.sr, self.channels = sample_rate, channels
         self.meter = LoudnessMeter(sample_rate, channels)
         self.peak = 0.0
-        self.true_peak = 0.0
+        self.true_peak = TruePeakMeter()  # only stretches that could raise it are oversampled
         self.clipped = 0
         self.clip_runs: list[list[int]] = []  # [start, end) samples of runs of clipping (the first MAX_CLIP_RUNS)
         self.sums = np.zeros(channels)
@@ -175,7 +175,7 @@ class _Pass:
         self.meter.add(block)
         level = np.abs(block).max(axis=0)  # per sample, over the channels
         self.peak = max(self.peak, float(level.max()) if block.size else 0.0)
-        self.true_peak = true_peak_above(block, self.true_peak, level=level)  # only stretches that could raise it
+        self.true_peak.add(block, level)
         hot = np.flatnonzero(level >= CLIP_LEVEL)
         self.clipped += int(np.count_nonzero(np.abs(block[:, hot]) >= CLIP_LEVEL)) if len(hot) else 0
         if len(hot) and len(self.clip_runs) < MAX_CLIP_RUNS:
@@ -381,7 +381,7 @@ class StreamingCheck:
             integrated_lufs=round(gathered.meter.integrated_lufs, 2),
             loudness_range_lu=round(gathered.meter.loudness_range_lu, 2),
             sample_peak_dbfs=round(gain_to_db(gathered.peak), 2),
-            true_peak_dbtp=round(gain_to_db(gathered.true_peak), 2),
+            true_peak_dbtp=round(gain_to_db(gathered.true_peak.value), 2),
             clipped_samples=gathered.clipped, dc_offset=[round(float(v), 6) for v in gathered.sums / n],
             gaps_s=outside(gaps(frame_db, hop_s, planned=plan and plan.planned), quiet),
             loop=loop, seams=seams,

@@ -4,16 +4,14 @@ The mix (:class:`ambientgen.audio.streams.Mix`) is generated block by block, nev
 held whole. Mastering (:func:`assemble`):
 
 1. **Analysis pass**: the mix is generated block by block and fed to the
-   streaming BS.1770-4 meter (:mod:`ambientgen.audio.loudness`); each block's sample
-   peak is kept.
-2. **True peak without oversampling the whole hour**: a block's 4x-oversampled
-   peak is at most its sample peak times the interpolation filter's largest
-   polyphase L1 norm (:data:`TRUE_PEAK_BOUND`), so the exact true peak is
-   found by oversampling blocks in order of sample peak until the next bound
-   falls under the largest peak found (branch and bound; usually a few blocks).
-3. If gain alone keeps the true peak under the ceiling, the output is the mix
-   times one gain: its loudness is the measured loudness plus that gain, exactly.
-   Otherwise a look-ahead true-peak limiter runs on each block with enough
+   streaming BS.1770-4 meter (:mod:`ambientgen.audio.loudness`) and to the
+   streaming true-peak meter (:class:`~ambientgen.audio.true_peak.TruePeakMeter`:
+   the exact 4x-oversampled peak of the whole mix, oversampling only the
+   stretches whose sample peak could raise it, a few percent of the audio).
+2. If gain alone keeps the true peak under the ceiling, the output is the mix
+   times one gain: its loudness is the measured loudness plus that gain, exactly,
+   and its true peak the measured one times that gain.
+3. Otherwise a look-ahead true-peak limiter runs on each block with enough
    context around it to equal a whole-track limiter; one extra analysis pass
    measures what limiting cost, and the gain is corrected for it.
 4. **Write pass**: blocks are generated again, mastered and written to every
@@ -34,15 +32,11 @@ import numpy as np
 from ..audio.loudness import LoudnessMeter
 from ..audio.placement import db_to_gain, gain_to_db
 from ..audio.streams import Mix, render_block
-from ..audio.true_peak import TAPS_L1, limiter_gain, oversampled_abs_peaks
+from ..audio.true_peak import TruePeakMeter, limiter_gain, true_peak_above
 from ..runtime import MEMORY_GOAL, Worker, release, resident_bytes
 
 BLOCK = 1 << 18  # samples per block (5.5 s at 48 kHz; a stereo float32 block is 2 MB)
-PEAK_BLOCK = 1 << 14  # sample peaks are kept per 0.34 s, so the true-peak search oversamples little
 HOLD_MARGIN = 100 * 2**20  # what mastering adds to the resident size it starts at (70 MB in a 5-minute render)
-
-
-TRUE_PEAK_BOUND = TAPS_L1  # the largest 4x-oversampled |value| a signal with sample peak 1 can reach
 
 
 Sink = Callable[[np.ndarray], None]  # receives (2, n) mastered blocks in order
@@ -55,7 +49,7 @@ class MasterReport:
     integrated_lufs: float
     sample_peak_dbfs: float
     true_peak_dbtp: float
-    true_peak_exact: bool  # False: an upper bound (see TruePeak)
+    true_peak_exact: bool  # always True: measured, never a bound (kept for the manifest's readers)
     limiter_reduction_db: float
     limited: bool
     layer_lufs: dict[str, float]
@@ -63,14 +57,6 @@ class MasterReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
-
-
-def _sub_peaks(block: np.ndarray) -> np.ndarray:
-    """Sample peak (both channels) of each :data:`PEAK_BLOCK` stretch of a block (blocks are whole multiples)."""
-    n = block.shape[1]
-    edges = np.arange(0, n, PEAK_BLOCK)
-    both = np.maximum(np.abs(block[0]), np.abs(block[1])) if block.shape[0] == 2 else np.abs(block).max(axis=0)
-    return np.maximum.reduceat(both, edges) if n else np.zeros(0)
 
 
 @dataclass
@@ -88,14 +74,15 @@ class _Limiter:
         self.margin = 2 * la + max(la, round(self.release_s * self.sample_rate)) + 128
         self.reduction = 0.0
 
-    def block(self, start: int, n: int, gain: float, *, true_peak: bool = False
+    def block(self, start: int, n: int, gain: float, *, true_peak_floor: float | None = None
               ) -> tuple[np.ndarray, np.ndarray, float | None]:
-        """(limited block, the limiter's gain curve, its true peak when asked) for ``[start, start + n)`` at input
-        gain ``gain``.
+        """(limited block, the limiter's gain curve, its true peak or ``true_peak_floor``, whichever is larger, when a
+        floor is given) for ``[start, start + n)`` at input gain ``gain``.
 
         The true peak is measured on the limited output itself (4x oversampled,
         with 64 samples of context on each side, inside the margin where the
-        limiter's curve is exact), so it is the written file's, not a bound.
+        limiter's curve is exact), so it is the written file's, not a bound;
+        only the stretches that could pass the floor are oversampled.
         """
         m = self.margin
         ext = self.mix.block(start - m, n + 2 * m) * gain
@@ -104,46 +91,11 @@ class _Limiter:
         curve = full[m : m + n]
         self.reduction = max(self.reduction, -gain_to_db(float(curve.min())))
         peak = None
-        if true_peak:
+        if true_peak_floor is not None:
             c = 64
-            peak = float(oversampled_abs_peaks(ext[:, m - c : m + n + c] * full[m - c : m + n + c])[c : c + n].max())
+            peak = true_peak_above(ext[:, m - c : m + n + c] * full[m - c : m + n + c], true_peak_floor,
+                                   within=(c, c + n))
         return ext[:, m : m + n] * curve, curve, peak
-
-
-@dataclass
-class TruePeak:
-    """The true peak of a track from per-block sample peaks, oversampling as few blocks as possible.
-
-    A block whose sample peak times :data:`TRUE_PEAK_BOUND` is under the largest
-    true peak found so far cannot hold the maximum and is never oversampled.
-    ``exact`` is False when the budget ran out first: ``linear`` is then an
-    upper bound (the largest of the found peaks and the remaining bounds).
-    """
-
-    linear: float
-    exact: bool
-    blocks_oversampled: int
-
-
-def true_peak_search(block_peaks: np.ndarray, get_block: Callable[[int], np.ndarray], *,
-                     budget: int = 48, decide_at: float | None = None) -> TruePeak:
-    """Branch and bound over blocks in order of sample peak.
-
-    With ``decide_at`` it only settles whether the true peak exceeds that level
-    (stops as soon as one block does, or no remaining block can), without a budget.
-    """
-    best, done = 0.0, 0
-    for k in np.argsort(block_peaks)[::-1]:
-        bound = float(block_peaks[k]) * TRUE_PEAK_BOUND
-        if bound <= best:
-            return TruePeak(best, True, done)
-        if decide_at is not None and (best > decide_at or bound <= decide_at):
-            return TruePeak(max(best, bound), False, done)
-        if decide_at is None and done >= budget:
-            return TruePeak(max(best, bound), False, done)
-        best = max(best, float(get_block(int(k)).max()))
-        done += 1
-    return TruePeak(best, True, done)
 
 
 def assemble(mix: Mix, *, sample_rate: int, target_lufs: float, ceiling_dbtp: float, sinks: Sequence[Sink] = (),
@@ -181,7 +133,7 @@ def _assemble(mix: Mix, *, sample_rate: int, target_lufs: float, ceiling_dbtp: f
     import time
 
     total = mix.total
-    block = max(PEAK_BLOCK, block // PEAK_BLOCK * PEAK_BLOCK)  # whole peak blocks, so peak indices are global
+    block = max(1, block)
     starts = list(range(0, total, block))
     want_stems = bool(stem_sinks)
     timings: dict[str, float] = {}
@@ -193,9 +145,9 @@ def _assemble(mix: Mix, *, sample_rate: int, target_lufs: float, ceiling_dbtp: f
     # 1. analysis pass
     t0 = time.perf_counter()
     # two threads meter the mix and the layers (for the stems' loudness), stereo meters dealt to them in turn, and
-    # keep the mix's peaks, while this one generates
+    # measure the mix's true peak, while this one generates
     meters = [LoudnessMeter(sample_rate, 2) for _ in range(1 + (len(mix.layers) if want_stems else 0))]
-    kept_peaks: list[np.ndarray] = []
+    input_tp = TruePeakMeter()  # the unlimited mix's true peak, exactly (oversampling only what could raise it)
     workers = [Worker(), Worker()]
     try:
         for k, s in enumerate(starts):
@@ -205,14 +157,13 @@ def _assemble(mix: Mix, *, sample_rate: int, target_lufs: float, ceiling_dbtp: f
             jobs: list[list] = [[], []]
             for i, (m, signal) in enumerate(zip(meters, [out, *(bufs or ())])):
                 jobs[i % 2].append((m.add, signal))
-            jobs[len(meters) % 2].append((lambda x: kept_peaks.append(_sub_peaks(x)), out))
+            jobs[len(meters) % 2].append((input_tp.add, out))
             for worker, calls in zip(workers, jobs):
                 worker.submit(calls)
             progress("analyse", k)
     finally:
         for worker in workers:
             worker.close()
-    peaks = np.concatenate(kept_peaks) if kept_peaks else np.zeros(0)
     meter, layer_meters = meters[0], meters[1:]
     measured = meter.integrated_lufs
     timings["analyse_s"] = time.perf_counter() - t0
@@ -221,22 +172,9 @@ def _assemble(mix: Mix, *, sample_rate: int, target_lufs: float, ceiling_dbtp: f
     gain_db = target_lufs - measured
     gain = db_to_gain(gain_db)
 
-    # 2. true peak of the unlimited mix, exactly, oversampling few blocks
-    t0 = time.perf_counter()
-
-    def oversampled_block(k: int) -> np.ndarray:
-        s = k * PEAK_BLOCK
-        n = min(PEAK_BLOCK, total - s)
-        ctx = 64
-        ext = mix.block(s - ctx, n + 2 * ctx)
-        return oversampled_abs_peaks(ext)[ctx : ctx + n]
-
-    ceiling = db_to_gain(ceiling_dbtp)
-    # the limiter is needed only if some block's true peak, at this gain, passes the ceiling
-    decision = true_peak_search(peaks, oversampled_block, decide_at=ceiling / gain)
-    limited = decision.linear * gain > ceiling
-    input_tp = decision if limited or decision.exact else true_peak_search(peaks, oversampled_block)
-    timings["true_peak_s"] = time.perf_counter() - t0
+    # 2. the limiter is needed only if the mix's true peak, at this gain, passes the ceiling
+    input_peak = input_tp.value
+    limited = input_peak * gain > db_to_gain(ceiling_dbtp)
     limiter = _Limiter(mix, sample_rate, ceiling_dbtp - limiter_margin_db) if limited else None
 
     # 3. limiting costs loudness: measure what it cost and correct the gain (a pass or two suffice)
@@ -260,7 +198,7 @@ def _assemble(mix: Mix, *, sample_rate: int, target_lufs: float, ceiling_dbtp: f
     if limiter is not None:
         limiter.reduction = 0.0  # report what the final pass did
     out_meter = LoudnessMeter(sample_rate, 2) if limiter is not None else None
-    out_peaks: list[np.ndarray] = []
+    sample_peak = 0.0
     limited_tp = 0.0
     workers = [Worker(), Worker()]  # the mix's files in one, the stems' in the other: encoding is most of writing
     try:
@@ -271,8 +209,7 @@ def _assemble(mix: Mix, *, sample_rate: int, target_lufs: float, ceiling_dbtp: f
                 out = mix.block(s, n, stems=bufs)
                 out *= np.float32(gain)
             else:
-                out, _, peak = limiter.block(s, n, gain, true_peak=True)
-                limited_tp = max(limited_tp, peak)
+                out, _, limited_tp = limiter.block(s, n, gain, true_peak_floor=limited_tp)
                 if bufs is not None:
                     mix.block(s, n, stems=bufs)
             calls = [(sink, out) for sink in sinks] + ([(out_meter.add, out)] if out_meter is not None else [])
@@ -290,23 +227,21 @@ def _assemble(mix: Mix, *, sample_rate: int, target_lufs: float, ceiling_dbtp: f
             workers[0].submit(calls)
             if stem_calls:
                 workers[1].submit(stem_calls)
-            out_peaks.append(_sub_peaks(out))
+            sample_peak = max(sample_peak, float(np.abs(out).max()) if n else 0.0)
             progress("write", k)
     finally:
         try:
             workers[0].close()
         finally:
             workers[1].close()
-    out_peaks = np.concatenate(out_peaks) if out_peaks else np.zeros(0)
-    sample_peak = float(out_peaks.max()) if len(out_peaks) else 0.0
     timings["write_s"] = time.perf_counter() - t0
 
     if limiter is None:
         integrated = measured + gain_db  # the output is the measured mix times one gain
-        tp = TruePeak(input_tp.linear * gain, input_tp.exact, input_tp.blocks_oversampled)
+        tp = input_peak * gain
     else:  # measured on every limited block as it was written
         integrated = out_meter.integrated_lufs
-        tp = TruePeak(limited_tp, True, len(starts))
+        tp = limited_tp
     layer_lufs = {name: lm.integrated_lufs + gain_db for name, lm in zip(layer_names, layer_meters)}
-    return MasterReport(measured, gain_db, integrated, gain_to_db(sample_peak), gain_to_db(tp.linear), tp.exact,
+    return MasterReport(measured, gain_db, integrated, gain_to_db(sample_peak), gain_to_db(tp), True,
                         limiter.reduction if limiter else 0.0, limited, layer_lufs, timings)

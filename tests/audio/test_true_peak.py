@@ -100,6 +100,11 @@ def test_true_peak_above_equals_oversampling_everything(kind):
         running = true_peak_above(x[:, start : start + 7_000], running)
     assert running == whole
     assert true_peak_above(x, 2 * whole) == 2 * whole  # nothing reaches a higher floor
+    peaks = oversampled_abs_peaks(x)
+    n = x.shape[1]
+    for a, b in ((64, n - 64), (5, n // 3), (n // 2, n // 2 + 1), (n - 300, n), (0, 129)):  # part of it counts
+        assert true_peak_above(x, within=(a, b)) == float(peaks[a:b].max())
+        assert true_peak_above(x, within=(a, b), sub=32) == float(peaks[a:b].max())
 
 
 def test_the_matrix_oversampler_is_resample_polys_filter():
@@ -118,3 +123,25 @@ def test_the_written_out_taps_are_the_ones_resample_poly_gives():
     from ambientgen.audio.true_peak import TAPS, _polyphase_taps
 
     assert np.array_equal(TAPS, _polyphase_taps())
+
+
+def test_the_true_peak_meter_equals_oversampling_the_whole_signal_whatever_the_blocks():
+    """Fed in blocks of any sizes (shorter than the filter's reach too), the streamed true peak is the whole
+    signal's, to the bit: samples at a block boundary are oversampled with their real neighbours."""
+    from ambientgen.audio.true_peak import TruePeakMeter, oversampled_abs_peaks
+
+    rng = np.random.default_rng(5)
+    for trial in range(60):
+        n, channels = int(rng.integers(1, 3000)), int(rng.integers(1, 3))
+        x = (rng.standard_normal((channels, n)) * rng.uniform(0.01, 0.5)).astype(np.float32)
+        k = int(rng.integers(0, n))
+        x[0, k : k + 4] = 0.9 * np.sign(np.sin(np.arange(len(x[0, k : k + 4])) * np.pi / 2 + np.pi / 4))
+        meter, at = TruePeakMeter(), 0
+        for size in rng.choice([1, 2, 9, 10, 11, 20, 21, 39, 40, 41, 100, 1000], size=400):
+            block = x[:, at : at + int(size)]
+            meter.add(block, np.abs(block).max(axis=0) if trial % 2 else None)
+            at += int(size)
+            if at >= n:
+                break
+        assert meter.value == float(oversampled_abs_peaks(x).max()), (trial, n)
+    assert TruePeakMeter().value == 0.0
