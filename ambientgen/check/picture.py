@@ -58,6 +58,21 @@ _LOADING = threading.Lock()
 _LOADED: list[bool] = []
 
 
+def load_soon() -> None:
+    """:func:`load` started in a thread of its own, returning at once (:func:`prepare` and :func:`draw` wait for it
+    if it is still going). A render calls it as its mix is written, so that matplotlib loads while the files are
+    closed, synced and hashed, which leave Python's lock free."""
+    if not _LOADED:
+        threading.Thread(target=_load_quietly, name="picture-load", daemon=True).start()
+
+
+def _load_quietly() -> None:
+    try:
+        load()
+    except Exception:  # drawing loads it again, and says what fails
+        pass
+
+
 def _load() -> None:
     import io
 

@@ -118,6 +118,19 @@ class _M4aSink(_SoundFileSink):
             self.temp.unlink(missing_ok=True)
 
 
+def close_all(sinks: list[_SoundFileSink]) -> None:
+    """Close every sink, side by side (libsndfile syncs a file to disk as it closes it: 50-90 ms each, which
+    overlap), each one whatever the others do; the first error is raised once all are closed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if not sinks:
+        return
+    with ThreadPoolExecutor(max_workers=len(sinks), thread_name_prefix="close") as pool:
+        done = [pool.submit(sink.close) for sink in sinks]
+    for future in done:
+        future.result()
+
+
 def _sink(path: Path, fmt: Format, sample_rate: int, bit_depth: str) -> _SoundFileSink:
     if fmt.name == "m4a":
         return _M4aSink(path, sample_rate)
@@ -127,10 +140,12 @@ def _sink(path: Path, fmt: Format, sample_rate: int, bit_depth: str) -> _SoundFi
 def export_render(plan: Plan, layers: list[LayerOutput], backend: Backend, out_dir: Path, *,
                   fmt: str | list[str] = "wav", bit_depth: str = "24", stems: bool = True, session: bool = True,
                   render_s: float = 0.0, notes: dict[str, Any] | None = None, on_progress=None,
-                  watch=None) -> dict[str, Any]:
+                  watch=None, on_written=None) -> dict[str, Any]:
     """Master the rendered layers and write the mix (one file per format), stems, a REAPER session and
     ``manifest.json``, all or nothing; returns the manifest. ``watch``, a callable, receives every block of the mix
-    as it is written (``(2, n)`` float32, in order; :class:`~ambientgen.check.written.WrittenCheck`).
+    as it is written (``(2, n)`` float32, in order; :class:`~ambientgen.check.written.WrittenCheck`);
+    ``on_written()`` is called once the last block is mastered, before the files are closed, hashed and listed
+    (what follows the export can start then: a render loads matplotlib for its picture).
 
     Raises
     ------
@@ -190,9 +205,10 @@ def export_render(plan: Plan, layers: list[LayerOutput], backend: Backend, out_d
                                   layer_names=list(stem_paths), on_progress=progress, more_stems=more)
             except ValueError as exc:
                 raise AmbientgenError(f"cannot master the mix: {exc}") from None
+            if on_written is not None:
+                on_written()
         finally:
-            for sink in sinks + stem_sinks + [m[1] for m in more]:
-                sink.close()
+            close_all(sinks + stem_sinks + [m[1] for m in more])
         assemble_s = time.perf_counter() - started
         cues = _cue_points(layers, sr)
         written = {}  # each mix file: whether its loop metadata went in

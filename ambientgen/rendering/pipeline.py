@@ -278,7 +278,7 @@ def render(scene: Scene | str | Path, output: str | Path = "out", *,
             try:
                 manifest = export_render(plan, layers, be, output, fmt=[f.name for f in fmts], bit_depth=bit_depth,
                                          stems=stems, session=session, render_s=render_s, notes=notes,
-                                         on_progress=on_progress, watch=watch)
+                                         on_progress=on_progress, watch=watch, on_written=_picture_loader(report))
             except BaseException:
                 if watch is not None:
                     watch.close(quiet=True)
@@ -392,6 +392,15 @@ def _interrupted(store) -> str:
         return (f"interrupted; no output was written; {store.stats.stored_entries} rendered pieces kept in the "
                 f"cache ({store.root}): run the same command again to resume")
     return "interrupted; no output was written; nothing rendered was kept" + ("" if store else " (cache off)")
+
+
+def _picture_loader(report: bool):
+    """What starts loading matplotlib for the check's picture once the mix is written (None without a report)."""
+    if not report:
+        return None
+    from ..check.picture import load_soon
+
+    return load_soon
 
 
 def _written_check(plan, layers, fmt, bit_depth: str):

@@ -33,3 +33,24 @@ def test_the_real_load_leaves_matplotlib_drawing_offscreen():
 
     picture.load()
     assert matplotlib.get_backend().lower() == "agg" and picture._LOADED
+
+
+def test_loading_soon_returns_at_once_and_a_failure_there_is_left_to_the_drawing(monkeypatch):
+    started, calls = threading.Event(), []
+
+    def slow_load():
+        calls.append(1)
+        started.set()
+        time.sleep(0.2)
+        if len(calls) == 1:
+            raise RuntimeError("no fonts")  # said by the drawing's own load, not by the thread
+
+    monkeypatch.setattr(picture, "_LOADED", [])
+    monkeypatch.setattr(picture, "_load", slow_load)
+    t = time.perf_counter()
+    picture.load_soon()
+    assert time.perf_counter() - t < 0.1 and started.wait(2)
+    picture.load()  # waits for the first try, which failed, and tries again
+    assert len(calls) == 2 and picture._LOADED
+    picture.load_soon()  # loaded: nothing more
+    assert len(calls) == 2

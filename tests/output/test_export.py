@@ -59,3 +59,21 @@ def test_sinks_write_frames_first_on_disk(tmp_path):
     sink.close()
     data, sr = sf.read(tmp_path / "x.wav", dtype="float32")
     assert data.shape == (100, 2) and data[0, 0] == 0.25 and data[0, 1] == -0.5
+
+
+def test_every_sink_is_closed_side_by_side_and_the_first_error_raised_after():
+    closed = []
+
+    class Sink:
+        def __init__(self, name, fails=False):
+            self.name, self.fails = name, fails
+
+        def close(self):
+            closed.append(self.name)
+            if self.fails:
+                raise ExportError(f"{self.name}: disk full")
+
+    with pytest.raises(ExportError, match="b: disk full"):
+        export.close_all([Sink("a"), Sink("b", fails=True), Sink("c"), Sink("d", fails=True)])
+    assert sorted(closed) == ["a", "b", "c", "d"]
+    export.close_all([])
