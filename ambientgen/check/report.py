@@ -120,7 +120,7 @@ def _clicks(positions, side: int, sample_rate: int) -> Windows:
 class _Pass:
     """Everything gathered in the one streaming pass."""
 
-    def __init__(self, sample_rate: int, channels: int, *, positions=(), edge: int = 0):
+    def __init__(self, sample_rate: int, channels: int, *, positions=(), edge: int = 0, also=None):
         self.sr, self.channels = sample_rate, channels
         self.meter = LoudnessMeter(sample_rate, channels)
         self.peak = 0.0
@@ -141,6 +141,7 @@ class _Pass:
         self.levels: list[np.ndarray] = []  # RMS (dBFS, float32: 0.6 MB an hour) of hop-long stretches: gaps
         self._level_tail = np.zeros(0)
         self.segments = _clicks(positions, round(CLICK_SIDE_S * sample_rate), sample_rate)
+        self.also = also  # also(mono, start) for each block of the mono mix, in the clicks' thread
         self.clicks = ClickFinder()
         self.edge = edge  # samples kept from the start and the end: the loop point
         self.head = np.zeros(0)
@@ -170,6 +171,8 @@ class _Pass:
     def _add_clicks(self, mono: np.ndarray, at: int) -> None:
         self.clicks.add(mono)
         self.segments.add(mono, at)
+        if self.also is not None:
+            self.also(mono, at)
 
     def _add_main(self, block: np.ndarray, mono: np.ndarray) -> None:
         self.meter.add(block)
@@ -298,7 +301,7 @@ class StreamingCheck:
     file; a render feeds it the mix as it writes it (:class:`WrittenCheck`), which is the same thing."""
 
     def __init__(self, sample_rate: int, channels: int, frames: int, *, seams_s: list[float] | None,
-                 block_s: float = 10.0):
+                 block_s: float = 10.0, also=None):
         sr = self.sr = sample_rate
         self.channels = channels
         self.detected = seams_s is None  # no manifest: look for splices ourselves
@@ -309,7 +312,7 @@ class StreamingCheck:
         self.listed = [round(t * sr) for t in (seams_s or []) if 0 < t < expected / sr]
         self.normal = ordinary_positions(expected, sr, margin=self.margin, count=300, avoid=self.listed)
         self.edge = wrap_length(expected, sr)
-        self.gathered = _Pass(sr, channels, positions=self.listed + self.normal, edge=self.edge)
+        self.gathered = _Pass(sr, channels, positions=self.listed + self.normal, edge=self.edge, also=also)
 
     @property
     def n(self) -> int:

@@ -9,6 +9,7 @@ import numpy as np
 import soundfile as sf
 
 from .levels import read_manifest
+from .picture import StreamedSpectrogram
 from .reading import WRITTEN_EXACTLY, Rechunk, as_read
 from .report import Report, StreamingCheck
 
@@ -30,7 +31,9 @@ class WrittenCheck:
     def __init__(self, *, sample_rate: int, channels: int, frames: int, subtype: str, seams_s: list[float]):
         self.subtype = subtype
         self.seams_s = list(seams_s)
-        self.check = StreamingCheck(sample_rate, channels, frames, seams_s=self.seams_s, block_s=BLOCK_S)
+        self.picture = StreamedSpectrogram(frames, sample_rate)  # the picture's spectrogram, from the same blocks
+        self.check = StreamingCheck(sample_rate, channels, frames, seams_s=self.seams_s, block_s=BLOCK_S,
+                                    also=self.picture.add)
         self._blocks = Rechunk(self.check.block, self.check.add)
         self._closed = False
 
@@ -57,6 +60,12 @@ class WrittenCheck:
         except Exception:
             if not quiet:
                 raise
+
+    def spectrogram(self) -> tuple | None:
+        """The check picture's spectrogram of the written mix (:func:`~ambientgen.check.picture.prepare` takes it),
+        once every block is in; None if the blocks were not the whole file."""
+        self.close()
+        return self.picture.result()
 
     def report(self, path: str | Path, manifest: dict, preset) -> Report | None:
         """The report of the written mix at ``path``, judged by ``preset`` against ``manifest`` (None if the manifest

@@ -430,7 +430,10 @@ def _check_report(output: Path, manifest: dict[str, Any], on_progress: ProgressF
     seams, _ = manifest_times(manifest)
     preset = scene_preset(manifest["target_lufs"], manifest["true_peak_dbtp"], loop=bool(manifest["loop"]))
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="picture") as pool:
-        prepared = pool.submit(prepare, output / mix["path"])  # matplotlib loads while the check runs
+        # matplotlib loads (if it has not yet) while the check runs; a check fed the written blocks has the
+        # picture's spectrogram from them, once its analyses are done
+        spectrogram = watch.spectrogram() if watch is not None else None
+        prepared = pool.submit(prepare, output / mix["path"], spectrogram)
         result = watch.report(output / mix["path"], manifest, preset) if watch is not None else None
         if result is None:
             result = check_file(output / mix["path"], preset=preset, manifest=manifest, on_progress=on_progress)

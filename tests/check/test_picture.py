@@ -54,3 +54,27 @@ def test_loading_soon_returns_at_once_and_a_failure_there_is_left_to_the_drawing
     assert len(calls) == 2 and picture._LOADED
     picture.load_soon()  # loaded: nothing more
     assert len(calls) == 2
+
+
+def test_the_spectrogram_gathered_from_streamed_blocks_is_the_files_to_the_bit(tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    from ambientgen.check.reading import channel_mean
+
+    rng = np.random.default_rng(2)
+    sr, n = 48_000, 48_000 * 7 + 123
+    x = (rng.standard_normal((n, 2)) * 0.1).astype(np.float32)
+    sf.write(tmp_path / "x.wav", x, sr, subtype="PCM_24")
+    read, _ = sf.read(tmp_path / "x.wav", dtype="float32", always_2d=True)
+    streamed, at = picture.StreamedSpectrogram(n, sr), 0
+    for size in [1000, 50_000, 7, 300_000] * 10:  # blocks of any size, in order
+        block = np.ascontiguousarray(read[at : at + size].T)
+        streamed.add(channel_mean(block), at)
+        at += block.shape[1]
+    whole = picture._spectrogram(tmp_path / "x.wav")
+    got = streamed.result()
+    assert len(got[1]) == 1200 and all(np.array_equal(a, b) for a, b in zip(got, whole))
+    short = picture.StreamedSpectrogram(n, sr)
+    short.add(channel_mean(np.ascontiguousarray(read[: n // 2].T)), 0)
+    assert short.result() is None  # not the whole file: the picture reads it instead
