@@ -134,17 +134,7 @@ def true_peak_above(audio: np.ndarray, floor: float = 0.0, *, sub: int = 128, le
     if b <= a:
         return floor
     level = np.abs(audio).max(axis=0) if level is None else level
-    count = -(-(b - a) // sub)
-    # the level around every stretch, REACH samples either side (zeros beyond the signal), stretch by stretch
-    lo, hi = a - REACH, a + count * sub + REACH
-    padded = np.zeros(hi - lo, dtype=level.dtype)
-    padded[max(0, lo) - lo : min(len(level), hi) - lo] = level[max(0, lo) : min(len(level), hi)]
-    stretches = padded[REACH : REACH + count * sub].reshape(count, sub)
-    near = stretches.max(axis=1).astype(np.float64)
-    before = np.concatenate([padded[:REACH], stretches[:-1, sub - REACH :].reshape(-1)]).reshape(count, REACH)
-    after = np.concatenate([stretches[1:, :REACH].reshape(-1), padded[REACH + count * sub :]]).reshape(count, REACH)
-    np.maximum(near, before.max(axis=1), out=near)
-    np.maximum(near, after.max(axis=1), out=near)
+    near = _near(level, a, b, sub)
     best = floor
     bounds = near * INTERPOLATOR_GAIN
     order = np.flatnonzero(bounds > best)  # the stretches that could reach the floor, loudest first
@@ -162,6 +152,44 @@ def true_peak_above(audio: np.ndarray, floor: float = 0.0, *, sub: int = 128, le
             values *= (first[:, None] + np.arange(sub) < b)[None, :, :, None]
         best = max(best, float(values.max().astype(np.float32)))
     return best
+
+
+def _near(level: np.ndarray, a: int, b: int, sub: int) -> np.ndarray:
+    """Per ``sub``-sample stretch from sample ``a`` on (the last one may pass ``b``): the largest ``level`` in it and
+    the :data:`REACH` samples either side (zeros beyond the signal), what bounds its oversampled values (float64)."""
+    count = -(-(b - a) // sub)
+    lo, hi = a - REACH, a + count * sub + REACH
+    padded = np.zeros(hi - lo, dtype=level.dtype)
+    padded[max(0, lo) - lo : min(len(level), hi) - lo] = level[max(0, lo) : min(len(level), hi)]
+    stretches = padded[REACH : REACH + count * sub].reshape(count, sub)
+    near = stretches.max(axis=1).astype(np.float64)
+    before = np.concatenate([padded[:REACH], stretches[:-1, sub - REACH :].reshape(-1)]).reshape(count, REACH)
+    after = np.concatenate([stretches[1:, :REACH].reshape(-1), padded[REACH + count * sub :]]).reshape(count, REACH)
+    np.maximum(near, before.max(axis=1), out=near)
+    np.maximum(near, after.max(axis=1), out=near)
+    return near
+
+
+def oversampled_abs_peaks_over(audio: np.ndarray, threshold: float, *, sub: int = 128,
+                               batch: int = 256) -> np.ndarray:
+    """:func:`oversampled_abs_peaks` where it may exceed ``threshold``, the same values to the bit; 0 wherever it
+    cannot (a ``sub``-sample stretch whose samples within the filter's reach, times :data:`INTERPOLATOR_GAIN`, stay
+    at or under it is never oversampled). The limiter needs the peaks only where they pass its ceiling."""
+    n = audio.shape[-1]
+    out = np.zeros(n, dtype=np.float32)
+    if n == 0:
+        return out
+    near = _near(np.abs(audio).max(axis=0), 0, n, sub)
+    over = np.flatnonzero(near * INTERPOLATOR_GAIN > threshold)
+    for k in range(0, len(over), batch):
+        first = over[k : k + batch] * sub
+        rows = _stretches(audio, first, sub)
+        values = np.abs(_phases(rows.reshape(-1, rows.shape[-1]))).reshape(len(rows), len(first), sub, OVERSAMPLE)
+        values = values.max(axis=3).max(axis=0)  # (stretches, sub): per sample, over phases and channels
+        at = first[:, None] + np.arange(sub)
+        inside = at < n
+        out[at[inside]] = values[inside]
+    return out
 
 
 def _stretches(audio: np.ndarray, first: np.ndarray, sub: int) -> np.ndarray:
@@ -244,7 +272,9 @@ def limiter_gain(audio: np.ndarray, sample_rate: int, *, ceiling_dbtp: float, lo
     one whole-track run (:mod:`ambientgen.output.master` relies on it).
     """
     ceiling = 10 ** (ceiling_dbtp / 20)
-    peaks = oversampled_abs_peaks(audio)
+    # only where the peaks may pass the ceiling (as the float32 division below sees it) do they matter: elsewhere the
+    # gain needed is 1 whatever they are, and they are not computed (most of a mix, however loud its events)
+    peaks = oversampled_abs_peaks_over(audio, min(ceiling, float(np.float32(ceiling))))
     need = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-12))
     if need.min() >= 1.0:
         return np.ones(audio.shape[-1], dtype=np.float32)

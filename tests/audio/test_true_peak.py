@@ -145,3 +145,32 @@ def test_the_true_peak_meter_equals_oversampling_the_whole_signal_whatever_the_b
                 break
         assert meter.value == float(oversampled_abs_peaks(x).max()), (trial, n)
     assert TruePeakMeter().value == 0.0
+
+
+def test_peaks_over_a_threshold_are_the_full_peaks_wherever_they_pass_it():
+    from ambientgen.audio.true_peak import oversampled_abs_peaks, oversampled_abs_peaks_over
+
+    rng = np.random.default_rng(6)
+    for trial in range(40):
+        n, channels = int(rng.integers(1, 20_000)), int(rng.integers(1, 3))
+        x = (rng.standard_normal((channels, n)) * rng.uniform(0.01, 0.3)).astype(np.float32)
+        for k in rng.integers(0, n, int(rng.integers(0, 5))):
+            x[:, k : k + 30] += rng.uniform(0.3, 0.9)  # loud bursts, some at the ends
+        full, threshold = oversampled_abs_peaks(x), float(rng.uniform(0.1, 1.2))
+        over = oversampled_abs_peaks_over(x, threshold)
+        passing = full > threshold
+        assert np.array_equal(over[passing], full[passing])  # the same values, to the bit
+        assert np.all((over == full) | (over == 0)) and np.all(full[over == 0] <= threshold)
+
+
+def test_the_limiter_gain_is_the_same_with_peaks_computed_only_where_they_may_pass_the_ceiling(monkeypatch):
+    import ambientgen.audio.true_peak as tp
+
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal((2, SR * 3)) * 0.05).astype(np.float32)
+    for k in rng.integers(0, SR * 3 - 100, 8):
+        x[:, k : k + 60] += 0.95  # peaks the limiter must catch
+    pruned = limiter_gain(x, SR, ceiling_dbtp=-1.0)
+    monkeypatch.setattr(tp, "oversampled_abs_peaks_over", lambda audio, threshold: tp.oversampled_abs_peaks(audio))
+    full = limiter_gain(x, SR, ceiling_dbtp=-1.0)
+    assert pruned.min() < 0.9 and np.array_equal(pruned, full)
