@@ -253,10 +253,8 @@ def render_event_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
 
 
 class LayerFinisher:
-    """What follows a stream layer's model work, done in background threads while the next layer renders: its
-    chunks joined and placed (when it has chunks) in one thread, then its seam report in another, so that one
-    layer's report and the next layer's joining run side by side (the last layer's were a single core's 0.8-1.2 s
-    after the model work, one after the other).
+    """What follows a stream layer's model work, done in one background thread while the next layer renders: its
+    chunks joined and placed (when it has chunks), then its seam report.
 
     Joining is numpy work and the seam measure numpy and scipy work, both releasing the GIL in their heavy loops,
     so on two or more cores they fill the time the model work leaves; the audio and each report are exactly what
@@ -266,39 +264,33 @@ class LayerFinisher:
     def __init__(self) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
-        self._joins = ThreadPoolExecutor(max_workers=1, thread_name_prefix="layer-join")
-        self._reports = ThreadPoolExecutor(max_workers=1, thread_name_prefix="layer-report")
-        self._pending: list[tuple[LayerOutput, Any, Any]] = []
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="layer-finish")
+        self._pending: list[tuple[LayerOutput, Any]] = []
 
     def submit(self, out: LayerOutput, result, *, loop: bool) -> None:
         """``result()``, run in the background, gives the layer's :class:`LayerResult`; its seam report follows."""
-        joined = self._joins.submit(result)
 
-        def report() -> list[dict]:
-            res = joined.result()
+        def finish() -> list[dict]:
+            res = result()
             return _seam_report(res.audio, res.sample_rate, res.seams_s, loop=loop, method=res.method)
 
-        self._pending.append((out, joined, self._reports.submit(report)))
+        self._pending.append((out, self._pool.submit(finish)))
 
     def room(self) -> None:
-        """Wait until no joining is waiting to start (one layer's may be running; reports may still run): the
-        chunks a join holds are let go before more are rendered."""
-        for _, joined, _ in self._pending[:-1]:
-            joined.result()
+        """Wait until no work is waiting to start (one layer's may be running)."""
+        for _, future in self._pending[:-1]:
+            future.result()
 
     def wait(self) -> None:
         try:
-            for out, joined, report in self._pending:
-                joined.result()
-                out.seam_report = report.result()
+            for out, future in self._pending:
+                out.seam_report = future.result()
         finally:
-            self._joins.shutdown(wait=True)
-            self._reports.shutdown(wait=True)
+            self._pool.shutdown(wait=True)
 
     def cancel(self) -> None:
         """Drop what is not started (the render failed or was interrupted) and let the running work end."""
-        self._joins.shutdown(wait=True, cancel_futures=True)
-        self._reports.shutdown(wait=True, cancel_futures=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def render_layers(scene: Scene, plan: Plan, backend: Backend, *, on_progress: ProgressFn | None = None,

@@ -245,36 +245,5 @@ def test_room_waits_until_only_the_last_layers_work_is_left():
     finisher.cancel()
 
 
-def test_a_layers_seam_report_runs_beside_the_next_layers_joining(monkeypatch):
-    """The report of one layer and the joining of the next run side by side: the first report here waits for the
-    second join to have started, which one thread doing both in turn would never let happen."""
-    import threading
-
-    import ambientgen.rendering.engine as engine
-
-    second_join = threading.Event()
-
-    class Res:
-        audio, sample_rate, seams_s, method = np.zeros(10), 48000, [], "x"
-
-    class Out:
-        seam_report = None
-
-    def report(audio, sr, seams, *, loop, method):
-        return [{"waited": second_join.wait(5)}]
-
-    def join_second():
-        second_join.set()
-        return Res()
-
-    monkeypatch.setattr(engine, "_seam_report", report)
-    finisher = engine.LayerFinisher()
-    first, second = Out(), Out()
-    finisher.submit(first, Res, loop=False)
-    finisher.submit(second, join_second, loop=False)
-    finisher.wait()
-    assert first.seam_report == [{"waited": True}] and second.seam_report == [{"waited": True}]
-
-
 class _Stop(Exception):
     pass
