@@ -146,8 +146,7 @@ def true_peak_above(audio: np.ndarray, floor: float = 0.0, *, sub: int = 128, le
         batch = batch[bounds[done : done + len(batch)] > best]
         done += len(batch)
         first = a + batch * sub  # the first sample of each stretch
-        rows = _stretches(audio, first, sub)
-        values = np.abs(_phases(rows.reshape(-1, rows.shape[-1]))).reshape(len(rows), len(batch), sub, OVERSAMPLE)
+        values = _stretch_values(audio, first, sub)
         if first.max() + sub > b:  # the last stretch ends early: nothing past it counts
             values *= (first[:, None] + np.arange(sub) < b)[None, :, :, None]
         best = max(best, float(values.max().astype(np.float32)))
@@ -183,25 +182,23 @@ def oversampled_abs_peaks_over(audio: np.ndarray, threshold: float, *, sub: int 
     over = np.flatnonzero(near * INTERPOLATOR_GAIN > threshold)
     for k in range(0, len(over), batch):
         first = over[k : k + batch] * sub
-        rows = _stretches(audio, first, sub)
-        values = np.abs(_phases(rows.reshape(-1, rows.shape[-1]))).reshape(len(rows), len(first), sub, OVERSAMPLE)
-        values = values.max(axis=3).max(axis=0)  # (stretches, sub): per sample, over phases and channels
+        values = _stretch_values(audio, first, sub).max(axis=3).max(axis=0)  # (stretches, sub): per sample, over phases and channels
         at = first[:, None] + np.arange(sub)
         inside = at < n
         out[at[inside]] = values[inside]
     return out
 
 
-def _stretches(audio: np.ndarray, first: np.ndarray, sub: int) -> np.ndarray:
-    """``(channels, len(first), sub + 2 * REACH)`` float64: the ``sub`` samples from each of ``first`` in every
-    channel, with :data:`REACH` samples of context either side, zeros beyond the signal's ends: what
-    :func:`_with_context` gives for each, gathered at once."""
+def _stretch_values(audio: np.ndarray, first: np.ndarray, sub: int) -> np.ndarray:
+    """``(channels, len(first), sub, OVERSAMPLE)``: the |4x-oversampled values| of the ``sub`` samples from each of
+    ``first`` in every channel, each stretch taken with :data:`REACH` samples of context either side, zeros beyond
+    the signal's ends (what :func:`_with_context` gives for each), all gathered and oversampled at once."""
     n = audio.shape[-1]
     at = first[:, None] + np.arange(-REACH, sub + REACH)
     inside = (at >= 0) & (at < n)
     rows = audio[:, np.clip(at, 0, n - 1)].astype(np.float64)
     rows *= inside
-    return rows
+    return np.abs(_phases(rows.reshape(-1, rows.shape[-1]))).reshape(len(rows), len(first), sub, OVERSAMPLE)
 
 
 class TruePeakMeter:
