@@ -11,23 +11,35 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
+from ..audio.wavdata import WavData
+
 
 def blocks_ahead(path: Path, block: int):
     """The file's blocks as ``(channels, samples)`` rows (reductions over rows are 10-30x faster), each read and
-    laid out in a thread while the one before is analysed (libsndfile's decoding releases the GIL). 8-, 16- and
-    24-bit samples, 32-bit floats and what lossy codecs decode are exact in float32, which reads faster; 32-bit
-    integer and 64-bit float files are read in float64."""
+    laid out in a thread while the one before is analysed (decoding releases the GIL). 8-, 16- and 24-bit samples,
+    32-bit floats and what lossy codecs decode are exact in float32, which reads faster; 32-bit integer and 64-bit
+    float files are read in float64. The WAVs the engine writes (16-, 24-bit, float) are decoded from their bytes
+    with numpy (:class:`~ambientgen.audio.wavdata.WavData`: the same values, 3.5x faster than libsndfile for 24-bit);
+    other files through libsndfile."""
     with sf.SoundFile(str(path)) as f, ThreadPoolExecutor(max_workers=1, thread_name_prefix="check-read") as reader:
         dtype = "float64" if f.subtype in ("DOUBLE", "PCM_32") else "float32"
+        direct = WavData.of(path, f)
 
         def read():
+            if direct is not None:
+                return direct.read(block)
             b = f.read(block, dtype=dtype, always_2d=True)
             return np.ascontiguousarray(b.T) if len(b) else None
 
-        ahead = reader.submit(read)
-        while (b := ahead.result()) is not None:
+        try:
             ahead = reader.submit(read)
-            yield b
+            while (b := ahead.result()) is not None:
+                ahead = reader.submit(read)
+                yield b
+        finally:
+            if direct is not None:
+                ahead.cancel() or ahead.exception()  # the read in flight ends before the file closes
+                direct.close()
 
 
 # WAV subtypes whose samples, written from float32 blocks by libsndfile, read back as :func:`as_read` gives them
