@@ -128,21 +128,11 @@ def add_vorbis_loop(path: Path, fmt: Format, *, frames: int) -> None:
 
 
 def read_riff_chunks(path: Path) -> dict[bytes, bytes]:
-    """Top-level RIFF chunks of a WAV file by id (for checks and tests)."""
-    chunks = {}
+    """Top-level RIFF chunks of a WAV file by id (for checks and tests; ``data`` is listed empty, not read)."""
+    from ..audio.wavdata import riff_chunks
+
     with open(path, "rb") as f:
-        riff, size, wave = struct.unpack("<4sI4s", f.read(12))
-        if riff != b"RIFF" or wave != b"WAVE":
-            raise ValueError(f"{path} is not a RIFF/WAVE file")
-        end = 8 + size
-        while f.tell() < end:
-            head = f.read(8)
-            if len(head) < 8:
-                break
-            tag, length = struct.unpack("<4sI", head)
-            chunks[tag] = f.read(length) if tag != b"data" else b""
-            if tag == b"data":
-                f.seek(length, 1)
-            if length % 2:
-                f.seek(1, 1)
-    return chunks
+        try:
+            return riff_chunks(f)[0]
+        except ValueError:
+            raise ValueError(f"{path} is not a RIFF/WAVE file") from None
