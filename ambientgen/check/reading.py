@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from ..audio.wavdata import WavData
+from ..audio.wavdata import PCM_DROPPED, WavData, pcm_words
 
 
 def blocks_ahead(path: Path, block: int):
@@ -43,20 +43,17 @@ def blocks_ahead(path: Path, block: int):
 
 
 # WAV subtypes whose samples, written from float32 blocks by libsndfile, read back as :func:`as_read` gives them
-WRITTEN_EXACTLY = {"PCM_16": 0xFFFF, "PCM_24": 0xFF, "FLOAT": None}
+WRITTEN_EXACTLY = {**PCM_DROPPED, "FLOAT": None}
 
 
 def as_read(block: np.ndarray, subtype: str) -> np.ndarray:
     """A float32 block as it reads back (float32) from a WAV that libsndfile wrote it to in ``subtype`` (one of
-    :data:`WRITTEN_EXACTLY`): its integer formats scale by 2**31, round to nearest even, saturate, keep the top 16 or
-    24 bits, and read those back divided by 2**31; floats are kept as they are. Tested against libsndfile itself,
-    to the bit."""
+    :data:`WRITTEN_EXACTLY`): its integer formats keep the top 16 or 24 bits of
+    :func:`~ambientgen.audio.wavdata.pcm_words` and read those back divided by 2**31; floats are kept as they are.
+    Tested against libsndfile itself, to the bit."""
     if WRITTEN_EXACTLY[subtype] is None:
         return np.array(block, dtype=np.float32)
-    y = block * np.float32(2.0**31)
-    np.rint(y, out=y)
-    np.clip(y, np.float32(-(2.0**31)), np.float32(2147483520.0), out=y)  # the largest float32 under 2**31
-    v = y.astype(np.int32)
+    v = pcm_words(block)
     v &= ~WRITTEN_EXACTLY[subtype]
     out = v.astype(np.float32)
     out *= np.float32(2.0**-31)

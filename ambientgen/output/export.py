@@ -18,6 +18,7 @@ import numpy as np
 import soundfile as sf
 
 from .._version import __version__
+from ..audio.wavdata import PCM_DROPPED, pcm_words
 from ..errors import AmbientgenError, ExportError
 from ..progress import ProgressEvent
 from .files import (
@@ -84,13 +85,16 @@ def _cue_points(layers: list[LayerOutput], sample_rate: int) -> list[tuple[int, 
 
 
 class _SoundFileSink:
-    """Receives ``(channels, n)`` blocks and writes them with soundfile (frames first)."""
+    """Receives ``(channels, n)`` blocks and writes them with soundfile (frames first). A 16- or 24-bit WAV is
+    given the 32-bit integers libsndfile would make of the floats (:func:`~ambientgen.audio.wavdata.pcm_words`:
+    the same bytes, the conversion in numpy)."""
 
     def __init__(self, path: Path, sample_rate: int, *, container: str, subtype: str):
         self.file = sf.SoundFile(path, "w", samplerate=sample_rate, channels=2, format=container, subtype=subtype)
+        self._words = container == "WAV" and subtype in PCM_DROPPED
 
     def __call__(self, block: np.ndarray) -> None:
-        self.file.write(block.T)
+        self.file.write(pcm_words(block, frames_first=True) if self._words else block.T)
 
     def close(self) -> None:
         self.file.close()

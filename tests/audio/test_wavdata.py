@@ -94,3 +94,23 @@ def test_riff_chunks_refuses_what_is_not_riff(tmp_path):
     sf.write(path, np.zeros((100, 1)), 8000, format="FLAC")
     with open(path, "rb") as f, pytest.raises(ValueError, match="not a RIFF/WAVE"):
         riff_chunks(f)
+
+
+@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24"])
+@pytest.mark.parametrize("frames_first", [False, True])
+def test_pcm_words_write_the_bytes_libsndfile_writes_from_floats(tmp_path, subtype, frames_first):
+    """Ordinary samples, tiny ones, exact half steps of the format (rounded to even), full scale and beyond."""
+    from ambientgen.audio.wavdata import pcm_words
+
+    rng = np.random.default_rng(11)
+    bits = int(subtype[-2:])
+    steps = rng.integers(-(2 ** (bits - 1)), 2 ** (bits - 1), 20_000) * 2.0 ** (32 - bits)
+    x = np.concatenate([rng.uniform(-1, 1, 100_000), 1e-4 * rng.standard_normal(20_000), rng.uniform(-1.3, 1.3, 20_000),
+                        (steps + 2.0 ** (31 - bits)) / 2**31, (steps + 2.0 ** (31 - bits) - 1) / 2**31,
+                        [1.0, -1.0, 0.99999994, -0.99999994, 2.0**-24, -(2.0**-25), 0.0]]).astype(np.float32)
+    block = np.stack([x, x[::-1]])
+    sf.write(tmp_path / "floats.wav", block.T, 48000, subtype=subtype)
+    words = pcm_words(block, frames_first=frames_first)
+    assert words.dtype == np.int32 and words.flags.c_contiguous
+    sf.write(tmp_path / "words.wav", words if frames_first else words.T, 48000, subtype=subtype)
+    assert (tmp_path / "words.wav").read_bytes() == (tmp_path / "floats.wav").read_bytes()

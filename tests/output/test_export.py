@@ -61,6 +61,20 @@ def test_sinks_write_frames_first_on_disk(tmp_path):
     assert data.shape == (100, 2) and data[0, 0] == 0.25 and data[0, 1] == -0.5
 
 
+@pytest.mark.parametrize("container, subtype", [("WAV", "PCM_24"), ("WAV", "PCM_16"), ("FLAC", "PCM_24")])
+def test_sinks_write_the_bytes_libsndfile_writes_from_the_floats(tmp_path, container, subtype):
+    """16- and 24-bit WAVs are handed 32-bit integers made with numpy: the files are the ones the floats make."""
+    rng = np.random.default_rng(4)
+    blocks = [rng.uniform(-1.1, 1.1, (2, n)).astype(np.float32) for n in (1000, 4096, 7)]
+    sink = export._SoundFileSink(tmp_path / "sink", 48000, container=container, subtype=subtype)
+    for b in blocks:
+        sink(b)
+    sink.close()
+    sf.write(tmp_path / "direct", np.concatenate(blocks, axis=1).T, 48000, format=container, subtype=subtype)
+    assert (tmp_path / "sink").read_bytes() == (tmp_path / "direct").read_bytes()
+    assert sink._words == (container == "WAV")
+
+
 def test_every_sink_is_closed_side_by_side_and_the_first_error_raised_after():
     closed = []
 
