@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import soundfile as sf
@@ -78,7 +79,9 @@ class StreamedSpectrogram:
         return image.T, self.starts / self.sr, self.freqs
 
 
-def _edges_of(path: Path, seconds: float):
+def edges_of(path: str | Path, seconds: float = 1.0) -> tuple[np.ndarray, np.ndarray, int]:
+    """(the last ``seconds`` of the file, its first ``seconds``, its sample rate), channels averaged: what the
+    picture shows either side of the loop point."""
     with sf.SoundFile(str(path)) as f:
         sr, n = f.samplerate, f.frames
         k = min(n // 2, round(seconds * sr))
@@ -138,18 +141,20 @@ def _load() -> None:
     plt.close(fig)
 
 
-def prepare(path: str | Path, spectrogram: tuple | None = None) -> tuple:
+def prepare(path: str | Path, spectrogram: tuple | None = None, edges: tuple | None = None) -> tuple:
     """What the picture reads from the file (its spectrogram, unless ``spectrogram`` is it already:
-    :class:`StreamedSpectrogram`; the second either side of the loop point), with matplotlib loaded: independent of
-    the report, so a render does it while ``check`` runs."""
+    :class:`StreamedSpectrogram`; the second either side of the loop point, unless ``edges`` is it already:
+    :func:`edges_of`), with matplotlib loaded: independent of the report, so a render does it while ``check``
+    runs."""
     load()
-    return spectrogram or _spectrogram(Path(path)), _edges_of(Path(path), 1.0)
+    return spectrogram or _spectrogram(Path(path)), edges or edges_of(Path(path), 1.0)
 
 
-def draw(report: Report, out: str | Path, *, seams_s: list[float] | None = None, preset=None,
-         prepared: tuple | None = None) -> Path:
-    """The picture of ``report`` as a PNG at ``out``; ``prepared``: :func:`prepare` of the report's file."""
-    out = Path(out)
+def draw(report: Report, out: str | Path | BinaryIO, *, seams_s: list[float] | None = None, preset=None,
+         prepared: tuple | None = None) -> Path | BinaryIO:
+    """The picture of ``report`` as a PNG at ``out`` (a path, or a binary file object); ``prepared``: :func:`prepare`
+    of the report's file."""
+    out = out if hasattr(out, "write") else Path(out)
     path = Path(report.path)
     (image, times, freqs), (tail, head, sr) = prepared or prepare(path)
     import matplotlib.pyplot as plt

@@ -67,12 +67,13 @@ class WrittenCheck:
         self.close()
         return self.picture.result()
 
-    def report(self, path: str | Path, manifest: dict, preset) -> Report | None:
+    def report(self, path: str | Path, manifest: dict, preset, *, container: str | None = None) -> Report | None:
         """The report of the written mix at ``path``, judged by ``preset`` against ``manifest`` (None if the manifest
-        lists other seams than the ones the blocks were gathered around: then the file is checked by reading it)."""
+        lists other seams than the ones the blocks were gathered around: then the file is checked by reading it);
+        ``container``: the file's, as libsndfile names it (read from ``path`` if not given)."""
         self.close()
         plan = read_manifest(manifest)
         if plan.seams_s != self.seams_s:
             return None
-        container = sf.info(str(path)).format  # WAV, or RF64 past 4 GB
+        container = container or sf.info(str(path)).format  # WAV, or RF64 past 4 GB
         return self.check.report(Path(path), container, preset=preset, plan=plan, events_s=plan.events_s)

@@ -144,12 +144,15 @@ def _sink(path: Path, fmt: Format, sample_rate: int, bit_depth: str) -> _SoundFi
 def export_render(plan: Plan, layers: list[LayerOutput], backend: Backend, out_dir: Path, *,
                   fmt: str | list[str] = "wav", bit_depth: str = "24", stems: bool = True, session: bool = True,
                   render_s: float = 0.0, notes: dict[str, Any] | None = None, on_progress=None,
-                  watch=None, on_written=None) -> dict[str, Any]:
+                  watch=None, on_written=None, on_closed=None) -> dict[str, Any]:
     """Master the rendered layers and write the mix (one file per format), stems, a REAPER session and
     ``manifest.json``, all or nothing; returns the manifest. ``watch``, a callable, receives every block of the mix
     as it is written (``(2, n)`` float32, in order; :class:`~ambientgen.check.written.WrittenCheck`);
     ``on_written()`` is called once the last block is mastered, before the files are closed, hashed and listed
-    (what follows the export can start then: a render loads matplotlib for its picture).
+    (what follows the export can start then: a render loads matplotlib for its picture); ``on_closed(draft, mix)``
+    once every audio file is complete, before they are hashed: ``draft`` is the manifest but for the files' hashes
+    and the session's entry, ``mix`` the first mix file as written, not yet in its place (a render makes its check
+    report and picture while the files are hashed).
 
     Raises
     ------
@@ -224,22 +227,26 @@ def export_render(plan: Plan, layers: list[LayerOutput], backend: Backend, out_d
                 add_vorbis_loop(partial, f, frames=total)
         for partial in stem_partials.values() if loopable else ():
             add_wav_loop(partial, sample_rate=sr, frames=total)
-        # every file complete: hashed side by side
-        digests = sha256_files([p for _, _, p in mix_paths] + [*stem_partials.values(), *session_partials.values()])
         for f, name, partial in mix_paths:
-            entry = _file_entry(out_dir, out_dir / name, partial, "mix", sha256=digests[partial])
+            entry = _file_entry(out_dir, out_dir / name, partial, "mix", sha256="")
             entry["integrated_lufs"] = round(report.integrated_lufs, 3)
             entry["loop"] = _loop_entry(f, written[name] or f.loop_tags != "smpl", total) if loopable else \
                 {"loopable": False, "why": _not_loopable_why(scene)}
             files.append(entry)
         for name, rel in stem_paths.items():
-            partial = stem_partials[name]
-            entry = _file_entry(out_dir, out_dir / rel, partial, "stem", name, sha256=digests[partial])
+            entry = _file_entry(out_dir, out_dir / rel, stem_partials[name], "stem", name, sha256="")
             entry["integrated_lufs"] = round(report.layer_lufs.get(name, float("nan")), 3)
             files.append(entry)
         for name, rel in session_paths.items():
-            partial = session_partials[name]
-            files.append(_file_entry(out_dir, out_dir / rel, partial, "session-stem", name, sha256=digests[partial]))
+            files.append(_file_entry(out_dir, out_dir / rel, session_partials[name], "session-stem", name, sha256=""))
+        if on_closed is not None:
+            on_closed(build_manifest(plan, layers, report, backend, [dict(e) for e in files], stem_paths,
+                                     render_s=render_s, assemble_s=assemble_s) | (notes or {}), mix_paths[0][2])
+        # every file complete: hashed side by side
+        partials = [p for _, _, p in mix_paths] + [*stem_partials.values(), *session_partials.values()]
+        digests = sha256_files(partials)
+        for entry, partial in zip(files, partials, strict=True):
+            entry["sha256"] = digests[partial]
         if stems and session:
             rel = session_name(scene.name)
             write_reaper_session(outputs.path(rel), plan, {**stem_paths, **session_paths}, sample_rate=sr,

@@ -116,6 +116,7 @@ class AtomicOutputs:
         self.out_dir = out_dir
         self.pending: list[tuple[Path, Path]] = []
         self.retired: list[Path] = []
+        self.made: list[Path] = []  # folders made for the new files, removed again (if empty) when discarded
 
     def retire(self, paths: Sequence[Path]) -> None:
         """Remove ``paths`` when the new files are published (those the new render writes again are replaced)."""
@@ -125,7 +126,7 @@ class AtomicOutputs:
         """The ``.partial`` path to write ``relative`` to (its folder is created)."""
         final = self.out_dir / relative
         partial = final.with_name(final.name + ".partial")
-        partial.parent.mkdir(parents=True, exist_ok=True)
+        self.make_folder(partial.parent)
         self.pending.append((partial, final))
         return partial
 
@@ -139,10 +140,26 @@ class AtomicOutputs:
                 path.unlink(missing_ok=True)
         self.retired.clear()
 
+    def make_folder(self, folder: Path) -> None:
+        """``folder`` and those above it made where missing, and remembered."""
+        missing = []
+        while not folder.exists() and folder != folder.parent:
+            missing.append(folder)
+            folder = folder.parent
+        for made in reversed(missing):
+            made.mkdir(exist_ok=True)
+            self.made.append(made)
+
     def discard(self) -> None:
         for partial, _ in self.pending:
             partial.unlink(missing_ok=True)
         self.pending.clear()
+        for folder in reversed(self.made):  # the deepest first; one that holds something else stays
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+        self.made.clear()
 
 
 @contextmanager
@@ -150,7 +167,7 @@ def atomic_outputs(out_dir: Path, *, field: str = "output") -> Iterator[AtomicOu
     """Write a set of files into ``out_dir`` all or nothing; an OSError becomes an :class:`ExportError`."""
     outputs = AtomicOutputs(out_dir)
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        outputs.make_folder(out_dir)
         yield outputs
         outputs.commit()
     except OSError as exc:
@@ -159,6 +176,20 @@ def atomic_outputs(out_dir: Path, *, field: str = "output") -> Iterator[AtomicOu
     except BaseException:
         outputs.discard()
         raise
+
+
+def _umask() -> int:
+    """This process's umask (Linux says it in /proc; elsewhere it is read by setting it, and set back at once)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_atomic(path: Path, data: bytes | Sequence[bytes | memoryview]) -> None:
@@ -170,6 +201,7 @@ def write_atomic(path: Path, data: bytes | Sequence[bytes | memoryview]) -> None
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # what open() would have made (mkstemp's file is the owner's alone)
         with os.fdopen(fd, "wb") as f:
             for part in [data] if isinstance(data, bytes | bytearray | memoryview) else data:
                 f.write(part)

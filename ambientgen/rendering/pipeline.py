@@ -275,11 +275,15 @@ def render(scene: Scene | str | Path, output: str | Path = "out", *,
             from ..output.export import export_render
 
             watch = _written_check(plan, layers, fmts[0], bit_depth) if report else None
+            early = _EarlyCheck(output, watch) if watch is not None else None
             try:
                 manifest = export_render(plan, layers, be, output, fmt=[f.name for f in fmts], bit_depth=bit_depth,
                                          stems=stems, session=session, render_s=render_s, notes=notes,
-                                         on_progress=on_progress, watch=watch, on_written=_picture_loader(report))
+                                         on_progress=on_progress, watch=watch, on_written=_picture_loader(report),
+                                         on_closed=early.start if early is not None else None)
             except BaseException:
+                if early is not None:
+                    early.cancel()
                 if watch is not None:
                     watch.close(quiet=True)
                 raise
@@ -291,8 +295,10 @@ def render(scene: Scene | str | Path, output: str | Path = "out", *,
         finally:
             if cluster is not None:
                 cluster.shutdown()
-    # 7. check report
-    check = _check_report(output, manifest, on_progress, watch) if report else None
+    # 7. check report (made while the export hashed its files, when the mix was checked as it was written)
+    check = early.finish() if report and early is not None else None
+    if report and check is None:
+        check = _check_report(output, manifest, on_progress, watch if early is None else None)
     files = [output / f["path"] for f in manifest["files"]] + [output / MANIFEST]
     if check is not None:
         files += [output / name for name in report_names(sc.name)]
@@ -415,6 +421,70 @@ def _written_check(plan, layers, fmt, bit_depth: str):
         return None
     return WrittenCheck(sample_rate=plan.scene.sample_rate, channels=2, frames=plan.frames, subtype=kind,
                         seams_s=seam_times(layer.seams_s for layer in layers))  # as the manifest will list them
+
+
+class _EarlyCheck:
+    """Step 7 for a mix checked as it was written: its report and picture made in a thread from the export's draft
+    manifest (every figure the check reads; only the files' hashes missing), while the export hashes and lists the
+    files (which leave Python's lock free), then written beside them once they are in place."""
+
+    def __init__(self, output: Path, watch) -> None:
+        self.output, self.watch = output, watch
+        self._pool = None
+        self._future = None
+
+    def start(self, draft: dict[str, Any], mix_file: Path) -> None:
+        """Called with the export's draft manifest and its mix file, which is read here (its header and the second
+        either side of the loop point): the thread does not touch the files, which the export moves."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        import soundfile as sf
+
+        from ..check.picture import edges_of
+
+        read = sf.info(str(mix_file)).format, edges_of(mix_file)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="check-report")
+        self._future = self._pool.submit(self._make, draft, *read)
+
+    def _make(self, draft: dict[str, Any], container: str, edges: tuple):
+        import io
+
+        from ..check.levels import manifest_times
+        from ..check.picture import draw, prepare
+        from ..check.report import scene_preset
+
+        mix = next(f for f in draft["files"] if f["kind"] == "mix")
+        seams, _ = manifest_times(draft)
+        preset = scene_preset(draft["target_lufs"], draft["true_peak_dbtp"], loop=bool(draft["loop"]))
+        spectrogram = self.watch.spectrogram()
+        result = self.watch.report(self.output / mix["path"], draft, preset, container=container) \
+            if spectrogram is not None else None
+        if result is None:  # the blocks gathered were not the file's, or not around its seams: it is read instead
+            return None
+        prepared = prepare(self.output / mix["path"], spectrogram, edges)
+        png = io.BytesIO()
+        draw(result, png, seams_s=seams, preset=preset, prepared=prepared)
+        return draft["name"], result, png.getvalue()
+
+    def finish(self):
+        """The report, its JSON and PNG written in the output folder (the file is read and checked instead if the
+        manifest's seams were not the ones the check gathered around)."""
+        try:
+            made = self._future.result()
+        finally:
+            self._pool.shutdown()
+        if made is None:
+            return None
+        name, result, png = made
+        json_name, png_name = report_names(name)
+        write_atomic(self.output / json_name, (json.dumps(result.to_json(), indent=2) + "\n").encode("utf-8"))
+        write_atomic(self.output / png_name, png)
+        return result
+
+    def cancel(self) -> None:
+        """The export failed: the report is dropped once the thread is done with the files."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _check_report(output: Path, manifest: dict[str, Any], on_progress: ProgressFn | None, watch=None):
