@@ -194,6 +194,7 @@ def export_render(plan: Plan, layers: list[LayerOutput], backend: Backend, out_d
         session_partials = {name: outputs.path(rel) for name, rel in session_paths.items()}
         sinks: list[_SoundFileSink] = []
         stem_sinks: list[_SoundFileSink] = []
+        session_sinks: list[_SoundFileSink] = []
         more: list[tuple[Any, _SoundFileSink]] = []
         try:
             for f, _, partial in mix_paths:
@@ -203,8 +204,8 @@ def export_render(plan: Plan, layers: list[LayerOutput], backend: Backend, out_d
             for name, layer in enveloped.items():
                 from ..audio.timeline import Unlevelled
 
-                more.append((Unlevelled(layer.stream), _SoundFileSink(session_partials[name], sr, container="FLAC",
-                                                                      subtype="PCM_24")))
+                session_sinks.append(_SoundFileSink(session_partials[name], sr, container="FLAC", subtype="PCM_24"))
+                more.append((Unlevelled(layer.stream), session_sinks[-1]))
             try:
                 report = assemble(mix, sample_rate=sr, target_lufs=scene.target_lufs,
                                   ceiling_dbtp=scene.true_peak_dbtp, sinks=sinks + ([watch] if watch else []),
@@ -212,10 +213,11 @@ def export_render(plan: Plan, layers: list[LayerOutput], backend: Backend, out_d
                                   layer_names=list(stem_paths), on_progress=progress, more_stems=more)
             except ValueError as exc:
                 raise AmbientgenError(f"cannot master the mix: {exc}") from None
+            del mix, more  # written: this function's hold on the layers' audio goes (a caller done with it frees it)
             if on_written is not None:
                 on_written()
         finally:
-            close_all(sinks + stem_sinks + [m[1] for m in more])
+            close_all(sinks + stem_sinks + session_sinks)
         assemble_s = time.perf_counter() - started
         cues = _cue_points(layers, sr)
         written = {}  # each mix file: whether its loop metadata went in
