@@ -7,6 +7,7 @@ always comes from the ``np.random.Generator`` passed in (never global state).
 from __future__ import annotations
 
 import functools
+import threading
 
 import numpy as np
 import scipy.fft
@@ -75,12 +76,21 @@ def _gain(n: int, sr: float, exponent: float, low: float | None, high: float | N
 
 def _gaussian_spectrum(rng: np.random.Generator, n: int) -> np.ndarray:
     """A spectrum of ``n // 2 + 1`` bins of complex Gaussian noise, single precision: the real parts drawn first,
-    then the imaginary parts (the order of draws the generators' sounds were made and judged with)."""
+    then the imaginary parts (the order of draws the generators' sounds were made and judged with).
+
+    The double-precision draws go through a buffer each thread keeps (the same draws: a quarter less time than
+    drawing into new arrays, which the system hands over zeroed page by page)."""
     m = n // 2 + 1
+    draws = getattr(_scratch, "draws", None)
+    if draws is None or len(draws) < m:
+        draws = _scratch.draws = np.empty(m)
     spectrum = np.empty(m, dtype=np.complex64)
-    spectrum.real = rng.standard_normal(m)
-    spectrum.imag = rng.standard_normal(m)
+    spectrum.real = rng.standard_normal(out=draws[:m])
+    spectrum.imag = rng.standard_normal(out=draws[:m])
     return spectrum
+
+
+_scratch = threading.local()  # per generating thread: the buffer of _gaussian_spectrum's draws
 
 
 # the shapes of the bands last used, per chunk length (3.5 MB each for a 12 s chunk: at most 42 MB kept; a
