@@ -127,18 +127,23 @@ def _load_quietly() -> None:
 def _load() -> None:
     import io
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig = plt.figure(figsize=(2, 1), dpi=80)
+    fig = _figure(figsize=(2, 1), dpi=80)
     ax = fig.add_subplot()
     ax.set_title("x", fontsize=10, loc="left", y=1.0)
     ax.pcolormesh([[0.0]])
     ax.set_yscale("log")
     fig.savefig(io.BytesIO(), format="png")
-    plt.close(fig)
+
+
+def _figure(**kwargs):
+    """A matplotlib figure drawn by Agg, made without pyplot: pyplot keeps a registry of open figures that is not
+    safe across threads, and a render draws its picture in a thread of its own. The same PNG, to the byte."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(**kwargs)
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def prepare(path: str | Path, spectrogram: tuple | None = None, edges: tuple | None = None) -> tuple:
@@ -157,9 +162,7 @@ def draw(report: Report, out: str | Path | BinaryIO, *, seams_s: list[float] | N
     out = out if hasattr(out, "write") else Path(out)
     path = Path(report.path)
     (image, times, freqs), (tail, head, sr) = prepared or prepare(path)
-    import matplotlib.pyplot as plt
-
-    fig = plt.figure(figsize=(12, 8), dpi=80)
+    fig = _figure(figsize=(12, 8), dpi=80)
     grid = fig.add_gridspec(3, 2, height_ratios=[2.2, 1.2, 1.2])
     ax = fig.add_subplot(grid[0, :])
     ax.pcolormesh(times, freqs, image, shading="auto", cmap="magma", vmin=image.max() - 90, vmax=image.max())
@@ -222,5 +225,4 @@ def draw(report: Report, out: str | Path | BinaryIO, *, seams_s: list[float] | N
     for a in (ax2, zoom):
         a.set_title("", y=1.0)
     fig.savefig(out, dpi=80, format="png")
-    plt.close(fig)
     return out
