@@ -17,6 +17,7 @@ two channels (see :func:`ambientgen.audio.placement.place`).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,16 +158,18 @@ def render_stream_layer(scene: Scene, layer: LayerPlan, backend: Backend, *,
         seams, count = _chunk_seams(chunks, layer, sr, scene.duration, scene.loop), len(chunks)
         out = LayerOutput(layer, None, seams, count, "crossfade", [], {"kind": "stream"})
 
-        def finish() -> LayerResult:
-            res = LayerResult(layer, _join(chunks, layer, sr, scene.duration, scene.loop), sr, seams, count)
+        def join() -> LayerResult:
+            return LayerResult(layer, _join(chunks, layer, sr, scene.duration, scene.loop), sr, seams, count)
+
+        def place(res: LayerResult) -> None:
             out.stream = _placed_stream(scene, layer, res)
-            return res
 
         if backend.stats.model_calls == before:  # every chunk from the cache: nothing to overlap the joining with
-            res = finish()
+            res = join()
+            place(res)
             finisher.submit(out, lambda: res, loop=scene.loop)
         else:
-            finisher.submit(out, finish, loop=scene.loop)
+            finisher.submit(out, join, loop=scene.loop, place=place)
         return out
     res = render_layer(layer, backend, duration_s=scene.duration, loop=scene.loop, on_progress=on_progress,
                        report=finisher is None)
@@ -266,13 +269,32 @@ class LayerFinisher:
 
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="layer-finish")
         self._pending: list[tuple[LayerOutput, Any]] = []
+        self._draining = threading.Event()  # set by wait(): no layer is left to render
 
-    def submit(self, out: LayerOutput, result, *, loop: bool) -> None:
-        """``result()``, run in the background, gives the layer's :class:`LayerResult`; its seam report follows."""
+    def submit(self, out: LayerOutput, result, *, loop: bool, place=None) -> None:
+        """``result()``, run in the background, gives the layer's :class:`LayerResult`; ``place(result)`` (if given)
+        places it and its seam report follows. Both read the joined audio and neither writes it: once no layer is
+        left to render (:meth:`wait` was called), they run side by side, on the core the model work has left (the
+        last layer's tail, 0.7 s of a cold 5-minute render on one core)."""
 
         def finish() -> list[dict]:
             res = result()
-            return _seam_report(res.audio, res.sample_rate, res.seams_s, loop=loop, method=res.method)
+
+            def report() -> list[dict]:
+                return _seam_report(res.audio, res.sample_rate, res.seams_s, loop=loop, method=res.method)
+
+            if place is None:
+                return report()
+            if not self._draining.is_set():
+                place(res)
+                return report()
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="layer-place") as side:
+                placing = side.submit(place, res)
+                found = report()
+                placing.result()
+            return found
 
         self._pending.append((out, self._pool.submit(finish)))
 
@@ -282,6 +304,7 @@ class LayerFinisher:
             future.result()
 
     def wait(self) -> None:
+        self._draining.set()
         try:
             for out, future in self._pending:
                 out.seam_report = future.result()

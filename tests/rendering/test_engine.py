@@ -205,6 +205,46 @@ def test_layers_finished_in_the_background_equal_direct_ones():
                                   render_block(direct.stream, 0, total, total=total, loop=True))
 
 
+@pytest.mark.parametrize("last", [False, True])
+def test_the_last_layer_is_placed_beside_its_seam_report(monkeypatch, last):
+    """Once no layer is left to render (wait() was called), a layer's placement runs in a thread beside its seam
+    report; before that, one after the other in the finisher's thread. The same audio and report either way."""
+    import threading
+
+    from ambientgen.audio.streams import render_block
+    from ambientgen.backends import load_backend
+    from ambientgen.rendering import engine
+    from ambientgen.rendering.engine import LayerFinisher, render_stream_layer
+
+    scene = small_scene(duration=40, model={"backend": "procedural"})
+    backend = load_backend(scene.model)
+    layer = make_plan(scene, max_chunk_s=backend.max_duration_s).layers[0]
+    direct = render_stream_layer(scene, layer, backend)
+    placed_in = []
+    real = engine._placed_stream
+
+    def placed(*args):
+        placed_in.append(threading.current_thread().name)
+        return real(*args)
+
+    monkeypatch.setattr(engine, "_placed_stream", placed)
+    finisher = LayerFinisher()
+    gate = threading.Event()
+    finisher.submit(type("Out", (), {"seam_report": None})(), lambda: gate.wait(5) and None, loop=False)
+    later = render_stream_layer(scene, layer, backend, finisher=finisher)
+    if not last:  # the layer's work done before wait(): more layers could have followed
+        gate.set()
+        finisher._pending[-1][1].result()
+    threading.Timer(0.2, gate.set).start()
+    with pytest.raises(AttributeError):  # the gate's result has no audio: wait() raises it, after the layer's work
+        finisher.wait()
+    assert placed_in and placed_in[0].startswith("layer-place" if last else "layer-finish")
+    assert later.seam_report == [] and finisher._pending[-1][1].result() == direct.seam_report
+    total = 40 * 48000
+    np.testing.assert_array_equal(render_block(later.stream, 0, total, total=total, loop=True),
+                                  render_block(direct.stream, 0, total, total=total, loop=True))
+
+
 def test_a_failure_in_the_background_is_raised_by_wait():
     from ambientgen.rendering.engine import LayerFinisher
 
