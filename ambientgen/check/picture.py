@@ -159,7 +159,7 @@ def draw(report: Report, out: str | Path | BinaryIO, *, seams_s: list[float] | N
          prepared: tuple | None = None) -> Path | BinaryIO:
     """The picture of ``report`` as a PNG at ``out`` (a path, or a binary file object); ``prepared``: :func:`prepare`
     of the report's file."""
-    out = out if hasattr(out, "write") else Path(out)
+    out = Path(out) if isinstance(out, str | Path) else out
     path = Path(report.path)
     (image, times, freqs), (tail, head, sr) = prepared or prepare(path)
     fig = _figure(figsize=(12, 8), dpi=80)

@@ -25,7 +25,6 @@ Messages for the user (which backend and why, planner warnings, hints) go to
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +34,7 @@ import numpy as np
 
 from ..backends import Backend, Choice, choose_backend, load_backend, unsupported_layers
 from ..errors import AmbientgenError, UsageError
-from ..output.files import MANIFEST, output_names, report_names, write_atomic
+from ..output.files import MANIFEST, output_names, report_names
 from ..progress import ProgressEvent, ProgressFn
 from ..runtime import own_threads, release, steady_memory
 from ..scene.schema import Scene
@@ -273,9 +272,10 @@ def render(scene: Scene | str | Path, output: str | Path = "out", *,
                                   "evicted_bytes": gone.bytes}
             # 6. master and export
             from ..output.export import export_render
+            from .check_report import EarlyCheck, written_check
 
-            watch = _written_check(plan, layers, fmts[0], bit_depth) if report else None
-            early = _EarlyCheck(output, watch) if watch is not None else None
+            watch = written_check(plan, layers, fmts[0], bit_depth) if report else None
+            early = EarlyCheck(output, watch) if watch is not None else None
             try:
                 manifest = export_render(plan, layers, be, output, fmt=[f.name for f in fmts], bit_depth=bit_depth,
                                          stems=stems, session=session, render_s=render_s, notes=notes,
@@ -298,7 +298,9 @@ def render(scene: Scene | str | Path, output: str | Path = "out", *,
     # 7. check report (made while the export hashed its files, when the mix was checked as it was written)
     check = early.finish() if report and early is not None else None
     if report and check is None:
-        check = _check_report(output, manifest, on_progress, watch if early is None else None)
+        from .check_report import check_report
+
+        check = check_report(output, manifest, on_progress, watch if early is None else None)
     files = [output / f["path"] for f in manifest["files"]] + [output / MANIFEST]
     if check is not None:
         files += [output / name for name in report_names(sc.name)]
@@ -418,113 +420,3 @@ def _on_written(layers, recordings, report: bool):
             load_soon()
 
     return written
-
-
-def _written_check(plan, layers, fmt, bit_depth: str):
-    """The check of the mix fed as it is written (:class:`~ambientgen.check.written.WrittenCheck`) when the file
-    checked, the first format's, reads back exactly as written (WAV); None otherwise (it is read back)."""
-    from ..check.levels import seam_times
-    from ..check.written import WrittenCheck
-    from ..output.formats import subtype
-
-    kind = subtype(fmt, bit_depth)
-    if not WrittenCheck.exact(fmt.container, kind):
-        return None
-    return WrittenCheck(sample_rate=plan.scene.sample_rate, channels=2, frames=plan.frames, subtype=kind,
-                        seams_s=seam_times(layer.seams_s for layer in layers))  # as the manifest will list them
-
-
-class _EarlyCheck:
-    """Step 7 for a mix checked as it was written: its report and picture made in a thread from the export's draft
-    manifest (every figure the check reads; only the files' hashes missing), while the export hashes and lists the
-    files (which leave Python's lock free), then written beside them once they are in place."""
-
-    def __init__(self, output: Path, watch) -> None:
-        self.output, self.watch = output, watch
-        self._pool = None
-        self._future = None
-
-    def start(self, draft: dict[str, Any], mix_file: Path) -> None:
-        """Called with the export's draft manifest and its mix file, which is read here (its header and the second
-        either side of the loop point): the thread does not touch the files, which the export moves."""
-        from concurrent.futures import ThreadPoolExecutor
-
-        import soundfile as sf
-
-        from ..check.picture import edges_of
-
-        read = sf.info(str(mix_file)).format, edges_of(mix_file)
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="check-report")
-        self._future = self._pool.submit(self._make, draft, *read)
-
-    def _make(self, draft: dict[str, Any], container: str, edges: tuple):
-        import io
-
-        from ..check.levels import manifest_times
-        from ..check.picture import draw, prepare
-        from ..check.report import scene_preset
-
-        mix = next(f for f in draft["files"] if f["kind"] == "mix")
-        seams, _ = manifest_times(draft)
-        preset = scene_preset(draft["target_lufs"], draft["true_peak_dbtp"], loop=bool(draft["loop"]))
-        spectrogram = self.watch.spectrogram()
-        result = self.watch.report(self.output / mix["path"], draft, preset, container=container) \
-            if spectrogram is not None else None
-        if result is None:  # the blocks gathered were not the file's, or not around its seams: it is read instead
-            return None
-        prepared = prepare(self.output / mix["path"], spectrogram, edges)
-        png = io.BytesIO()
-        draw(result, png, seams_s=seams, preset=preset, prepared=prepared)
-        return draft["name"], result, png.getvalue()
-
-    def finish(self):
-        """The report, its JSON and PNG written in the output folder (the file is read and checked instead if the
-        manifest's seams were not the ones the check gathered around)."""
-        try:
-            made = self._future.result()
-        finally:
-            self._pool.shutdown()
-        if made is None:
-            return None
-        name, result, png = made
-        json_name, png_name = report_names(name)
-        write_atomic(self.output / json_name, (json.dumps(result.to_json(), indent=2) + "\n").encode("utf-8"))
-        write_atomic(self.output / png_name, png)
-        return result
-
-    def cancel(self) -> None:
-        """The export failed: the report is dropped once the thread is done with the files."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _check_report(output: Path, manifest: dict[str, Any], on_progress: ProgressFn | None, watch=None):
-    """Step 7: the mix judged against its own scene (target, ceiling, loop), written as JSON and PNG; from what
-    ``watch`` gathered as the mix was written, or by reading the file."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from ..check.levels import manifest_times
-    from ..check.picture import draw, prepare
-    from ..check.report import check_file, scene_preset
-
-    mix = next(f for f in manifest["files"] if f["kind"] == "mix")
-    seams, _ = manifest_times(manifest)
-    preset = scene_preset(manifest["target_lufs"], manifest["true_peak_dbtp"], loop=bool(manifest["loop"]))
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="picture") as pool:
-        # matplotlib loads (if it has not yet) while the check runs; a check fed the written blocks has the
-        # picture's spectrogram from them, once its analyses are done
-        spectrogram = watch.spectrogram() if watch is not None else None
-        prepared = pool.submit(prepare, output / mix["path"], spectrogram)
-        result = watch.report(output / mix["path"], manifest, preset) if watch is not None else None
-        if result is None:
-            result = check_file(output / mix["path"], preset=preset, manifest=manifest, on_progress=on_progress)
-        prepared = prepared.result()
-    json_name, png_name = report_names(manifest["name"])
-    write_atomic(output / json_name, (json.dumps(result.to_json(), indent=2) + "\n").encode("utf-8"))
-    partial = output / (png_name + ".partial")
-    try:
-        draw(result, partial, seams_s=seams, preset=preset, prepared=prepared)
-        partial.replace(output / png_name)
-    finally:
-        partial.unlink(missing_ok=True)
-    return result

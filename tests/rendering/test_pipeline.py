@@ -288,21 +288,3 @@ def test_the_renders_check_report_is_the_check_of_the_written_file(tmp_path, for
     written = (tmp_path / "out" / f"{m['name']}.check.json").read_text()
     assert written == json.dumps(want.to_json(), indent=2) + "\n"
     assert result.report.seams  # the manifest's seams, ranked
-
-
-def test_a_render_whose_export_fails_while_its_report_is_made_leaves_no_report(tmp_path, monkeypatch):
-    """The check report and picture are made while the export hashes its files: when the export fails there,
-    neither is written, and nothing of the render is left."""
-    from ambientgen.output import export
-
-    started = []
-
-    def broken(paths):
-        started.append(True)
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(export, "sha256_files", broken)
-    with pytest.raises(Exception, match="No space left on device"):
-        ambientgen.render("a gentle stream", tmp_path / "out", duration=12, backend="procedural", cache=False)
-    assert started == [True]
-    assert not (tmp_path / "out").exists()  # the folder it made is gone again
