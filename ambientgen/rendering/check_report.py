@@ -53,24 +53,16 @@ class EarlyCheck:
         self._future = self._pool.submit(self._make, draft, *read)
 
     def _make(self, draft: dict[str, Any], container: str, edges: tuple):
-        import io
+        from ..check.picture import prepare
 
-        from ..check.levels import manifest_times
-        from ..check.picture import draw, prepare
-        from ..check.report import scene_preset
-
-        mix = next(f for f in draft["files"] if f["kind"] == "mix")
-        seams, _ = manifest_times(draft)
-        preset = scene_preset(draft["target_lufs"], draft["true_peak_dbtp"], loop=bool(draft["loop"]))
+        mix, seams, preset = _judged_by(draft)
         spectrogram = self.watch.spectrogram()
         result = self.watch.report(self.output / mix["path"], draft, preset, container=container) \
             if spectrogram is not None else None
         if result is None:  # the blocks gathered were not the file's, or not around its seams: it is read instead
             return None
-        prepared = prepare(self.output / mix["path"], spectrogram, edges)
-        png = io.BytesIO()
-        draw(result, png, seams_s=seams, preset=preset, prepared=prepared)
-        return draft["name"], result, png.getvalue()
+        return draft["name"], result, _picture(result, prepare(self.output / mix["path"], spectrogram, edges), seams,
+                                               preset)
 
     def finish(self):
         """The report, its JSON and PNG written in the output folder (the file is read and checked instead if the
@@ -81,11 +73,8 @@ class EarlyCheck:
             self._pool.shutdown()
         if made is None:
             return None
-        name, result, png = made
-        json_name, png_name = report_names(name)
-        write_atomic(self.output / json_name, (json.dumps(result.to_json(), indent=2) + "\n").encode("utf-8"))
-        write_atomic(self.output / png_name, png)
-        return result
+        _write(self.output, *made)
+        return made[1]
 
     def cancel(self) -> None:
         """The export failed: the report is dropped once the thread is done with the files."""
@@ -98,13 +87,10 @@ def check_report(output: Path, manifest: dict[str, Any], on_progress: ProgressFn
     ``watch`` gathered as the mix was written, or by reading the file."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from ..check.levels import manifest_times
-    from ..check.picture import draw, prepare
-    from ..check.report import check_file, scene_preset
+    from ..check.picture import prepare
+    from ..check.report import check_file
 
-    mix = next(f for f in manifest["files"] if f["kind"] == "mix")
-    seams, _ = manifest_times(manifest)
-    preset = scene_preset(manifest["target_lufs"], manifest["true_peak_dbtp"], loop=bool(manifest["loop"]))
+    mix, seams, preset = _judged_by(manifest)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="picture") as pool:
         # matplotlib loads (if it has not yet) while the check runs; a check fed the written blocks has the
         # picture's spectrogram from them, once its analyses are done
@@ -114,12 +100,33 @@ def check_report(output: Path, manifest: dict[str, Any], on_progress: ProgressFn
         if result is None:
             result = check_file(output / mix["path"], preset=preset, manifest=manifest, on_progress=on_progress)
         prepared = prepared.result()
-    json_name, png_name = report_names(manifest["name"])
-    write_atomic(output / json_name, (json.dumps(result.to_json(), indent=2) + "\n").encode("utf-8"))
-    partial = output / (png_name + ".partial")
-    try:
-        draw(result, partial, seams_s=seams, preset=preset, prepared=prepared)
-        partial.replace(output / png_name)
-    finally:
-        partial.unlink(missing_ok=True)
+    _write(output, manifest["name"], result, _picture(result, prepared, seams, preset))
     return result
+
+
+def _judged_by(manifest: dict[str, Any]):
+    """(the manifest's first mix file, its seams, the preset its scene is judged by: target, ceiling, loop)."""
+    from ..check.levels import manifest_times
+    from ..check.report import scene_preset
+
+    seams, _ = manifest_times(manifest)
+    mix = next(f for f in manifest["files"] if f["kind"] == "mix")
+    return mix, seams, scene_preset(manifest["target_lufs"], manifest["true_peak_dbtp"], loop=bool(manifest["loop"]))
+
+
+def _picture(result, prepared: tuple, seams: list[float], preset) -> bytes:
+    """The report's picture, as PNG bytes."""
+    import io
+
+    from ..check.picture import draw
+
+    png = io.BytesIO()
+    draw(result, png, seams_s=seams, preset=preset, prepared=prepared)
+    return png.getvalue()
+
+
+def _write(output: Path, name: str, result, png: bytes) -> None:
+    """``NAME.check.json`` and ``NAME.check.png`` in ``output``, each whole or not at all."""
+    json_name, png_name = report_names(name)
+    write_atomic(output / json_name, (json.dumps(result.to_json(), indent=2) + "\n").encode("utf-8"))
+    write_atomic(output / png_name, png)
