@@ -182,7 +182,8 @@ def oversampled_abs_peaks_over(audio: np.ndarray, threshold: float, *, sub: int 
     over = np.flatnonzero(near * INTERPOLATOR_GAIN > threshold)
     for k in range(0, len(over), batch):
         first = over[k : k + batch] * sub
-        values = _stretch_values(audio, first, sub).max(axis=3).max(axis=0)  # (stretches, sub): per sample, over phases and channels
+        # (stretches, sub): per sample, the largest over its phases and the channels
+        values = _stretch_values(audio, first, sub).max(axis=3).max(axis=0)
         at = first[:, None] + np.arange(sub)
         inside = at < n
         out[at[inside]] = values[inside]
